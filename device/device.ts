@@ -1,0 +1,24 @@
+/**
+ * The one interface the stack sees below it: a link that carries raw IPv4 packets.
+ *
+ * Both the TUN device (`tun.ts`) and the simulated link (`memory_link.ts`) implement it,
+ * so everything above works unchanged on either.
+ *
+ * Ownership: the bytes handed to a receive handler belong to the device and are only
+ * valid during the call (the TUN reader reuses one buffer). A layer that keeps bytes
+ * past the call (reassembly, TCP's queues, a datagram socket's queue) copies them.
+ * Bytes passed to `send` are the caller's again as soon as `send` returns.
+ */
+export interface Device {
+  /** Largest IPv4 packet the link carries, in bytes (RFC 791 §3.1: MTU). */
+  readonly mtu: number;
+  /** Transmits one IPv4 packet. Never throws for a full queue: the packet is dropped. */
+  send(packet: Uint8Array): void;
+  /**
+   * Sets the handler for arriving packets. `flush` is called after a batch of packets
+   * (one device read burst), the natural moment for the stack to send what it owes.
+   */
+  onReceive(handler: (packet: Uint8Array) => void, flush?: () => void): void;
+  /** Stops receiving and releases the link (a TUN interface disappears). */
+  close(): Promise<void>;
+}

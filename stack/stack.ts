@@ -1,0 +1,74 @@
+/**
+ * The stack: one host's IPv4, ICMP, UDP and TCP, with no I/O of its own.
+ *
+ * Read this file first. Packets come in through `receive(packet, now)` and go out
+ * through `transmit(packet)`, which the driver (`device/driver.ts`) points at a device.
+ * Time comes in as `now`; `nextDeadline()` says when the stack next needs `poll(now)`.
+ *
+ *   device → receive → ipv4Input (ipv4/ipv4.ts) → icmp / udp / tcp → endpoints → sockets
+ *   sockets → endpoints → tcp / udp / icmp → ipv4Output → transmit → device
+ */
+import { Random, randomFromSystem } from "./random.ts";
+import { Stats } from "./stats.ts";
+import { NO_TRACE, type Trace } from "./trace.ts";
+// Layers (filled in by their own files):
+import { Icmp } from "./icmp/icmp.ts";
+import { Ipv4 } from "./ipv4/ipv4.ts";
+import { Tcp, type TcpConfig } from "./tcp/tcp.ts";
+import { Udp } from "./udp/udp.ts";
+
+export interface StackOptions {
+  /** The stack's own address and the prefix length of its subnet. */
+  address: number;
+  prefixLength: number;
+  /** The device MTU (bytes of IPv4 packet). */
+  mtu: number;
+  /** Seeded in tests so ISNs, ports and IP ids replay; from the CSPRNG otherwise. */
+  random?: Random;
+  trace?: Trace;
+  tcp?: Partial<TcpConfig>;
+}
+
+export class Stack {
+  readonly address: number;
+  readonly prefixLength: number;
+  readonly mtu: number;
+  readonly random: Random;
+  readonly trace: Trace;
+  readonly stats: Stats;
+  readonly ipv4: Ipv4;
+  readonly icmp: Icmp;
+  readonly udp: Udp;
+  readonly tcp: Tcp;
+  /** Where outgoing packets go; the driver sets it. The bytes are only valid during the call. */
+  transmit: (packet: Uint8Array) => void = () => {};
+
+  constructor(options: StackOptions) {
+    this.address = options.address >>> 0;
+    this.prefixLength = options.prefixLength;
+    this.mtu = options.mtu;
+    this.random = options.random ?? randomFromSystem();
+    this.trace = options.trace ?? NO_TRACE;
+    this.stats = new Stats(this.trace);
+    this.ipv4 = new Ipv4(this);
+    this.icmp = new Icmp(this);
+    this.udp = new Udp(this);
+    this.tcp = new Tcp(this, options.tcp);
+  }
+
+  /** A packet arrived from the device. Never throws: bad input is dropped and counted. */
+  receive(packet: Uint8Array, now: number): void {
+    this.ipv4.input(packet, now);
+  }
+
+  /** Runs every timer that is due at `now` and sends whatever is owed. */
+  poll(now: number): void {
+    this.ipv4.poll(now);
+    this.tcp.poll(now);
+  }
+
+  /** The earliest time at which `poll` has work to do; Infinity when idle. */
+  nextDeadline(): number {
+    return Math.min(this.ipv4.nextDeadline(), this.tcp.nextDeadline());
+  }
+}
