@@ -1,0 +1,45 @@
+/**
+ * What IPv4 hands up to a transport (after validation and reassembly), and what ICMP
+ * hands up when a peer reports an error about a packet we sent.
+ */
+
+/** IP protocol numbers (IANA), as used in the IPv4 Protocol field (RFC 791 §3.1). */
+export const IpProtocol = { ICMP: 1, TCP: 6, UDP: 17 } as const;
+
+export interface Ipv4Datagram {
+  readonly source: number;
+  readonly destination: number;
+  readonly protocol: number;
+  readonly ttl: number;
+  /** The IP header bytes as received (ICMP errors quote it). */
+  readonly header: Uint8Array;
+  /** The transport bytes: a view into the received packet, valid only during input. */
+  readonly payload: Uint8Array;
+  /** True when the destination was a broadcast or multicast address, not ours alone. */
+  readonly broadcast: boolean;
+}
+
+/** Fields an outgoing packet's IPv4 header needs; the rest have defaults. */
+export interface Ipv4Send {
+  readonly source: number;
+  readonly destination: number;
+  readonly protocol: number;
+  /** DF bit (RFC 791 §3.1); TCP sets it (RFC 1191 path MTU discovery). */
+  readonly dontFragment?: boolean;
+  readonly ttl?: number;
+}
+
+/** A destination-unreachable or similar report, matched by ICMP to the transport. */
+export interface IcmpErrorReport {
+  /** Addresses and ports of the packet *we* sent, as quoted back to us. */
+  readonly source: number;
+  readonly destination: number;
+  readonly protocol: number;
+  readonly sourcePort: number;
+  readonly destinationPort: number;
+  /** The quoted transport bytes (at least 8): TCP checks the sequence number in them. */
+  readonly quoted: Uint8Array;
+  readonly error: "ECONNREFUSED" | "EHOSTUNREACH" | "ENETUNREACH" | "EMSGSIZE";
+  /** For "fragmentation needed" (RFC 1191): the next-hop MTU, else 0. */
+  readonly nextHopMtu: number;
+}
