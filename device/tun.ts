@@ -1,0 +1,312 @@
+/**
+ * A Linux TUN device: a network interface whose "wire" is a file descriptor. Every IPv4
+ * packet the kernel routes to the interface can be read from the fd, and every packet
+ * written to the fd arrives in the kernel as if it came off a wire.
+ *
+ *   kernel (ping, curl) ──route──▶ tun0 ──read(fd)──▶ this process ──▶ stack.receive
+ *   kernel ◀──────────── tun0 ◀──write(fd)── this process ◀── stack.transmit
+ *
+ * Opening (linux/Documentation/networking/tuntap.rst): open /dev/net/tun, then
+ * ioctl(TUNSETIFF) with IFF_TUN | IFF_NO_PI (raw IP packets, no 4-byte packet-info
+ * prefix). The kernel side's address, netmask, MTU and "up" flag are set with the classic
+ * interface ioctls on an ordinary AF_INET socket, as ifconfig(8) does.
+ *
+ * Reading: `tun_reader_worker.ts` waits with poll(2) and wakes this thread through a
+ * SharedArrayBuffer; this thread then reads every waiting packet into one preallocated
+ * buffer (no allocation per packet), hands each to the handler, and calls `flush` once.
+ * Closing the fd removes the interface (it is not persistent).
+ */
+import { writeFileSync } from "node:fs";
+import { type Cidr, formatIpv4, netmask, parseCidr } from "../stack/address.ts";
+import type { Device } from "./device.ts";
+import * as libc from "./libc.ts";
+import { DeviceError, deviceErrorFor, Errno } from "./libc.ts";
+
+/** ioctl requests (linux/if_tun.h, linux/sockios.h). */
+const TUNSETIFF = 0x400454ca;
+const SIOCGIFFLAGS = 0x8913;
+const SIOCSIFFLAGS = 0x8914;
+const SIOCSIFADDR = 0x8916;
+const SIOCSIFNETMASK = 0x891c;
+const SIOCSIFMTU = 0x8922;
+/** TUNSETIFF flags (linux/if_tun.h). */
+const IFF_TUN = 0x0001;
+const IFF_NO_PI = 0x1000;
+/** Interface flags (linux/if.h). */
+const IFF_UP = 0x1;
+const IFF_RUNNING = 0x40;
+
+/** struct ifreq: char ifr_name[IFNAMSIZ = 16], then a 24-byte union. */
+const IFREQ_SIZE = 40;
+const IFNAMSIZ = 16;
+const IFR_UNION = 16;
+/** Inside the union, a struct sockaddr_in: family (host order), port, then the address. */
+const SIN_ADDR = IFR_UNION + 4;
+
+/** The largest packet a read can return: the IPv4 maximum (RFC 791 §3.1: 65,535 octets). */
+const READ_BUFFER_BYTES = 65536;
+/** Packets drained per wake-up at most, so a flood cannot starve timers and sockets. */
+const MAX_BATCH = 256;
+const READY = 0;
+const STOP = 1;
+
+export interface TunOptions {
+  /** Interface name, at most 15 bytes; "tun%d" lets the kernel pick a number. */
+  name: string;
+  /** MTU of the interface, 68..65535 (RFC 791 §3.2: every host takes 68). Default 1500. */
+  mtu?: number;
+  /** The kernel side's address and prefix, e.g. "10.0.0.1/24". Omitted: left unconfigured and down. */
+  address?: string;
+}
+
+export interface TunCounters {
+  packetsIn: number;
+  bytesIn: number;
+  packetsOut: number;
+  bytesOut: number;
+  /** Writes the kernel refused (interface down, queue full): the packet is dropped. */
+  sendErrors: number;
+  readErrors: number;
+  /** Exceptions thrown by the receive handler (a bug above; reported on stderr). */
+  handlerErrors: number;
+}
+
+export class Tun implements Device {
+  readonly name: string;
+  readonly mtu: number;
+  readonly fd: number;
+  readonly counters: TunCounters = {
+    packetsIn: 0,
+    bytesIn: 0,
+    packetsOut: 0,
+    bytesOut: 0,
+    sendErrors: 0,
+    readErrors: 0,
+    handlerErrors: 0,
+  };
+  private handler: ((packet: Uint8Array) => void) | undefined;
+  private flush: (() => void) | undefined;
+  private readonly buffer = new Uint8Array(READ_BUFFER_BYTES);
+  private readonly flags = new Int32Array(new SharedArrayBuffer(8));
+  private readonly worker: Worker;
+  private readonly workerStopped: Promise<void>;
+  private closing: Promise<void> | undefined;
+
+  private constructor(name: string, mtu: number, fd: number) {
+    this.name = name;
+    this.mtu = mtu;
+    this.fd = fd;
+    this.worker = new Worker(new URL("./tun_reader_worker.ts", import.meta.url).href);
+    this.workerStopped = new Promise((resolve) => {
+      this.worker.addEventListener("message", () => resolve());
+    });
+    this.worker.postMessage({ fd, flags: this.flags.buffer });
+    void this.readLoop();
+  }
+
+  /**
+   * Creates the interface, configures the kernel side and brings it up. Throws a
+   * `DeviceError` with one sentence of advice; on failure nothing is left behind.
+   *
+   * @example
+   * const tun = Tun.open({ name: "tun0", mtu: 1500, address: "10.0.0.1/24" });
+   * tun.onReceive((packet) => console.log(packet.length));
+   */
+  static open(options: TunOptions): Tun {
+    const mtu = options.mtu ?? 1500;
+    checkName(options.name);
+    if (!Number.isInteger(mtu) || mtu < 68 || mtu > 65535) {
+      throw new DeviceError("EINVAL", `The MTU ${mtu} is out of range: it must be 68 to 65535.`);
+    }
+    const cidr = options.address === undefined ? undefined : checkAddress(options.address);
+    const fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_NONBLOCK | libc.O_CLOEXEC);
+    if (fd < 0) throw deviceErrorFor(libc.errno(), "open /dev/net/tun", options.name);
+    let name = options.name;
+    try {
+      const ifr = ifreq(name);
+      new DataView(ifr.buffer).setUint16(IFR_UNION, IFF_TUN | IFF_NO_PI, true);
+      if (libc.ioctl(fd, TUNSETIFF, ifr) < 0) {
+        throw deviceErrorFor(libc.errno(), `create the TUN interface ${name}`, name);
+      }
+      name = nameOf(ifr); // the kernel fills in "tun%d"
+      disableIpv6(name);
+      configure(name, mtu, cidr);
+    } catch (error) {
+      libc.close(fd); // the interface disappears with its only fd
+      throw error;
+    }
+    return new Tun(name, mtu, fd);
+  }
+
+  /** Writes one packet to the kernel. Never throws: a refused write is counted and dropped. */
+  send(packet: Uint8Array): void {
+    if (this.closing !== undefined) return;
+    if (libc.write(this.fd, packet) < 0) {
+      this.counters.sendErrors++;
+      return;
+    }
+    this.counters.packetsOut++;
+    this.counters.bytesOut += packet.byteLength;
+  }
+
+  onReceive(handler: (packet: Uint8Array) => void, flush?: () => void): void {
+    this.handler = handler;
+    this.flush = flush;
+  }
+
+  /** Stops the watcher thread, then closes the fd: the interface is removed. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    Atomics.store(this.flags, STOP, 1);
+    Atomics.store(this.flags, READY, 1); // wakes the read loop so it can see `closing`
+    Atomics.notify(this.flags, READY);
+    // The watcher notices STOP within one poll timeout; never wait forever for it.
+    await Promise.race([this.workerStopped, Bun.sleep(1000)]);
+    this.worker.terminate();
+    libc.close(this.fd);
+  }
+
+  private async readLoop(): Promise<void> {
+    const bufferPointer = libc.pointerOf(this.buffer);
+    while (this.closing === undefined) {
+      const waited = Atomics.waitAsync(this.flags, READY, 0);
+      if (waited.async) await waited.value;
+      if (this.closing !== undefined) return;
+      this.drain(bufferPointer);
+      Atomics.store(this.flags, READY, 0);
+      Atomics.notify(this.flags, READY);
+    }
+  }
+
+  /** Reads every packet waiting (up to MAX_BATCH), one handler call each, then one flush. */
+  private drain(bufferPointer: libc.Pointer): void {
+    let packets = 0;
+    while (packets < MAX_BATCH && this.closing === undefined) {
+      const length = libc.readInto(this.fd, this.buffer, bufferPointer);
+      if (length < 0) {
+        const code = libc.errno();
+        if (code === Errno.EINTR) continue;
+        if (code !== Errno.EAGAIN) this.counters.readErrors++;
+        break;
+      }
+      if (length === 0) break;
+      packets++;
+      this.counters.packetsIn++;
+      this.counters.bytesIn += length;
+      this.deliver(this.buffer.subarray(0, length));
+    }
+    if (packets > 0 && this.flush !== undefined) this.guard(this.flush);
+  }
+
+  private deliver(packet: Uint8Array): void {
+    const handler = this.handler;
+    if (handler !== undefined) this.guard(() => handler(packet));
+  }
+
+  private guard(call: () => void): void {
+    try {
+      call();
+    } catch (error) {
+      // The layer above broke its "ingress never throws" rule; keep the device alive.
+      this.counters.handlerErrors++;
+      console.error(`${this.name}: receive handler threw:`, error);
+    }
+  }
+}
+
+/** Linux dev_valid_name(): 1..15 bytes, not "." or "..", no "/", ":" or whitespace. */
+function checkName(name: string): void {
+  const bytes = new TextEncoder().encode(name).byteLength;
+  if (bytes >= IFNAMSIZ) {
+    throw new DeviceError(
+      "ENAMETOOLONG",
+      `The interface name "${name}" is ${bytes} bytes long, but Linux allows at most ${IFNAMSIZ - 1}.`,
+    );
+  }
+  if (bytes === 0 || name === "." || name === ".." || /[/:\s]/.test(name)) {
+    throw new DeviceError(
+      "EINVAL",
+      `The interface name "${name}" is not valid: use 1 to 15 characters without "/", ":" or spaces.`,
+    );
+  }
+}
+
+function checkAddress(text: string): Cidr {
+  const cidr = parseCidr(text);
+  if (cidr === undefined || cidr.prefixLength === 0 || cidr.prefixLength > 30) {
+    throw new DeviceError(
+      "EINVAL",
+      `The address "${text}" is not an IPv4 address with a prefix length of 1 to 30, like 10.0.0.1/24.`,
+    );
+  }
+  return cidr;
+}
+
+/** Sets MTU, address and netmask of the kernel side, then brings the interface up. */
+function configure(name: string, mtu: number, cidr: Cidr | undefined): void {
+  const sock = libc.socket(libc.AF_INET, libc.SOCK_DGRAM, 0);
+  if (sock < 0) throw deviceErrorFor(libc.errno(), "open a configuration socket", name);
+  try {
+    const mtuRequest = ifreq(name);
+    new DataView(mtuRequest.buffer).setInt32(IFR_UNION, mtu, true);
+    request(sock, SIOCSIFMTU, mtuRequest, `set the MTU of ${name} to ${mtu}`, name);
+    if (cidr === undefined) return;
+    const where = `${formatIpv4(cidr.address)}/${cidr.prefixLength}`;
+    request(
+      sock,
+      SIOCSIFADDR,
+      sockaddrRequest(name, cidr.address),
+      `set ${name} to ${where}`,
+      name,
+    );
+    const mask = sockaddrRequest(name, netmask(cidr.prefixLength));
+    request(sock, SIOCSIFNETMASK, mask, `set the netmask of ${name}`, name);
+    const flags = ifreq(name);
+    request(sock, SIOCGIFFLAGS, flags, `read the flags of ${name}`, name);
+    const view = new DataView(flags.buffer);
+    view.setUint16(IFR_UNION, view.getUint16(IFR_UNION, true) | IFF_UP | IFF_RUNNING, true);
+    request(sock, SIOCSIFFLAGS, flags, `bring ${name} up`, name);
+  } finally {
+    libc.close(sock);
+  }
+}
+
+/**
+ * The stack speaks IPv4 only; without this the kernel sends IPv6 router solicitations and
+ * MLD reports into the TUN as soon as it is up. Best effort: IPv6 may be absent entirely.
+ */
+function disableIpv6(name: string): void {
+  try {
+    writeFileSync(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, "1");
+  } catch {
+    // No IPv6 in this kernel or namespace: nothing to disable.
+  }
+}
+
+function request(sock: number, code: number, ifr: Uint8Array, step: string, name: string): void {
+  if (libc.ioctl(sock, code, ifr) < 0) throw deviceErrorFor(libc.errno(), step, name);
+}
+
+function ifreq(name: string): Uint8Array {
+  const ifr = new Uint8Array(IFREQ_SIZE);
+  new TextEncoder().encodeInto(name, ifr.subarray(0, IFNAMSIZ - 1));
+  return ifr;
+}
+
+/** An ifreq carrying a struct sockaddr_in (AF_INET, port 0, address in network order). */
+function sockaddrRequest(name: string, address: number): Uint8Array {
+  const ifr = ifreq(name);
+  const view = new DataView(ifr.buffer);
+  view.setUint16(IFR_UNION, libc.AF_INET, true);
+  view.setUint32(SIN_ADDR, address, false);
+  return ifr;
+}
+
+function nameOf(ifr: Uint8Array): string {
+  const end = ifr.subarray(0, IFNAMSIZ).indexOf(0);
+  return new TextDecoder().decode(ifr.subarray(0, end < 0 ? IFNAMSIZ : end));
+}
