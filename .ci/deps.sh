@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Installs the kernel-side tools the integration tests and benchmarks drive (ping, curl, nc,
+# tshark, nmap, wrk, ip), when they are missing and we can: as root, with apt-get.
+# Run by `npm test` (pretest) and by .ci/run; does nothing when everything is present.
+set -u
+need=()
+for pair in ip:iproute2 ping:iputils-ping curl:curl nc:netcat-openbsd tshark:tshark nmap:nmap wrk:wrk ps:procps; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+[ ${#need[@]} -eq 0 ] && exit 0
+if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
+  echo "deps: missing ${need[*]}; install them (as root, with apt-get) or the tests that use them will be skipped or fail" >&2
+  exit 0
+fi
+export DEBIAN_FRONTEND=noninteractive
+echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
+echo "deps: installing ${need[*]}" >&2
+apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
+  { apt-get update -qq >/dev/null 2>&1 && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null; } ||
+  echo "deps: apt-get could not install ${need[*]}" >&2
+exit 0
