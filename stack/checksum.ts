@@ -26,7 +26,7 @@ const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 // One Uint32Array over the last buffer seen: device buffers are reused, so in steady
 // state the checksum allocates nothing.
 let cachedBuffer: ArrayBufferLike | undefined;
-let cachedWords = new Uint32Array(0);
+let cachedWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
 
 /** Folds carries above bit 15 back into the low 16 bits (end-around carry). */
 export function foldCarries(sum: number): number {

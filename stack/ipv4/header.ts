@@ -1,0 +1,206 @@
+/**
+ * The IPv4 header (RFC 791 §3.1): named offsets into the bytes, a checked parse that
+ * returns a small readonly repr or the counter to drop under, and an emit that writes a
+ * header in place. Read the diagram first; every offset below is a column of it.
+ *
+ *     0                   1                   2                   3
+ *     0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |Version|  IHL  |Type of Service|          Total Length         |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |         Identification        |Flags|      Fragment Offset    |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |  Time to Live |    Protocol   |         Header Checksum       |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                       Source Address                          |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                    Destination Address                        |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *    |                    Options                    |    Padding    |
+ *    +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ */
+import { internetChecksum } from "../checksum.ts";
+
+/** A header without options: 5 words of 32 bits. */
+export const IPV4_HEADER_LENGTH = 20;
+/** RFC 791 §3.1: Total Length is 16 bits, so no datagram exceeds 65,535 octets. */
+export const IPV4_MAX_DATAGRAM = 65535;
+
+// Byte offsets, one per field of the diagram.
+export const VERSION_IHL = 0;
+export const TYPE_OF_SERVICE = 1;
+export const TOTAL_LENGTH = 2;
+export const IDENTIFICATION = 4;
+export const FLAGS_FRAGMENT_OFFSET = 6;
+export const TIME_TO_LIVE = 8;
+export const PROTOCOL = 9;
+export const HEADER_CHECKSUM = 10;
+export const SOURCE_ADDRESS = 12;
+export const DESTINATION_ADDRESS = 16;
+export const OPTIONS = 20;
+
+// Bits of the 16-bit Flags + Fragment Offset word.
+/** Bit 0: reserved, must be zero. */
+export const FLAG_RESERVED = 0x8000;
+/** Bit 1: Don't Fragment. */
+export const FLAG_DF = 0x4000;
+/** Bit 2: More Fragments. */
+export const FLAG_MF = 0x2000;
+/** Fragment Offset, in units of 8 octets. */
+export const FRAGMENT_OFFSET_MASK = 0x1fff;
+
+/** RFC 1122 §3.2.1.7: a host's default TTL (Linux: 64). */
+export const DEFAULT_TTL = 64;
+
+/** The parsed header; payload bytes stay in the packet (`headerLength..totalLength`). */
+export interface Ipv4Header {
+  readonly headerLength: number;
+  readonly typeOfService: number;
+  readonly totalLength: number;
+  readonly identification: number;
+  readonly dontFragment: boolean;
+  readonly moreFragments: boolean;
+  /** In octets (the field times 8). */
+  readonly fragmentOffset: number;
+  readonly ttl: number;
+  readonly protocol: number;
+  readonly source: number;
+  readonly destination: number;
+}
+
+/** Counter names a malformed header is dropped under (RFC 4293 ipSystemStats*). */
+export type Ipv4HeaderDrop = "ipInHdrErrors" | "ipInTruncatedPkts";
+
+/** The drop reason and a detail for the trace, when parsing fails. */
+export interface Ipv4ParseFailure {
+  readonly reason: Ipv4HeaderDrop;
+  readonly detail: string;
+}
+
+/** A DataView over exactly these bytes (respecting the Uint8Array's own byteOffset). */
+export function viewOf(bytes: Uint8Array): DataView {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+}
+
+function failure(reason: Ipv4HeaderDrop, detail: string): Ipv4ParseFailure {
+  return { reason, detail };
+}
+
+/**
+ * Checks and parses the header at the front of `packet` (which may carry link padding
+ * after Total Length). Returns the header, or why it must be dropped.
+ */
+export function parseIpv4Header(packet: Uint8Array): Ipv4Header | Ipv4ParseFailure {
+  if (packet.length < IPV4_HEADER_LENGTH) return failure("ipInTruncatedPkts", "shorter than 20");
+  const view = viewOf(packet);
+  const versionIhl = view.getUint8(VERSION_IHL);
+  if (versionIhl >>> 4 !== 4) return failure("ipInHdrErrors", "version not 4");
+  // RFC 791 §3.1: IHL is in 32-bit words; "the minimum value for a correct header is 5".
+  const headerLength = (versionIhl & 0x0f) * 4;
+  if (headerLength < IPV4_HEADER_LENGTH) return failure("ipInHdrErrors", "IHL below 5");
+  const totalLength = view.getUint16(TOTAL_LENGTH);
+  if (totalLength < headerLength) return failure("ipInHdrErrors", "total length below IHL");
+  // Longer than received is a truncated packet; shorter is link padding, trimmed later.
+  if (totalLength > packet.length) return failure("ipInTruncatedPkts", "total length > bytes");
+  // RFC 1122 §3.2.1.2: a host MUST verify the header checksum and silently discard on failure.
+  if (internetChecksum(packet.subarray(0, headerLength)) !== 0) {
+    return failure("ipInHdrErrors", "bad header checksum");
+  }
+  const optionsProblem = checkOptions(packet.subarray(OPTIONS, headerLength));
+  if (optionsProblem !== undefined) return failure("ipInHdrErrors", optionsProblem);
+  const flagsOffset = view.getUint16(FLAGS_FRAGMENT_OFFSET);
+  const moreFragments = (flagsOffset & FLAG_MF) !== 0;
+  const fragmentOffset = (flagsOffset & FRAGMENT_OFFSET_MASK) * 8;
+  const dataLength = totalLength - headerLength;
+  // RFC 791 §3.2: every fragment but the last carries a multiple of 8 data octets (and some).
+  if (moreFragments && (dataLength === 0 || dataLength % 8 !== 0)) {
+    return failure("ipInHdrErrors", "non-final fragment not a multiple of 8");
+  }
+  if (fragmentOffset + dataLength + headerLength > IPV4_MAX_DATAGRAM) {
+    return failure("ipInHdrErrors", "fragment ends beyond 65535");
+  }
+  // The reserved flag (RFC 791: "must be zero") is ignored, as Linux does: be liberal.
+  return {
+    headerLength,
+    typeOfService: view.getUint8(TYPE_OF_SERVICE),
+    totalLength,
+    identification: view.getUint16(IDENTIFICATION),
+    dontFragment: (flagsOffset & FLAG_DF) !== 0,
+    moreFragments,
+    fragmentOffset,
+    ttl: view.getUint8(TIME_TO_LIVE),
+    protocol: view.getUint8(PROTOCOL),
+    source: view.getUint32(SOURCE_ADDRESS),
+    destination: view.getUint32(DESTINATION_ADDRESS),
+  };
+}
+
+export function isParseFailure(result: Ipv4Header | Ipv4ParseFailure): result is Ipv4ParseFailure {
+  return "reason" in result;
+}
+
+/**
+ * RFC 791 §3.1 "Options": a safe walk over the option list. Two single-octet options
+ * (0 End of Option List, 1 No Operation); every other option is type, length (counting
+ * both), data. A length below 2 or running past the header makes the list malformed.
+ * Returns what is wrong, or undefined. Options are checked, not acted on: this host
+ * neither records routes nor honours source routes (RFC 1122 §3.2.1.8 deviation).
+ */
+export function checkOptions(options: Uint8Array): string | undefined {
+  let i = 0;
+  while (i < options.length) {
+    const type = options[i]!;
+    if (type === 0) return undefined; // End of Option List: the rest is padding.
+    if (type === 1) {
+      i += 1;
+      continue;
+    }
+    if (i + 1 >= options.length) return "option length missing";
+    const length = options[i + 1]!;
+    if (length < 2) return "option length below 2";
+    if (i + length > options.length) return "option runs past the header";
+    i += length;
+  }
+  return undefined;
+}
+
+/** The fields `emitIpv4Header` writes; no options are ever sent. */
+export interface Ipv4HeaderFields {
+  readonly totalLength: number;
+  readonly identification: number;
+  readonly dontFragment?: boolean;
+  readonly moreFragments?: boolean;
+  /** In octets; must be a multiple of 8. */
+  readonly fragmentOffset?: number;
+  readonly ttl?: number;
+  readonly typeOfService?: number;
+  readonly protocol: number;
+  readonly source: number;
+  readonly destination: number;
+}
+
+/** Writes a 20-byte header (with its checksum) at the front of `buffer`, in place. */
+export function emitIpv4Header(buffer: Uint8Array, fields: Ipv4HeaderFields): void {
+  const view = viewOf(buffer);
+  view.setUint8(VERSION_IHL, 0x45); // Version 4, IHL 5.
+  view.setUint8(TYPE_OF_SERVICE, fields.typeOfService ?? 0);
+  view.setUint16(TOTAL_LENGTH, fields.totalLength);
+  view.setUint16(IDENTIFICATION, fields.identification);
+  let flagsOffset = ((fields.fragmentOffset ?? 0) / 8) & FRAGMENT_OFFSET_MASK;
+  if (fields.dontFragment) flagsOffset |= FLAG_DF;
+  if (fields.moreFragments) flagsOffset |= FLAG_MF;
+  view.setUint16(FLAGS_FRAGMENT_OFFSET, flagsOffset);
+  view.setUint8(TIME_TO_LIVE, fields.ttl ?? DEFAULT_TTL);
+  view.setUint8(PROTOCOL, fields.protocol);
+  view.setUint16(HEADER_CHECKSUM, 0);
+  view.setUint32(SOURCE_ADDRESS, fields.source >>> 0);
+  view.setUint32(DESTINATION_ADDRESS, fields.destination >>> 0);
+  view.setUint16(HEADER_CHECKSUM, internetChecksum(buffer.subarray(0, IPV4_HEADER_LENGTH)));
+}
+
+/** Rewrites the checksum of a header (any IHL) after its fields were edited in place. */
+export function refreshHeaderChecksum(header: Uint8Array): void {
+  const view = viewOf(header);
+  view.setUint16(HEADER_CHECKSUM, 0);
+  view.setUint16(HEADER_CHECKSUM, internetChecksum(header));
+}

@@ -1,0 +1,133 @@
+/**
+ * A bound UDP endpoint (the object behind a datagram socket): its local and, after
+ * connect(), remote address and port; a receive queue bounded in bytes like SO_RCVBUF;
+ * and a pending error, set by ICMP on a connected endpoint the way Linux does it.
+ *
+ * RFC 768 has no connections: "connect" only fixes the default destination and filters
+ * what is received (RFC 1122 §4.1.3.4 lets an application specify the remote end).
+ */
+import type { UdpDatagram, UdpEndpoint } from "./endpoint.ts";
+
+/** Linux net.core.rmem_default. */
+export const DEFAULT_RECEIVE_QUEUE_BYTES = 212_992;
+/** Charged per queued datagram besides its data, so empty datagrams fill the queue too. */
+export const DATAGRAM_OVERHEAD_BYTES = 64;
+
+export type UdpSendResult = "EMSGSIZE" | "EHOSTUNREACH" | undefined;
+export type UdpEndpointError = "ECONNREFUSED" | "EHOSTUNREACH";
+
+/** What a binding needs from the UDP layer that made it. */
+export interface UdpBindingOwner {
+  readonly hostAddress: number;
+  send(
+    binding: UdpBinding,
+    data: Uint8Array,
+    address: number,
+    port: number,
+    now: number,
+  ): UdpSendResult;
+  unbind(binding: UdpBinding): void;
+}
+
+export class UdpBinding implements UdpEndpoint {
+  remoteAddress = 0;
+  remotePort = 0;
+  error: UdpEndpointError | undefined = undefined;
+  onChange: (() => void) | undefined = undefined;
+  private queue: UdpDatagram[] = [];
+  private head = 0;
+  private queuedBytes = 0;
+  private closed = false;
+
+  constructor(
+    private readonly owner: UdpBindingOwner,
+    public localAddress: number,
+    readonly localPort: number,
+    readonly receiveQueueBytes: number = DEFAULT_RECEIVE_QUEUE_BYTES,
+  ) {}
+
+  get queueLength(): number {
+    return this.queue.length - this.head;
+  }
+
+  get isConnected(): boolean {
+    return this.remotePort !== 0;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  takeError(): UdpEndpointError | undefined {
+    const error = this.error;
+    this.error = undefined;
+    return error;
+  }
+
+  /** The oldest queued datagram, or undefined. */
+  receive(): UdpDatagram | undefined {
+    if (this.head >= this.queue.length) return undefined;
+    const datagram = this.queue[this.head]!;
+    this.queue[this.head++] = undefined as unknown as UdpDatagram;
+    this.queuedBytes -= datagram.data.length + DATAGRAM_OVERHEAD_BYTES;
+    if (this.head === this.queue.length) {
+      this.queue = [];
+      this.head = 0;
+    } else if (this.head > 64 && this.head * 2 > this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return datagram;
+  }
+
+  /**
+   * Fixes the peer: only its datagrams are received from now on, and it is where
+   * datagrams go by default. `connect(0, 0)` dissolves the association (AF_UNSPEC).
+   * Like Linux, a wildcard binding takes the host's address as its local address.
+   */
+  connect(remoteAddress: number, remotePort: number): void {
+    this.assertOpen("connect");
+    this.remoteAddress = remoteAddress >>> 0;
+    this.remotePort = remotePort;
+    if (remotePort !== 0 && this.localAddress === 0) this.localAddress = this.owner.hostAddress;
+    this.error = undefined;
+  }
+
+  /** Sends one datagram to `address`:`port` (RFC 768 "user interface": a SEND call). */
+  sendTo(data: Uint8Array, address: number, port: number, now: number): UdpSendResult {
+    this.assertOpen("sendTo");
+    return this.owner.send(this, data, address >>> 0, port, now);
+  }
+
+  /** Unbinds; queued datagrams are discarded. */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.owner.unbind(this);
+    this.queue = [];
+    this.head = 0;
+    this.queuedBytes = 0;
+  }
+
+  /** Called by UDP input: queues a copy of `data`; false if the queue is full. */
+  enqueue(sourceAddress: number, sourcePort: number, data: Uint8Array): boolean {
+    const charge = data.length + DATAGRAM_OVERHEAD_BYTES;
+    if (this.queuedBytes + charge > this.receiveQueueBytes) return false;
+    this.queue.push({ sourceAddress, sourcePort, data: data.slice() });
+    this.queuedBytes += charge;
+    this.onChange?.();
+    return true;
+  }
+
+  /** Called by UDP when ICMP reports an error for our peer (connected endpoints only). */
+  setError(error: UdpEndpointError): void {
+    this.error = error;
+    this.onChange?.();
+  }
+
+  private assertOpen(call: string): void {
+    if (this.closed) {
+      throw new Error(`UDP ${call} on a closed endpoint (port ${this.localPort})`);
+    }
+  }
+}
