@@ -1,0 +1,194 @@
+/**
+ * An HTTP/1.1 server (RFC 9110, RFC 9112) written on the BSD-style socket API, one async
+ * task per connection. Read `handleConnection` first: receive bytes, feed the parser,
+ * answer each complete request, and repeat while the connection persists.
+ *
+ * Connections (RFC 9112 §9): HTTP/1.1 persists unless "Connection: close"; HTTP/1.0
+ * closes unless "Connection: keep-alive". A malformed request gets its error status and
+ * the connection closes (§9.6 after an error we cannot resynchronise). Two timers, on
+ * the host's clock, stop a slow or silent client from holding a connection forever:
+ *  - header timeout: a request that has started must be complete within 10 s (408);
+ *  - idle timeout: a persistent connection with no request for 30 s is closed (§9.8).
+ */
+
+import type { SocketApi } from "../../sockets/api.ts";
+import type { Clock } from "../../stack/clock.ts";
+import type { Stack } from "../../stack/stack.ts";
+import { type RunningService, serveTcp } from "../services/service.ts";
+import { type HttpRequest, keepsAlive, RequestParser } from "./parser.ts";
+import { type Reply, type RouteContext, route, textReply } from "./routes.ts";
+
+export const HTTP_PORT = 80;
+
+export interface HttpServerOptions {
+  api: SocketApi;
+  stack: Stack;
+  clock: Clock;
+  port?: number;
+  address?: string;
+  headerTimeoutMs?: number;
+  idleTimeoutMs?: number;
+  /** The services shown on the home page. */
+  services?: () => RouteContext["services"];
+}
+
+const REASONS: Record<number, string> = {
+  200: "OK",
+  400: "Bad Request",
+  404: "Not Found",
+  405: "Method Not Allowed",
+  408: "Request Timeout",
+  413: "Content Too Large",
+  414: "URI Too Long",
+  431: "Request Header Fields Too Large",
+  501: "Not Implemented",
+  505: "HTTP Version Not Supported",
+};
+
+/** Replies up to this size go out in one send together with the head. */
+const SMALL_BODY_BYTES = 16 * 1024;
+/** How long to keep reading after our last reply on a closing connection. */
+const LINGER_MS = 2000;
+const encoder = new TextEncoder();
+
+export function startHttpServer(options: HttpServerOptions): RunningService {
+  const { api, clock } = options;
+  return serveTcp(
+    api,
+    clock,
+    { name: "http", port: options.port ?? HTTP_PORT, address: options.address },
+    (fd) => handleConnection(fd, options),
+  );
+}
+
+/** One connection: requests in, replies out, until close, error or timeout. */
+async function handleConnection(fd: number, options: HttpServerOptions): Promise<void> {
+  const { api, clock } = options;
+  const headerTimeoutMs = options.headerTimeoutMs ?? 10_000;
+  const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
+  const parser = new RequestParser();
+  let requestStartedAt: number | undefined;
+  for (;;) {
+    const result = parser.next();
+    if (result.kind === "error") {
+      await sendReply(api, fd, textReply(result.status, `${result.reason}\n`), {
+        head: false,
+        close: true,
+      });
+      return lingeringClose(api, clock, fd);
+    }
+    if (result.kind === "request") {
+      requestStartedAt = undefined;
+      const keepAlive = keepsAlive(result.request);
+      await answer(result.request, keepAlive, fd, options);
+      if (!keepAlive) return lingeringClose(api, clock, fd);
+      continue;
+    }
+    // Need more bytes: wait for them, but not forever.
+    if (parser.hasPartial) requestStartedAt ??= clock.now();
+    const deadline =
+      requestStartedAt === undefined
+        ? clock.now() + idleTimeoutMs
+        : requestStartedAt + headerTimeoutMs;
+    const data = await receiveBefore(api, clock, fd, deadline);
+    if (data === "timeout") {
+      if (parser.hasPartial) {
+        await sendReply(api, fd, textReply(408, "Request incomplete in time.\n"), {
+          head: false,
+          close: true,
+        });
+        return lingeringClose(api, clock, fd);
+      }
+      return; // RFC 9112 §9.8: an idle connection may be closed at any time.
+    }
+    if (data.length === 0) return; // the client closed its side
+    if (!parser.hasPartial) requestStartedAt = clock.now();
+    parser.push(data);
+  }
+}
+
+async function answer(
+  request: HttpRequest,
+  keepAlive: boolean,
+  fd: number,
+  options: HttpServerOptions,
+) {
+  const context: RouteContext = {
+    stack: options.stack,
+    now: options.clock.now(),
+    services: options.services?.() ?? [],
+  };
+  const reply = route(request, context);
+  await sendReply(options.api, fd, reply, {
+    head: request.method === "HEAD",
+    close: !keepAlive,
+    http10: request.version === "HTTP/1.0",
+  });
+}
+
+/**
+ * RFC 9112 §9.6: after shutting down our write side, keep reading (and discarding) for
+ * a moment, so that closing with unread bytes does not reset the connection (RFC 1122
+ * §4.2.2.13) before the client has read our reply.
+ */
+async function lingeringClose(api: SocketApi, clock: Clock, fd: number): Promise<void> {
+  const deadline = clock.now() + LINGER_MS;
+  for (;;) {
+    const data = await receiveBefore(api, clock, fd, deadline);
+    if (data === "timeout" || data.length === 0) return;
+  }
+}
+
+/** recv, or "timeout" when `deadline` (host clock, ms) passes first. */
+function receiveBefore(api: SocketApi, clock: Clock, fd: number, deadline: number) {
+  const received = api.recv(fd, 64 * 1024);
+  // If the timer wins, the recv is still pending; it fails with EBADF when we close.
+  received.catch(() => {});
+  let timer: { cancel(): void } | undefined;
+  const timeout = new Promise<"timeout">((resolve) => {
+    timer = clock.at(deadline, () => resolve("timeout"));
+  });
+  return Promise.race([received, timeout]).finally(() => timer?.cancel());
+}
+
+/** Writes the status line and fields (RFC 9112 §4, §5), then the body unless HEAD. */
+async function sendReply(
+  api: SocketApi,
+  fd: number,
+  reply: Reply,
+  how: { head: boolean; close: boolean; http10?: boolean },
+): Promise<void> {
+  const fields: (readonly [string, string])[] = [
+    ["Date", new Date().toUTCString()],
+    ["Server", "tstcp"],
+    ...reply.fields,
+    ["Content-Length", String(reply.length)],
+  ];
+  if (how.close) fields.push(["Connection", "close"]);
+  else if (how.http10) fields.push(["Connection", "keep-alive"]);
+  const lines = [
+    `HTTP/1.1 ${reply.status} ${REASONS[reply.status] ?? ""}`,
+    ...fields.map(([n, v]) => `${n}: ${v}`),
+  ];
+  const head = encoder.encode(`${lines.join("\r\n")}\r\n\r\n`);
+  if (how.head) {
+    await api.send(fd, head);
+  } else if (reply.length <= SMALL_BODY_BYTES) {
+    await api.send(fd, concat(head, reply.chunks));
+  } else {
+    await api.send(fd, head);
+    for (const chunk of reply.chunks) await api.send(fd, chunk);
+  }
+  if (how.close) api.shutdown(fd, "write");
+}
+
+function concat(head: Uint8Array, chunks: Iterable<Uint8Array>): Uint8Array {
+  const parts = [head, ...chunks];
+  const out = new Uint8Array(parts.reduce((sum, part) => sum + part.length, 0));
+  let offset = 0;
+  for (const part of parts) {
+    out.set(part, offset);
+    offset += part.length;
+  }
+  return out;
+}

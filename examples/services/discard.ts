@@ -1,0 +1,24 @@
+/**
+ * Discard (RFC 863): whatever arrives is thrown away, and nothing is ever sent.
+ * TCP port 9 reads until the client closes; UDP port 9 reads datagrams and never answers.
+ *
+ * Try it: `head -c 10000000 /dev/zero | nc -N 10.0.0.2 9` measures how fast we receive.
+ */
+
+import type { SocketApi } from "../../sockets/api.ts";
+import type { Clock } from "../../stack/clock.ts";
+import { type RunningService, serveTcp, serveUdp } from "./service.ts";
+
+export const DISCARD_PORT = 9;
+
+export function startDiscardTcp(api: SocketApi, clock: Clock, port = DISCARD_PORT): RunningService {
+  return serveTcp(api, clock, { name: "discard", port }, async (fd) => {
+    while ((await api.recv(fd, 256 * 1024)).length > 0) {
+      // RFC 863: "simply throws away any data it receives".
+    }
+  });
+}
+
+export function startDiscardUdp(api: SocketApi, port = DISCARD_PORT): RunningService {
+  return serveUdp(api, { name: "discard", port }, async () => {});
+}

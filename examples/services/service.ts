@@ -1,0 +1,162 @@
+/**
+ * The shape every sample service shares: a listening TCP socket with one async task per
+ * connection, or a bound UDP socket with one loop over datagrams. The services
+ * themselves (`echo.ts`, `discard.ts`, `chargen.ts`, `../http/server.ts`) only say what
+ * to do with one connection or one datagram.
+ *
+ * Stopping (SIGINT on the host): stop accepting, then shut down the write side of every
+ * open connection (a FIN after what is queued), and after a grace period reset whatever
+ * is still open (SO_LINGER 0 and close: an RST, like Linux).
+ */
+
+import type { SocketApi } from "../../sockets/api.ts";
+import type { Clock } from "../../stack/clock.ts";
+
+export interface RunningService {
+  readonly name: string;
+  readonly protocol: "tcp" | "udp";
+  readonly port: number;
+  /** Descriptors of the connections being served now (TCP). */
+  readonly connections: ReadonlySet<number>;
+  /** Stops accepting and closes connections: FIN first, RST after `graceMs`. */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface ServeOptions {
+  name: string;
+  port: number;
+  /** Local address to bind; "0.0.0.0" (any) by default. */
+  address?: string;
+  backlog?: number;
+}
+
+/** What happens on one accepted connection. It must not close `fd`: the caller does. */
+export type ConnectionHandler = (fd: number) => Promise<void>;
+
+/** Listens on a TCP port and runs `handle` as its own async task for each connection. */
+export function serveTcp(
+  api: SocketApi,
+  clock: Clock,
+  options: ServeOptions,
+  handle: ConnectionHandler,
+): RunningService {
+  const listenFd = api.socket("inet", "stream");
+  api.setsockopt(listenFd, "SO_REUSEADDR", true);
+  api.bind(listenFd, options.address ?? "0.0.0.0", options.port);
+  api.listen(listenFd, options.backlog ?? 128);
+  const connections = new Set<number>();
+  const finished = new Map<number, Promise<void>>();
+  let stopped = false;
+
+  async function serve(fd: number): Promise<void> {
+    try {
+      await handle(fd);
+    } catch {
+      // The peer reset or the host is stopping: nothing to tell anyone.
+    } finally {
+      // Close only if stop() has not already reset it (the number may be reused later).
+      if (connections.delete(fd)) api.close(fd);
+      finished.delete(fd);
+    }
+  }
+
+  async function acceptLoop(): Promise<void> {
+    while (!stopped) {
+      let fd: number;
+      try {
+        fd = await api.accept(listenFd);
+      } catch (error) {
+        // ECONNABORTED: a connection was reset while it waited in the queue; try again.
+        // Anything else (EBADF once stopped) ends the loop rather than spinning on it.
+        if (!stopped && errorCode(error) === "ECONNABORTED") continue;
+        return;
+      }
+      connections.add(fd);
+      finished.set(fd, serve(fd));
+    }
+  }
+  void acceptLoop();
+
+  return {
+    name: options.name,
+    protocol: "tcp",
+    port: options.port === 0 ? api.getsockname(listenFd).port : options.port,
+    connections,
+    async stop(graceMs = 1000) {
+      if (stopped) return;
+      stopped = true;
+      api.close(listenFd);
+      for (const fd of connections) shutdownQuietly(api, fd);
+      await Promise.race([Promise.all(finished.values()), sleep(clock, graceMs)]);
+      for (const fd of [...connections]) {
+        connections.delete(fd);
+        resetQuietly(api, fd);
+      }
+    },
+  };
+}
+
+/** Binds a UDP port and calls `handle` for each datagram, one at a time. */
+export function serveUdp(
+  api: SocketApi,
+  options: ServeOptions,
+  handle: (
+    fd: number,
+    datagram: { data: Uint8Array; address: string; port: number },
+  ) => Promise<void>,
+): RunningService {
+  const fd = api.socket("inet", "dgram");
+  api.bind(fd, options.address ?? "0.0.0.0", options.port);
+  let stopped = false;
+  async function loop(): Promise<void> {
+    while (!stopped) {
+      try {
+        await handle(fd, await api.recvfrom(fd, 65535));
+      } catch (error) {
+        // EBADF: closed under the waiting recvfrom. ECONNREFUSED etc. are reported once.
+        if (stopped || errorCode(error) === "EBADF") return;
+      }
+    }
+  }
+  void loop();
+  return {
+    name: options.name,
+    protocol: "udp",
+    port: options.port === 0 ? api.getsockname(fd).port : options.port,
+    connections: new Set(),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      api.close(fd);
+    },
+  };
+}
+
+/** A promise resolved after `ms` on the host's clock (virtual in tests). */
+export function sleep(clock: Clock, ms: number): Promise<void> {
+  return new Promise((resolve) => clock.at(clock.now() + ms, resolve));
+}
+
+/** The errno of a SocketError, or undefined for anything else. */
+export function errorCode(error: unknown): string | undefined {
+  return typeof error === "object" && error !== null && "code" in error
+    ? String(error.code)
+    : undefined;
+}
+
+function shutdownQuietly(api: SocketApi, fd: number): void {
+  try {
+    api.shutdown(fd, "write");
+  } catch {
+    // Already shut or reset: nothing to do.
+  }
+}
+
+function resetQuietly(api: SocketApi, fd: number): void {
+  try {
+    api.setsockopt(fd, "SO_LINGER", { onoff: true, linger: 0 });
+    api.close(fd);
+  } catch {
+    // Already gone.
+  }
+}

@@ -1,0 +1,98 @@
+/**
+ * An `ss`-like view of the stack: one row per TCP connection (five-tuple, state, queues,
+ * RTT estimate, congestion window, retransmissions), plus the named counters of
+ * `stats.ts`. The host prints it on SIGUSR1; the HTTP server serves it at `/stats`.
+ *
+ *   State        Recv-Q Send-Q Local Address:Port   Peer Address:Port    rtt/rto      cwnd  retrans
+ *   ESTABLISHED       0      0 10.0.0.2:80          10.0.0.1:53422       0.4/201      14480       0
+ */
+import { formatIpv4 } from "./address.ts";
+import type { Stack } from "./stack.ts";
+
+export interface ConnectionRow {
+  readonly protocol: "tcp";
+  readonly local: string;
+  readonly remote: string;
+  readonly state: string;
+  /** Bytes received and not yet read by the application. */
+  readonly recvQ: number;
+  /** Bytes queued to send and not yet acknowledged. */
+  readonly sendQ: number;
+  readonly srttMs: number;
+  readonly rtoMs: number;
+  readonly cwndBytes: number;
+  readonly retransmits: number;
+}
+
+/** The rows for every connection TCP knows, at time `now`. */
+export function connectionRows(stack: Stack, now: number): ConnectionRow[] {
+  const rows: ConnectionRow[] = [];
+  for (const connection of stack.tcp.connections()) {
+    const info = connection.info(now);
+    rows.push({
+      protocol: "tcp",
+      local: `${formatIpv4(connection.localAddress)}:${connection.localPort}`,
+      remote: `${formatIpv4(connection.remoteAddress)}:${connection.remotePort}`,
+      state: connection.state,
+      recvQ: connection.readableBytes,
+      sendQ: Math.max(0, connection.options.sendBufferBytes - connection.writableBytes),
+      srttMs: info.srttMs,
+      rtoMs: info.rtoMs,
+      cwndBytes: info.cwndBytes,
+      retransmits: info.retransmits,
+    });
+  }
+  return rows;
+}
+
+/** The rows as an aligned text table, like `ss -tni`. */
+export function formatConnectionTable(rows: readonly ConnectionRow[]): string {
+  const header = [
+    "State",
+    "Recv-Q",
+    "Send-Q",
+    "Local Address:Port",
+    "Peer Address:Port",
+    "rtt/rto",
+    "cwnd",
+    "retrans",
+  ];
+  const lines = rows.map((row) => [
+    row.state,
+    String(row.recvQ),
+    String(row.sendQ),
+    row.local,
+    row.remote,
+    `${round(row.srttMs)}/${round(row.rtoMs)}`,
+    String(row.cwndBytes),
+    String(row.retransmits),
+  ]);
+  const table = [header, ...lines];
+  const widths = header.map((_, i) => Math.max(...table.map((cells) => cells[i]!.length)));
+  const numeric = new Set([1, 2, 6, 7]);
+  return table
+    .map((cells) =>
+      cells
+        .map((cell, i) => (numeric.has(i) ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
+}
+
+/** Counters as "name value" lines, name-sorted (zero counters are never stored). */
+export function formatCounters(snapshot: Record<string, number>): string {
+  const names = Object.keys(snapshot);
+  const width = Math.max(0, ...names.map((name) => name.length));
+  return names.map((name) => `${name.padEnd(width)}  ${snapshot[name]}`).join("\n");
+}
+
+/** The whole view: connections, then counters. */
+export function formatSs(stack: Stack, now: number): string {
+  const rows = connectionRows(stack, now);
+  return `${formatConnectionTable(rows)}\n\n${formatCounters(stack.stats.snapshot())}\n`;
+}
+
+function round(ms: number): string {
+  return Number.isFinite(ms) ? String(Math.round(ms * 10) / 10) : "-";
+}
