@@ -1,0 +1,38 @@
+/**
+ * The BSD-style socket API: what programs on top of the stack use.
+ *
+ * @example
+ * const api = createSocketApi(stack, clock, driver.kick);
+ * const fd = api.socket("inet", "stream");
+ * api.bind(fd, "0.0.0.0", 7);
+ * api.listen(fd);
+ * for (;;) {
+ *   const client = await api.accept(fd);
+ *   (async () => {
+ *     for (let data = await api.recv(client, 4096); data.length > 0; data = await api.recv(client, 4096)) {
+ *       await api.send(client, data);
+ *     }
+ *     api.close(client);
+ *   })();
+ * }
+ *
+ * Read next: socket_api.ts (the calls), tcp_socket.ts and udp_socket.ts (what they do),
+ * poll.ts and epoll.ts (readiness), ports.ts (bind rules, ephemeral ports).
+ */
+import type { Clock } from "../stack/clock.ts";
+import { defaultTcpConnectionOptions } from "../stack/tcp/tcp.ts";
+import type { SocketStack } from "./layers.ts";
+import { SocketApi } from "./socket_api.ts";
+
+/**
+ * The socket API over `stack`. `kick` is the driver's kick (device/driver.ts
+ * `attachDriver(...).kick`): it makes the stack poll soon and re-arms the timer.
+ */
+export function createSocketApi(stack: SocketStack, clock: Clock, kick: () => void): SocketApi {
+  return new SocketApi(stack, clock, kick, () => defaultTcpConnectionOptions());
+}
+
+export { SocketError, type SocketErrorCode } from "./errors.ts";
+export type { SocketOption, SocketOptionValue } from "./options.ts";
+export * from "./poll_events.ts";
+export { SocketApi } from "./socket_api.ts";

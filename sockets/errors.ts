@@ -1,0 +1,93 @@
+/**
+ * Errors of the socket API, in the errno vocabulary of POSIX and Linux.
+ *
+ * The stack never throws at a peer's say-so (a bad packet is dropped and counted);
+ * the socket API throws `SocketError` when the *caller* asks for something that cannot
+ * be done, or to report what happened to a connection (refused, reset, timed out).
+ * The `code` is the errno a C programmer would test; the message is a sentence a person
+ * understands: "connect: connection refused by 10.0.0.1:9 (ECONNREFUSED)".
+ */
+
+/** The errno codes the socket API reports. */
+export type SocketErrorCode =
+  | "EBADF"
+  | "EAGAIN"
+  | "EADDRINUSE"
+  | "EADDRNOTAVAIL"
+  | "EAFNOSUPPORT"
+  | "EPROTONOSUPPORT"
+  | "EINVAL"
+  | "EOPNOTSUPP"
+  | "ENOTSOCK"
+  | "ENOTCONN"
+  | "EISCONN"
+  | "EALREADY"
+  | "EINPROGRESS"
+  | "EDESTADDRREQ"
+  | "ECONNREFUSED"
+  | "ECONNRESET"
+  | "ECONNABORTED"
+  | "ETIMEDOUT"
+  | "EHOSTUNREACH"
+  | "ENETUNREACH"
+  | "EPIPE"
+  | "EMSGSIZE"
+  | "ENOPROTOOPT"
+  | "ENOENT"
+  | "EEXIST"
+  | "EMFILE";
+
+/** What each code means, in the words of strerror(3), lower-cased. */
+const DESCRIPTIONS: Record<SocketErrorCode, string> = {
+  EBADF: "bad file descriptor",
+  EAGAIN: "resource temporarily unavailable (the call would block)",
+  EADDRINUSE: "address already in use",
+  EADDRNOTAVAIL: "cannot assign requested address",
+  EAFNOSUPPORT: "address family not supported",
+  EPROTONOSUPPORT: "protocol not supported",
+  EINVAL: "invalid argument",
+  EOPNOTSUPP: "operation not supported on this socket",
+  ENOTSOCK: "not a socket",
+  ENOTCONN: "socket is not connected",
+  EISCONN: "socket is already connected",
+  EALREADY: "a connection attempt is already in progress",
+  EINPROGRESS: "connection in progress",
+  EDESTADDRREQ: "destination address required",
+  ECONNREFUSED: "connection refused",
+  ECONNRESET: "connection reset by peer",
+  ECONNABORTED: "connection aborted",
+  ETIMEDOUT: "connection timed out",
+  EHOSTUNREACH: "no route to host",
+  ENETUNREACH: "network is unreachable",
+  EPIPE: "broken pipe (the sending side is shut down)",
+  EMSGSIZE: "message too long",
+  ENOPROTOOPT: "protocol not available (unknown socket option)",
+  ENOENT: "no such entry",
+  EEXIST: "already registered",
+  EMFILE: "too many open descriptors",
+};
+
+/**
+ * An API call failed. `code` is the errno, `syscall` the call that failed.
+ *
+ * @example
+ * try { await api.connect(fd, "10.0.0.1", 9); }
+ * catch (e) { if (e instanceof SocketError && e.code === "ECONNREFUSED") ... }
+ */
+export class SocketError extends Error {
+  readonly code: SocketErrorCode;
+  readonly syscall: string;
+
+  /** `detail` replaces the generic description: "connection refused by 10.0.0.1:9". */
+  constructor(code: SocketErrorCode, syscall: string, detail?: string) {
+    super(`${syscall}: ${detail ?? DESCRIPTIONS[code]} (${code})`);
+    this.name = "SocketError";
+    this.code = code;
+    this.syscall = syscall;
+  }
+}
+
+/** The generic description of a code, for building a detail sentence. */
+export function describeErrno(code: SocketErrorCode): string {
+  return DESCRIPTIONS[code];
+}

@@ -1,0 +1,223 @@
+/**
+ * The BSD socket calls, by descriptor number: the class behind `createSocketApi`
+ * (sockets/api.ts). Each method checks its arguments and the kind of descriptor, then
+ * hands over to the socket (`tcp_socket.ts`, `udp_socket.ts`) or to epoll/poll.
+ *
+ * Both concurrency models work: one async task per client awaiting blocking calls, or
+ * one event loop over non-blocking sockets with `poll`/`epollWait`.
+ */
+import { formatIpv4, parseIpv4 } from "../stack/address.ts";
+import type { Clock } from "../stack/clock.ts";
+import type { TcpConnectionOptions } from "../stack/tcp/connection.ts";
+import type { SocketContext } from "./context.ts";
+import { DescriptorTable } from "./descriptors.ts";
+import { EpollInstance } from "./epoll.ts";
+import { SocketError } from "./errors.ts";
+import type { SocketStack } from "./layers.ts";
+import { getOption, type SocketOption, type SocketOptionValue, setOption } from "./options.ts";
+import { type PollResult, pollDescriptors } from "./poll.ts";
+import type { Pollable } from "./pollable.ts";
+import { PortTable } from "./ports.ts";
+import { TcpSocket } from "./tcp_socket.ts";
+import { UdpSocket } from "./udp_socket.ts";
+
+/** listen()'s default backlog (Linux's SOMAXCONN was 128 for decades). */
+export const DEFAULT_BACKLOG = 128;
+
+type Shutdown = "read" | "write" | "both";
+
+export class SocketApi {
+  private readonly table = new DescriptorTable<Pollable>();
+  private readonly context: SocketContext;
+
+  constructor(
+    stack: SocketStack,
+    clock: Clock,
+    kick: () => void,
+    tcpDefaults: () => TcpConnectionOptions,
+  ) {
+    this.context = {
+      stack,
+      clock,
+      kick,
+      tcpDefaults,
+      tcpPorts: new PortTable("tcp", (address, port) => stack.tcp.portInUse(address, port)),
+      udpPorts: new PortTable("udp", (address, port) => stack.udp.portInUse(address, port)),
+    };
+  }
+
+  /** socket(AF_INET, SOCK_STREAM | SOCK_DGRAM, 0): the lowest free descriptor, from 3. */
+  socket(domain: "inet", type: "stream" | "dgram"): number {
+    if (domain !== "inet")
+      throw new SocketError("EAFNOSUPPORT", "socket", `unknown domain ${String(domain)}`);
+    if (type === "stream") return this.table.allocate(new TcpSocket(this.context), "socket");
+    if (type === "dgram") return this.table.allocate(new UdpSocket(this.context), "socket");
+    throw new SocketError("EINVAL", "socket", `unknown socket type ${String(type)}`);
+  }
+
+  /** "0.0.0.0" binds every local address; port 0 picks an ephemeral port (RFC 6056). */
+  bind(fd: number, address: string, port: number): void {
+    this.anySocket(fd, "bind").bind(parseAddress(address, "bind"), checkPort(port, "bind"));
+  }
+
+  listen(fd: number, backlog: number = DEFAULT_BACKLOG): void {
+    this.streamSocket(fd, "listen").listen(backlog);
+  }
+
+  async accept(fd: number): Promise<number> {
+    const socket = await this.streamSocket(fd, "accept").accept();
+    return this.table.allocate(socket, "accept");
+  }
+
+  /** Stream: resolves when ESTABLISHED. Datagram: sets the default peer and filter. */
+  async connect(fd: number, address: string, port: number): Promise<void> {
+    const socket = this.anySocket(fd, "connect");
+    const remote = parseAddress(address, "connect");
+    const remotePort = checkPort(port, "connect");
+    if (socket instanceof UdpSocket) socket.connect(remote, remotePort);
+    else await socket.connect(remote, remotePort);
+  }
+
+  async send(fd: number, data: Uint8Array): Promise<number> {
+    const socket = this.anySocket(fd, "send");
+    return socket instanceof UdpSocket ? socket.send(data) : socket.send(data);
+  }
+
+  /** Stream: `maxBytes` or fewer; an empty array is end of stream. */
+  async recv(fd: number, maxBytes: number): Promise<Uint8Array> {
+    const socket = this.anySocket(fd, "recv");
+    const max = checkLength(maxBytes, "recv");
+    if (socket instanceof UdpSocket) return (await socket.receiveFrom(max, "recv")).data;
+    return socket.receive(max);
+  }
+
+  /** Datagram: sends to `address`; stream (already connected): the address is ignored, as Linux does. */
+  async sendto(fd: number, data: Uint8Array, address: string, port: number): Promise<number> {
+    const socket = this.anySocket(fd, "sendto");
+    if (socket instanceof TcpSocket) return socket.send(data);
+    return socket.sendTo(data, parseAddress(address, "sendto"), checkPort(port, "sendto"));
+  }
+
+  async recvfrom(
+    fd: number,
+    maxBytes: number,
+  ): Promise<{ data: Uint8Array; address: string; port: number }> {
+    const socket = this.anySocket(fd, "recvfrom");
+    const max = checkLength(maxBytes, "recvfrom");
+    if (socket instanceof TcpSocket) {
+      // A stream has one peer; after a reset there is none left to name (0.0.0.0:0).
+      const data = await socket.receive(max);
+      const peer = socket.peerNameOrNone();
+      return { data, address: formatIpv4(peer.address), port: peer.port };
+    }
+    const datagram = await socket.receiveFrom(max, "recvfrom");
+    return { data: datagram.data, address: formatIpv4(datagram.address), port: datagram.port };
+  }
+
+  shutdown(fd: number, how: Shutdown): void {
+    if (how !== "read" && how !== "write" && how !== "both") {
+      throw new SocketError("EINVAL", "shutdown", `how must be "read", "write" or "both"`);
+    }
+    this.anySocket(fd, "shutdown").shutdown(how !== "write", how !== "read");
+  }
+
+  /** Frees the descriptor; pending calls on it fail with EBADF; TCP closes gracefully. */
+  close(fd: number): void {
+    const target = this.table.remove(fd, "close");
+    target.release();
+    target.closed();
+  }
+
+  getsockname(fd: number): { address: string; port: number } {
+    const { address, port } = this.anySocket(fd, "getsockname").localName();
+    return { address: formatIpv4(address), port };
+  }
+
+  getpeername(fd: number): { address: string; port: number } {
+    const { address, port } = this.anySocket(fd, "getpeername").peerName();
+    return { address: formatIpv4(address), port };
+  }
+
+  setsockopt(fd: number, option: SocketOption, value: SocketOptionValue): void {
+    setOption(this.anySocket(fd, "setsockopt"), option, value);
+  }
+
+  getsockopt(fd: number, option: SocketOption | "TCP_INFO" | "SO_ERROR"): unknown {
+    return getOption(this.anySocket(fd, "getsockopt"), option);
+  }
+
+  /** fcntl(fd, F_SETFL, O_NONBLOCK): calls answer EAGAIN instead of waiting. */
+  setNonBlocking(fd: number, on: boolean): void {
+    this.table.get(fd, "fcntl").nonBlocking = on;
+  }
+
+  poll(fds: { fd: number; events: number }[], timeoutMs: number): Promise<PollResult[]> {
+    const lookup = (fd: number) => (this.table.has(fd) ? this.table.get(fd, "poll") : undefined);
+    return pollDescriptors(fds, timeoutMs, lookup, this.context.clock);
+  }
+
+  epollCreate(): number {
+    return this.table.allocate(new EpollInstance(), "epoll_create");
+  }
+
+  epollCtl(epfd: number, op: "add" | "mod" | "del", fd: number, events: number): void {
+    const epoll = this.epoll(epfd);
+    if (op === "del") epoll.remove(fd);
+    else if (op === "mod") epoll.modify(fd, events);
+    else if (op === "add") epoll.add(fd, this.table.get(fd, "epoll_ctl"), events);
+    else throw new SocketError("EINVAL", "epoll_ctl", `op must be "add", "mod" or "del"`);
+  }
+
+  epollWait(
+    epfd: number,
+    maxEvents: number,
+    timeoutMs: number,
+  ): Promise<{ fd: number; events: number }[]> {
+    return this.epoll(epfd).wait(maxEvents, timeoutMs, this.context.clock);
+  }
+
+  /** Open descriptors (sockets and epoll instances). */
+  get openDescriptors(): number {
+    return this.table.size;
+  }
+
+  private anySocket(fd: number, syscall: string): TcpSocket | UdpSocket {
+    const target = this.table.get(fd, syscall);
+    if (target instanceof TcpSocket || target instanceof UdpSocket) return target;
+    throw new SocketError("ENOTSOCK", syscall, `${fd} is an epoll descriptor, not a socket`);
+  }
+
+  private streamSocket(fd: number, syscall: string): TcpSocket {
+    const socket = this.anySocket(fd, syscall);
+    if (socket instanceof TcpSocket) return socket;
+    throw new SocketError("EOPNOTSUPP", syscall, `${syscall} needs a stream (TCP) socket`);
+  }
+
+  private epoll(epfd: number): EpollInstance {
+    const target = this.table.get(epfd, "epoll");
+    if (target instanceof EpollInstance) return target;
+    throw new SocketError("EINVAL", "epoll", `${epfd} is not an epoll descriptor`);
+  }
+}
+
+function parseAddress(text: string, syscall: string): number {
+  const address = typeof text === "string" ? parseIpv4(text) : undefined;
+  if (address === undefined) {
+    throw new SocketError("EINVAL", syscall, `${JSON.stringify(text)} is not an IPv4 address`);
+  }
+  return address;
+}
+
+function checkPort(port: number, syscall: string): number {
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    throw new SocketError("EINVAL", syscall, `port ${port} is not in 0–65535`);
+  }
+  return port;
+}
+
+function checkLength(maxBytes: number, syscall: string): number {
+  if (!Number.isInteger(maxBytes) || maxBytes < 0) {
+    throw new SocketError("EINVAL", syscall, `maxBytes ${maxBytes} is not a whole number ≥ 0`);
+  }
+  return maxBytes;
+}

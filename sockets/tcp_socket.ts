@@ -1,0 +1,467 @@
+/**
+ * Stream sockets (SOCK_STREAM) over `stack.tcp`: the BSD calls on top of the user calls
+ * of RFC 9293 §3.9.1 (OPEN, SEND, RECEIVE, CLOSE, ABORT, STATUS).
+ *
+ * A socket is in one of these phases (the TCP state itself lives in the connection):
+ *   idle ──listen()──▶ listening                      (accept() makes new sockets)
+ *   idle ──connect()─▶ connecting ─▶ connected         (SYN-SENT → ESTABLISHED)
+ *                                 └─▶ failed           (RST: ECONNREFUSED, ETIMEDOUT, ...)
+ * Errors from the peer are reported once, as Linux does: the next call that can report
+ * it throws (or SO_ERROR returns it); after that, reads see end of stream and writes EPIPE.
+ */
+import { ANY_ADDRESS } from "../stack/address.ts";
+import type {
+  TcpConnection,
+  TcpConnectionOptions,
+  TcpError,
+  TcpListener,
+  TcpState,
+} from "../stack/tcp/connection.ts";
+import { checkLocalAddress, formatEndpoint, type SocketContext } from "./context.ts";
+import { SocketError } from "./errors.ts";
+import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from "./poll_events.ts";
+import { Pollable, WOULD_BLOCK } from "./pollable.ts";
+import { type Binding, ephemeralPort } from "./ports.ts";
+
+type Phase = "idle" | "listening" | "connecting" | "connected" | "failed";
+
+/** RFC 9293 §3.3.2: the states before the three-way handshake completes. */
+const HANDSHAKE_STATES: ReadonlySet<TcpState> = new Set(["SYN-SENT", "SYN-RECEIVED"]);
+/** States in which the peer's FIN has arrived (RFC 9293 §3.10.7.4, eighth step). */
+const PEER_FIN_STATES: ReadonlySet<TcpState> = new Set([
+  "CLOSE-WAIT",
+  "CLOSING",
+  "LAST-ACK",
+  "TIME-WAIT",
+]);
+/** Linux's SOMAXCONN: listen() clamps larger backlogs to it. */
+export const MAX_BACKLOG = 4096;
+
+export interface Linger {
+  onoff: boolean;
+  linger: number;
+}
+
+export class TcpSocket extends Pollable {
+  reuseAddress = false;
+  linger: Linger = { onoff: false, linger: 0 };
+  /** Options set with setsockopt; they override the stack's defaults. */
+  explicitOptions: Partial<TcpConnectionOptions> = {};
+  private phase: Phase = "idle";
+  private binding: Binding | undefined;
+  private listener: TcpListener | undefined;
+  private connection: TcpConnection | undefined;
+  /** The connection's error has been reported to the program (once, like Linux). */
+  private errorReported = false;
+  /** A non-blocking connect's completion has been reported by a later connect(). */
+  private connectReported = true;
+  private readShut = false;
+  private writeShut = false;
+
+  constructor(private readonly context: SocketContext) {
+    super();
+  }
+
+  /** A socket for a connection taken from `listener`'s accept queue. */
+  static accepted(listening: TcpSocket, connection: TcpConnection): TcpSocket {
+    const socket = new TcpSocket(listening.context);
+    socket.reuseAddress = listening.reuseAddress;
+    socket.linger = { ...listening.linger };
+    socket.explicitOptions = { ...listening.explicitOptions };
+    socket.phase = "connected";
+    socket.connection = connection;
+    socket.binding = {
+      address: connection.localAddress,
+      port: connection.localPort,
+      reuseAddress: listening.reuseAddress,
+      listening: false,
+    };
+    listening.context.tcpPorts.add(socket.binding);
+    connection.options = { ...connection.options, ...socket.explicitOptions };
+    connection.onChange = () => socket.changed();
+    return socket;
+  }
+
+  bind(address: number, port: number): void {
+    if (this.binding !== undefined) {
+      throw new SocketError("EINVAL", "bind", "the socket is already bound");
+    }
+    checkLocalAddress(this.context, address, "bind");
+    const { tcpPorts, stack } = this.context;
+    const chosen = port === 0 ? tcpPorts.chooseEphemeral(address, stack.random) : port;
+    if (chosen === undefined || tcpPorts.conflicts(address, chosen, this.reuseAddress)) {
+      throw new SocketError(
+        "EADDRINUSE",
+        "bind",
+        chosen === undefined
+          ? "no ephemeral TCP port is free"
+          : `TCP ${formatEndpoint(address, chosen)} is already in use`,
+      );
+    }
+    this.binding = { address, port: chosen, reuseAddress: this.reuseAddress, listening: false };
+    tcpPorts.add(this.binding);
+  }
+
+  listen(backlog: number): void {
+    const clamped = Math.max(0, Math.min(MAX_BACKLOG, Math.floor(backlog)));
+    if (this.phase === "listening") {
+      this.listener!.backlog = clamped; // Linux: listen() again only changes the backlog
+      return;
+    }
+    if (this.phase !== "idle") {
+      throw new SocketError("EINVAL", "listen", "the socket is connected or connecting");
+    }
+    if (this.binding === undefined) this.bind(ANY_ADDRESS, 0); // Linux binds on listen()
+    const binding = this.binding!;
+    if (this.context.tcpPorts.listenerConflicts(binding)) {
+      throw new SocketError(
+        "EADDRINUSE",
+        "listen",
+        `another socket already listens on TCP ${formatEndpoint(binding.address, binding.port)}`,
+      );
+    }
+    this.listener = this.context.stack.tcp.listen(binding.address, binding.port, clamped);
+    this.listener.onChange = () => this.changed();
+    binding.listening = true;
+    this.phase = "listening";
+    this.changed();
+  }
+
+  /** accept(): the oldest established connection; the listener keeps listening. */
+  accept(): Promise<TcpSocket> {
+    if (this.phase !== "listening") {
+      return Promise.reject(new SocketError("EINVAL", "accept", "the socket is not listening"));
+    }
+    return this.retryUntilDone("accept", () => {
+      if (this.phase !== "listening") {
+        throw new SocketError("EINVAL", "accept", "the socket stopped listening");
+      }
+      const connection = this.listener!.accept();
+      if (connection === undefined) return WOULD_BLOCK;
+      this.context.kick();
+      return TcpSocket.accepted(this, connection);
+    });
+  }
+
+  /** connect(): resolves when ESTABLISHED (RFC 9293 §3.5 three-way handshake). */
+  async connect(address: number, port: number): Promise<void> {
+    this.settlePhase();
+    switch (this.phase) {
+      case "listening":
+        throw new SocketError("EISCONN", "connect", "the socket is listening");
+      case "connected":
+        // Linux: the first connect() after a non-blocking connect completed returns 0.
+        if (!this.connectReported) {
+          this.connectReported = true;
+          return;
+        }
+        throw new SocketError("EISCONN", "connect");
+      case "connecting":
+        if (this.nonBlocking) throw new SocketError("EALREADY", "connect");
+        return this.waitForHandshake();
+      case "failed":
+        if (!this.errorReported) this.throwPeerError("connect");
+        this.resetForReconnect();
+        break;
+      case "idle":
+        break;
+    }
+    if (port === 0) throw new SocketError("EINVAL", "connect", "port 0 is not a destination");
+    this.openConnection(address, port);
+    if (this.nonBlocking) {
+      this.connectReported = false;
+      throw new SocketError(
+        "EINPROGRESS",
+        "connect",
+        `connecting to ${formatEndpoint(address, port)}; poll for POLLOUT, then read SO_ERROR`,
+      );
+    }
+    return this.waitForHandshake();
+  }
+
+  /**
+   * send(): queues all of `data`, waiting while the send buffer is full; non-blocking,
+   * queues what fits and returns the count (EAGAIN if nothing fits).
+   */
+  send(data: Uint8Array): Promise<number> {
+    let sent = 0;
+    return this.retryUntilDone("send", () => {
+      this.settlePhase();
+      const connection = this.connection;
+      if (this.phase === "connecting") return WOULD_BLOCK; // Linux waits for the handshake
+      if (this.phase === "failed" || connection?.error !== undefined) {
+        if (sent > 0) return sent;
+        if (!this.errorReported) this.throwPeerError("send");
+        throw new SocketError("EPIPE", "send", "the connection was reset or failed earlier");
+      }
+      if (this.phase !== "connected" || connection === undefined) {
+        throw new SocketError("ENOTCONN", "send");
+      }
+      if (this.writeShut || connection.state === "CLOSED") {
+        if (sent > 0) return sent;
+        throw new SocketError("EPIPE", "send", "the sending side is shut down");
+      }
+      if (data.length === sent) return sent;
+      const taken = connection.send(data.subarray(sent), this.context.clock.now());
+      if (taken > 0) this.context.kick();
+      sent += taken;
+      if (sent === data.length || (this.nonBlocking && sent > 0)) return sent;
+      return WOULD_BLOCK;
+    });
+  }
+
+  /** recv(): up to `maxBytes` bytes; an empty array means end of stream. */
+  receive(maxBytes: number): Promise<Uint8Array> {
+    return this.retryUntilDone("recv", () => {
+      this.settlePhase();
+      if (this.phase === "idle" || this.phase === "listening") {
+        throw new SocketError("ENOTCONN", "recv");
+      }
+      if (this.phase === "connecting") return WOULD_BLOCK;
+      const connection = this.connection!;
+      if (this.readShut || maxBytes === 0) return new Uint8Array(0);
+      // Data that arrived before a reset is still delivered first (as Linux does).
+      if (connection.readableBytes > 0) {
+        const into = new Uint8Array(Math.min(maxBytes, connection.readableBytes));
+        const count = connection.receive(into, this.context.clock.now());
+        this.context.kick(); // reading may open the window (RFC 9293 §3.8.6.2.2)
+        return into.subarray(0, count);
+      }
+      if (connection.error !== undefined || this.phase === "failed") {
+        if (!this.errorReported) this.throwPeerError("recv");
+        return new Uint8Array(0);
+      }
+      if (connection.receivedFin || connection.state === "CLOSED") return new Uint8Array(0);
+      return WOULD_BLOCK;
+    });
+  }
+
+  shutdown(read: boolean, write: boolean): void {
+    this.settlePhase();
+    if (this.phase === "listening" && read) {
+      this.stopListening(); // Linux: shutdown(SHUT_RD) on a listener stops it
+      return;
+    }
+    const connection = this.connection;
+    if (this.phase !== "connected" || connection === undefined) {
+      throw new SocketError("ENOTCONN", "shutdown");
+    }
+    const now = this.context.clock.now();
+    if (write && !this.writeShut) {
+      this.writeShut = true;
+      connection.close(now); // RFC 9293 §3.10.4: CLOSE means "I have no more to send"
+    }
+    if (read && !this.readShut) {
+      this.readShut = true;
+      connection.shutdownRead();
+    }
+    this.context.kick();
+    this.changed();
+  }
+
+  localName(): { address: number; port: number } {
+    if (this.connection !== undefined) {
+      return { address: this.connection.localAddress, port: this.connection.localPort };
+    }
+    if (this.binding === undefined) return { address: ANY_ADDRESS, port: 0 };
+    return { address: this.binding.address, port: this.binding.port };
+  }
+
+  peerName(): { address: number; port: number } {
+    this.settlePhase();
+    const connection = this.connection;
+    if (this.phase !== "connected" || connection === undefined || connection.state === "CLOSED") {
+      throw new SocketError("ENOTCONN", "getpeername");
+    }
+    return { address: connection.remoteAddress, port: connection.remotePort };
+  }
+
+  /** The peer, or 0.0.0.0:0 when there is none (recvfrom on a stream). */
+  peerNameOrNone(): { address: number; port: number } {
+    const connection = this.connection;
+    if (connection === undefined) return { address: ANY_ADDRESS, port: 0 };
+    return { address: connection.remoteAddress, port: connection.remotePort };
+  }
+
+  /** SO_ERROR: the pending error, cleared by reading it. */
+  takeError(): TcpError | undefined {
+    const error = this.connection?.error;
+    if (error === undefined || this.errorReported) return undefined;
+    this.errorReported = true;
+    return error;
+  }
+
+  /** The connection's options as they are now (stack defaults, then setsockopt). */
+  effectiveOptions(): TcpConnectionOptions {
+    return this.connection?.options ?? { ...this.context.tcpDefaults(), ...this.explicitOptions };
+  }
+
+  /** setsockopt on an open connection takes effect at once. */
+  applyOption(options: Partial<TcpConnectionOptions>): void {
+    this.explicitOptions = { ...this.explicitOptions, ...options };
+    if (this.connection !== undefined) {
+      this.connection.options = { ...this.connection.options, ...options };
+      this.context.kick();
+    }
+  }
+
+  /** TCP_INFO (RFC 9293 §3.10.6 STATUS). */
+  info(): Record<string, number | string> {
+    if (this.connection !== undefined) return this.connection.info(this.context.clock.now());
+    return { state: this.phase === "listening" ? "LISTEN" : "CLOSED" };
+  }
+
+  readiness(): number {
+    this.settlePhase();
+    switch (this.phase) {
+      case "idle":
+        return POLLOUT | POLLHUP; // Linux: a fresh socket is "closed" in both directions
+      case "listening":
+        return this.listener!.acceptQueueLength > 0 ? POLLIN : 0;
+      case "connecting":
+        return 0;
+      case "failed":
+        return POLLIN | POLLOUT | POLLHUP | POLLRDHUP | (this.errorReported ? 0 : POLLERR);
+      case "connected":
+        return this.connectedReadiness(this.connection!);
+    }
+  }
+
+  /** close(): graceful FIN, or RST with SO_LINGER {on, 0}; a listener resets its queue. */
+  release(): void {
+    const now = this.context.clock.now();
+    if (this.phase === "listening") this.stopListening();
+    const connection = this.connection;
+    if (connection !== undefined) {
+      connection.onChange = undefined;
+      if (connection.state !== "CLOSED") {
+        // RFC 1122 §4.2.2.13: closing with unread data SHOULD send a RST to show data
+        // was lost; SO_LINGER {on, 0} asks for the abort explicitly (RFC 9293 §3.10.5).
+        const abort =
+          (this.linger.onoff && this.linger.linger === 0) || connection.readableBytes > 0;
+        if (abort) connection.abort(now);
+        else if (!this.writeShut) connection.close(now);
+      }
+    }
+    if (this.binding !== undefined) this.context.tcpPorts.remove(this.binding);
+    this.binding = undefined;
+    this.context.kick();
+  }
+
+  private connectedReadiness(connection: TcpConnection): number {
+    const state = connection.state;
+    const broken = connection.error !== undefined || state === "CLOSED";
+    const peerFin = connection.receivedFin || PEER_FIN_STATES.has(state);
+    const readDown = broken || peerFin || this.readShut;
+    const writeDown = broken || this.writeShut;
+    let mask = 0;
+    if (connection.readableBytes > 0 || readDown) mask |= POLLIN;
+    if (readDown) mask |= POLLRDHUP;
+    if (readDown && writeDown) mask |= POLLHUP;
+    if (connection.error !== undefined && !this.errorReported) mask |= POLLERR;
+    if (writeDown || writableAboveLowWater(connection)) mask |= POLLOUT;
+    return mask;
+  }
+
+  private openConnection(address: number, port: number): void {
+    const { stack, tcpPorts, clock } = this.context;
+    const localAddress =
+      this.binding === undefined || this.binding.address === ANY_ADDRESS
+        ? stack.address
+        : this.binding.address;
+    if (this.binding === undefined) {
+      const chosen = ephemeralPort(
+        stack.random,
+        (p) =>
+          !tcpPorts.conflicts(localAddress, p, false) &&
+          !stack.tcp.fourTupleInUse(localAddress, p, address, port),
+      );
+      if (chosen === undefined) {
+        throw new SocketError("EADDRNOTAVAIL", "connect", "no ephemeral TCP port is free");
+      }
+      this.binding = {
+        address: ANY_ADDRESS,
+        port: chosen,
+        reuseAddress: this.reuseAddress,
+        listening: false,
+      };
+      tcpPorts.add(this.binding);
+    } else if (stack.tcp.fourTupleInUse(localAddress, this.binding.port, address, port)) {
+      throw new SocketError(
+        "EADDRNOTAVAIL",
+        "connect",
+        `a connection ${formatEndpoint(localAddress, this.binding.port)} → ${formatEndpoint(address, port)} already exists`,
+      );
+    }
+    const local = { address: localAddress, port: this.binding.port };
+    const options = { ...this.context.tcpDefaults(), ...this.explicitOptions };
+    this.connection = stack.tcp.connect(local, { address, port }, options, clock.now());
+    this.connection.onChange = () => this.changed();
+    this.phase = "connecting";
+    this.context.kick();
+  }
+
+  private waitForHandshake(): Promise<void> {
+    return this.retryUntilDone("connect", () => {
+      this.settlePhase();
+      if (this.phase === "connecting") return WOULD_BLOCK;
+      if (this.phase === "failed") this.throwPeerError("connect");
+      this.connectReported = true;
+    });
+  }
+
+  /** Moves a connecting socket on once the handshake has finished or failed. */
+  private settlePhase(): void {
+    const connection = this.connection;
+    if (this.phase !== "connecting" || connection === undefined) return;
+    if (connection.error !== undefined || connection.state === "CLOSED") this.phase = "failed";
+    else if (!HANDSHAKE_STATES.has(connection.state)) this.phase = "connected";
+  }
+
+  private resetForReconnect(): void {
+    if (this.connection !== undefined) this.connection.onChange = undefined;
+    this.connection = undefined;
+    this.errorReported = false;
+    this.readShut = false;
+    this.writeShut = false;
+    this.phase = "idle";
+  }
+
+  private stopListening(): void {
+    const listener = this.listener!;
+    listener.onChange = undefined;
+    listener.close(this.context.clock.now()); // resets connections not yet accepted
+    if (this.binding !== undefined) this.binding.listening = false;
+    this.listener = undefined;
+    this.phase = "idle";
+    this.context.kick();
+    this.changed();
+  }
+
+  /** Reports the connection's error, once; the message names the peer. */
+  private throwPeerError(syscall: string): never {
+    const connection = this.connection!;
+    const error = connection.error ?? "ECONNREFUSED";
+    this.errorReported = true;
+    const peer = formatEndpoint(connection.remoteAddress, connection.remotePort);
+    throw new SocketError(error, syscall, PEER_ERROR_TEXT[error](peer));
+  }
+}
+
+const PEER_ERROR_TEXT: Record<TcpError, (peer: string) => string> = {
+  ECONNREFUSED: (peer) => `connection refused by ${peer}`,
+  ECONNRESET: (peer) => `connection reset by ${peer}`,
+  ETIMEDOUT: (peer) => `connection to ${peer} timed out`,
+  EHOSTUNREACH: (peer) => `no route to ${peer} (ICMP host unreachable)`,
+  ECONNABORTED: (peer) => `connection to ${peer} aborted`,
+};
+
+/**
+ * POLLOUT once a third of the send buffer is free, as Linux does (sk_stream_is_writeable:
+ * free space at least half of what is queued), so a poller wakes for a useful write.
+ */
+function writableAboveLowWater(connection: TcpConnection): boolean {
+  const free = connection.writableBytes;
+  const queued = Math.max(0, connection.options.sendBufferBytes - free);
+  return free > 0 && free * 2 >= queued;
+}
