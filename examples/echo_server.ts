@@ -1,0 +1,58 @@
+/**
+ * Sample: a TCP echo server written the simplest way, one async task per client.
+ *
+ * `accept()` waits for the next connection; each connection gets its own little loop
+ * (`recv` until the client closes, `send` back what came). `await` does what a thread
+ * per client does in C, without threads: while one task waits for data, the others run.
+ * Flow control comes for free: `send` waits while the send buffer is full, so a client
+ * that stops reading slows its own echo down and nobody else's.
+ *
+ * Compare with `echo_epoll.ts`, the same server as one event loop.
+ */
+import type { SocketApi } from "../sockets/api.ts";
+
+export interface EchoServer {
+  readonly port: number;
+  /** Stops accepting; connections still open are closed. */
+  stop(): void;
+}
+
+export function startEchoServer(api: SocketApi, port: number): EchoServer {
+  const listener = api.socket("inet", "stream");
+  api.setsockopt(listener, "SO_REUSEADDR", true);
+  api.bind(listener, "0.0.0.0", port);
+  api.listen(listener, 16);
+  const clients = new Set<number>();
+
+  async function serveClient(client: number): Promise<void> {
+    try {
+      for (;;) {
+        const data = await api.recv(client, 16 * 1024);
+        if (data.length === 0) break; // end of stream: the client sent FIN
+        await api.send(client, data);
+      }
+    } catch {
+      // ECONNRESET and the like: the client is gone.
+    } finally {
+      if (clients.delete(client)) api.close(client); // our FIN
+    }
+  }
+
+  (async () => {
+    for (;;) {
+      const client = await api.accept(listener).catch(() => undefined);
+      if (client === undefined) return; // the listener was closed by stop()
+      clients.add(client);
+      void serveClient(client);
+    }
+  })();
+
+  return {
+    port: api.getsockname(listener).port,
+    stop() {
+      api.close(listener);
+      for (const client of clients) api.close(client);
+      clients.clear();
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { describe, expect, test } from "bun:test";
+import { startHttpServer } from "../../../examples/http/server.ts";
+import type { SocketApi } from "../../../sockets/api.ts";
+import { type TwoHosts, twoHosts } from "../two_hosts.ts";
+
+interface Response {
+  status: number;
+  fields: Map<string, string>;
+  body: Buffer;
+}
+
+/** Splits raw bytes into HTTP responses (Content-Length framing; HEAD has no body). */
+function parseResponses(raw: Buffer, heads: boolean[] = []): Response[] {
+  const responses: Response[] = [];
+  let at = 0;
+  while (at < raw.length) {
+    const end = raw.indexOf("\r\n\r\n", at);
+    if (end < 0) throw new Error(`incomplete head: ${raw.subarray(at).toString()}`);
+    const [statusLine, ...lines] = raw.subarray(at, end).toString("latin1").split("\r\n");
+    const fields = new Map(
+      lines.map((l) => [
+        l.slice(0, l.indexOf(":")).toLowerCase(),
+        l.slice(l.indexOf(":") + 1).trim(),
+      ]),
+    );
+    const length = heads[responses.length] ? 0 : Number(fields.get("content-length"));
+    responses.push({
+      status: Number(statusLine!.split(" ")[1]),
+      fields,
+      body: raw.subarray(end + 4, end + 4 + length),
+    });
+    at = end + 4 + length;
+  }
+  return responses;
+}
+
+/** Connects, sends `request`, shuts down writing unless `keepOpen`, reads until the server closes. */
+async function exchange(
+  h: TwoHosts,
+  request: string | Uint8Array,
+  options: { keepOpen?: boolean } = {},
+) {
+  const api: SocketApi = h.a.api;
+  const fd = api.socket("inet", "stream");
+  await h.run(api.connect(fd, h.b.address, 80));
+  await h.run(api.send(fd, typeof request === "string" ? Buffer.from(request) : request));
+  if (!options.keepOpen) api.shutdown(fd, "write");
+  const parts: Uint8Array[] = [];
+  for (
+    let data = await h.run(api.recv(fd, 1 << 20));
+    data.length > 0;
+    data = await h.run(api.recv(fd, 1 << 20))
+  ) {
+    parts.push(data);
+  }
+  const local = api.getsockname(fd);
+  api.close(fd);
+  return { raw: Buffer.concat(parts), local };
+}
+
+function setUp(seed = 1) {
+  const h = twoHosts({ seed });
+  const server = startHttpServer({ api: h.b.api, stack: h.b.stack, clock: h.clock });
+  return { h, server };
+}
+
+describe("HTTP server over a memory link", () => {
+  test("GET / then GET /bytes/N on one connection (keep-alive), then close", async () => {
+    const { h, server } = setUp();
+    const { raw } = await exchange(
+      h,
+      "GET / HTTP/1.1\r\nHost: b\r\n\r\nGET /bytes/100000 HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+    );
+    const [home, data] = parseResponses(raw);
+    expect(home?.status).toBe(200);
+    expect(home?.body.toString()).toContain("curl http://10.0.0.2/");
+    expect(home?.fields.get("connection")).toBeUndefined();
+    expect(data?.status).toBe(200);
+    expect(data?.body.length).toBe(100_000);
+    expect(data?.fields.get("connection")).toBe("close");
+    await h.run(server.stop());
+  });
+
+  test("HEAD gives the head of GET, and no body", async () => {
+    const { h, server } = setUp(2);
+    const { raw } = await exchange(h, "HEAD /bytes/5000 HTTP/1.0\r\n\r\n");
+    const [head] = parseResponses(raw, [true]);
+    expect(head?.fields.get("content-length")).toBe("5000");
+    expect(raw.toString("latin1").endsWith("\r\n\r\n")).toBe(true);
+    await h.run(server.stop());
+  });
+
+  test("/stats lists the client's own connection", async () => {
+    const { h, server } = setUp(3);
+    const { raw, local } = await exchange(
+      h,
+      "GET /stats HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+    );
+    const [stats] = parseResponses(raw);
+    const json = JSON.parse(stats!.body.toString());
+    expect(json.connections).toContainEqual(
+      expect.objectContaining({
+        remote: `10.0.0.1:${local.port}`,
+        local: "10.0.0.2:80",
+        state: "ESTABLISHED",
+      }),
+    );
+    expect(json.counters).toBeObject();
+    await h.run(server.stop());
+  });
+
+  test("a malformed request gets 400 and the connection closes", async () => {
+    const { h, server } = setUp(4);
+    const { raw } = await exchange(h, "GET / HTTP/1.1\r\nHost : b\r\n\r\n", { keepOpen: true });
+    const [response] = parseResponses(raw);
+    expect(response?.status).toBe(400);
+    expect(response?.fields.get("connection")).toBe("close");
+    await h.run(server.stop());
+  });
+
+  test("a request left incomplete gets 408 after the header timeout", async () => {
+    const { h, server } = setUp(5);
+    const started = h.clock.now();
+    const { raw } = await exchange(h, "GET / HTTP/1.1\r\nHost:", { keepOpen: true });
+    expect(parseResponses(raw)[0]?.status).toBe(408);
+    expect(h.clock.now() - started).toBeGreaterThanOrEqual(10_000);
+    await h.run(server.stop());
+  });
+
+  test("an idle keep-alive connection is closed after the idle timeout", async () => {
+    const { h, server } = setUp(6);
+    const started = h.clock.now();
+    const { raw } = await exchange(h, "GET /bytes/3 HTTP/1.1\r\nHost: b\r\n\r\n", {
+      keepOpen: true,
+    });
+    expect(parseResponses(raw).map((r) => r.body.toString())).toEqual([' !"']);
+    expect(h.clock.now() - started).toBeGreaterThanOrEqual(30_000);
+    await h.run(server.stop());
+  });
+});
