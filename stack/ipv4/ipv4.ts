@@ -15,11 +15,16 @@ import type { Trace } from "../trace.ts";
 import { IpProtocol, type Ipv4Datagram, type Ipv4Send } from "./datagram.ts";
 import { fragmentAndSend } from "./fragmentation.ts";
 import {
+  DESTINATION_ADDRESS,
   emitIpv4Header,
   IPV4_MAX_DATAGRAM,
   type Ipv4Header,
   isParseFailure,
+  PROTOCOL,
   parseIpv4Header,
+  SOURCE_ADDRESS,
+  TIME_TO_LIVE,
+  viewOf,
 } from "./header.ts";
 import { Reassembly, type ReassemblyLimits } from "./reassembly.ts";
 
@@ -136,14 +141,17 @@ export class Ipv4 {
   /** Reassembly timeouts: discard and, if the first fragment came, report (RFC 792). */
   poll(now: number): void {
     this.reassembly.expire(now, (expired) => {
-      const header = parseIpv4Header(expired.header);
-      if (isParseFailure(header)) return;
-      const d = toDatagram(header, expired.header, expired.header.length, expired.broadcast);
-      this.host.icmp.sendTimeExceeded(
-        { ...d, payload: expired.firstData },
-        REASSEMBLY_TIME_EXCEEDED,
-        now,
-      );
+      const view = viewOf(expired.header);
+      const d: Ipv4Datagram = {
+        source: view.getUint32(SOURCE_ADDRESS),
+        destination: view.getUint32(DESTINATION_ADDRESS),
+        protocol: view.getUint8(PROTOCOL),
+        ttl: view.getUint8(TIME_TO_LIVE),
+        header: expired.header,
+        payload: expired.firstData,
+        broadcast: expired.broadcast,
+      };
+      this.host.icmp.sendTimeExceeded(d, REASSEMBLY_TIME_EXCEEDED, now);
     });
   }
 
