@@ -124,8 +124,8 @@ export class SocketApi {
   /** Frees the descriptor; pending calls on it fail with EBADF; TCP closes gracefully. */
   close(fd: number): void {
     const target = this.table.remove(fd, "close");
+    target.closed(); // first, so waiting calls see EBADF rather than the teardown
     target.release();
-    target.closed();
   }
 
   getsockname(fd: number): { address: string; port: number } {
