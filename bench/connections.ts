@@ -1,0 +1,69 @@
+/**
+ * Many idle connections: the server's memory per connection, then whether every one
+ * still echoes a byte. The clients are `bench/many_clients.ts` on kernel sockets, in the
+ * clients' namespace, with `ulimit -n` raised.
+ */
+import { readFileSync } from "node:fs";
+import { NotAvailable } from "./proc.ts";
+import { checkAlive, type Side } from "./side.ts";
+
+export interface ManyConnectionsResult {
+  requested: number;
+  connected: number;
+  connectSeconds: number;
+  /** Server memory growth per established connection, bytes. */
+  bytesPerConnection: number;
+  echoed: number;
+  lost: number;
+  closedWhileIdle: number;
+}
+
+const CLIENT_SCRIPT = new URL("./many_clients.ts", import.meta.url).pathname;
+
+/**
+ * `memoryBytes` reads the server's memory (the stack's RSS, or the reference's RSS plus
+ * kernel memory); it is read before the clients connect and again once they idle.
+ */
+export async function manyConnections(
+  side: Side,
+  options: { count: number; seconds: number; memoryBytes: () => number },
+): Promise<ManyConnectionsResult> {
+  checkAlive(side);
+  const before = options.memoryBytes();
+  const fileLimit = options.count + 1000;
+  const command =
+    `ulimit -n ${fileLimit} && exec ${process.execPath} ${CLIENT_SCRIPT} --address ${side.address}` +
+    ` --port 7 --count ${options.count} --seconds ${options.seconds}`;
+  const clients = side.clients.spawn("many_clients", ["sh", "-c", command], { stdin: "pipe" });
+  try {
+    const limitMs = options.seconds * 1000 + 15_000;
+    const connected = JSON.parse(await clients.waitForLine(/"phase":"connected"/, limitMs));
+    if (connected.connected === 0) throw new NotAvailable("no connection to the echo port");
+    // Let the server finish handshakes and settle before reading its memory.
+    await Bun.sleep(1000);
+    checkAlive(side);
+    const after = options.memoryBytes();
+    const stdin = clients.child.stdin;
+    if (stdin === undefined || typeof stdin === "number") throw new Error("clients without stdin");
+    stdin.write("go\n");
+    stdin.flush();
+    const echoed = JSON.parse(await clients.waitForLine(/"phase":"echoed"/, limitMs));
+    return {
+      requested: options.count,
+      connected: connected.connected,
+      connectSeconds: connected.connectSeconds,
+      bytesPerConnection: (after - before) / connected.connected,
+      echoed: echoed.echoed,
+      lost: echoed.lost,
+      closedWhileIdle: echoed.closedWhileIdle,
+    };
+  } finally {
+    await clients.stop();
+  }
+}
+
+/** The machine's kernel slab memory in bytes (`/proc/meminfo` Slab): where sockets live. */
+export function slabBytes(): number {
+  const match = /^Slab:\s+(\d+) kB/m.exec(readFileSync("/proc/meminfo", "utf8"));
+  return match === null ? 0 : Number(match[1]) * 1024;
+}

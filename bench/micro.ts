@@ -1,0 +1,239 @@
+/**
+ * Micro benchmarks (tinybench) of the hot paths, with no device:
+ *
+ *   Internet checksum over 20 B, 1500 B, 64 KiB      stack/checksum.ts internetChecksum
+ *   IPv4 header parse + validate                     stack/ipv4/header.ts parseIpv4Header
+ *   TCP segment parse with options (MSS, SACK-permitted, timestamps, window scale)
+ *                                                    stack/tcp/header.ts parseSegment
+ *   receive path: one in-order data segment arriving on an established connection, read out
+ *   send path: one MSS sent, its ACK processed        (two stacks joined in memory)
+ *   objects allocated per segment on both paths       (bun:jsc heapStats deltas)
+ *
+ * Each piece is imported when it runs, so what does not exist yet is "n/a", not a crash.
+ * Usage: bun bench/micro.ts [--time-ms 300]
+ */
+import { Bench } from "tinybench";
+import { createMemoryPair, type MemoryPair } from "./memory_pair.ts";
+import { median, na, type Row, reasonOf, renderTable, type Value } from "./report.ts";
+
+const SECTION = "Micro (in memory, per operation)";
+/** Results land here so the engine cannot drop the work as dead code. */
+export const sink = { value: 0 };
+const IP = 20;
+
+interface MicroCase {
+  name: string;
+  /** Bytes handled per operation, to show MB/s beside the time. */
+  bytes?: number;
+  /** Builds the operation; throws if what it needs does not exist yet. */
+  setup: () => Promise<() => void>;
+}
+
+function randomBytes(length: number): Uint8Array {
+  const bytes = new Uint8Array(length);
+  for (let i = 0; i < length; i++) bytes[i] = (i * 131 + 7) & 0xff;
+  return bytes;
+}
+
+async function checksumCase(length: number): Promise<() => void> {
+  const { internetChecksum } = await import("../stack/checksum.ts");
+  const bytes = randomBytes(length);
+  return () => {
+    sink.value ^= internetChecksum(bytes);
+  };
+}
+
+/** A valid IPv4 header (checksum filled in) followed by `payload` bytes. */
+async function ipv4Packet(protocol: number, payload: Uint8Array): Promise<Uint8Array> {
+  const { emitIpv4Header } = await import("../stack/ipv4/header.ts");
+  const packet = new Uint8Array(IP + payload.length);
+  packet.set(payload, IP);
+  emitIpv4Header(packet, {
+    totalLength: packet.length,
+    identification: 1,
+    dontFragment: true,
+    protocol,
+    source: 0x0a000001,
+    destination: 0x0a000002,
+  });
+  return packet;
+}
+
+async function ipv4ParseCase(): Promise<() => void> {
+  const { parseIpv4Header } = await import("../stack/ipv4/header.ts");
+  const packet = await ipv4Packet(17, randomBytes(100));
+  return () => {
+    const header = parseIpv4Header(packet);
+    if ("totalLength" in header) sink.value ^= header.totalLength;
+  };
+}
+
+async function tcpParseCase(): Promise<() => void> {
+  const { buildSegment, finishChecksum, parseSegment } = await import("../stack/tcp/header.ts");
+  const fields = {
+    sourcePort: 40000,
+    destinationPort: 80,
+    seq: 1,
+    ack: 1,
+    flags: 0x12,
+    wnd: 65535,
+    options: { mss: 1460, sackPermitted: true, timestamp: { value: 1, echo: 0 }, windowScale: 7 },
+  };
+  const { packet } = buildSegment(fields, 0);
+  finishChecksum(packet, 0x0a000001, 0x0a000002);
+  const datagram = {
+    source: 0x0a000001,
+    destination: 0x0a000002,
+    protocol: 6,
+    ttl: 64,
+    header: packet.subarray(0, IP),
+    payload: packet.subarray(IP),
+    broadcast: false,
+  };
+  return () => {
+    const segment = parseSegment(datagram);
+    if (typeof segment !== "string") sink.value ^= segment.seq;
+  };
+}
+
+/** Adds `delta` to the 32-bit field at `at` and patches the TCP checksum (RFC 1624). */
+async function fieldPatcher(): Promise<(packet: Uint8Array, at: number, value: number) => void> {
+  const { updateChecksum } = await import("../stack/checksum.ts");
+  return (packet, at, value) => {
+    const view = new DataView(packet.buffer, packet.byteOffset, packet.length);
+    const tcp = IP;
+    const sumAt = tcp + 16;
+    let checksum = view.getUint16(sumAt);
+    for (const offset of [at, at + 2]) {
+      const oldWord = view.getUint16(offset);
+      const newWord = offset === at ? value >>> 16 : value & 0xffff;
+      checksum = updateChecksum(checksum, oldWord, newWord);
+      view.setUint16(offset, newWord);
+    }
+    view.setUint16(sumAt, checksum);
+  };
+}
+
+function payloadLength(packet: Uint8Array): number {
+  return packet.length - IP - (packet[IP + 12]! >>> 4) * 4;
+}
+
+function seqOf(packet: Uint8Array): number {
+  return new DataView(packet.buffer, packet.byteOffset).getUint32(IP + 4);
+}
+
+let pairPromise: Promise<MemoryPair> | undefined;
+let now = 1000;
+
+/** One in-order data segment arrives at the server, which then reads it out. */
+async function receiveCase(): Promise<() => void> {
+  pairPromise ??= createMemoryPair();
+  const pair = await pairPromise;
+  const patch = await fieldPatcher();
+  const data = randomBytes(1448);
+  pair.clientConnection.send(data, now);
+  pair.client.poll(now);
+  const template = pair.toServer.shift();
+  if (template === undefined || payloadLength(template) === 0) {
+    throw new Error("the client sent no data segment");
+  }
+  pair.toServer.length = 0;
+  const length = payloadLength(template);
+  let seq = seqOf(template);
+  const into = new Uint8Array(65536);
+  return () => {
+    pair.server.receive(template, now);
+    pair.serverConnection.receive(into, now);
+    pair.toClient.length = 0;
+    seq = (seq + length) >>> 0;
+    patch(template, IP + 4, seq);
+  };
+}
+
+/** The client sends one MSS and processes the server's ACK for it. */
+async function sendCase(): Promise<() => void> {
+  const pair = await createMemoryPair();
+  const patch = await fieldPatcher();
+  const data = randomBytes(1448);
+  // One real exchange gives an ACK from the server to reuse, its ack field patched.
+  pair.clientConnection.send(data, now);
+  pair.client.poll(now);
+  pair.exchange(now);
+  pair.server.poll(now + 500);
+  const ack = pair.toClient.pop();
+  pair.exchange(now + 500);
+  if (ack === undefined) throw new Error("the server sent no ACK");
+  now += 500;
+  return () => {
+    pair.clientConnection.send(data, now);
+    pair.client.poll(now);
+    const segment = pair.toServer.pop();
+    pair.toServer.length = 0;
+    if (segment === undefined) return;
+    patch(ack, IP + 8, (seqOf(segment) + payloadLength(segment)) >>> 0);
+    pair.client.receive(ack, now);
+  };
+}
+
+const CASES: MicroCase[] = [
+  { name: "Internet checksum, 20 B", bytes: 20, setup: () => checksumCase(20) },
+  { name: "Internet checksum, 1500 B", bytes: 1500, setup: () => checksumCase(1500) },
+  { name: "Internet checksum, 64 KiB", bytes: 65536, setup: () => checksumCase(65536) },
+  { name: "IPv4 header parse + validate", setup: ipv4ParseCase },
+  { name: "TCP segment parse with options", setup: tcpParseCase },
+  { name: "Receive path: one in-order segment", bytes: 1448, setup: receiveCase },
+  { name: "Send path: one MSS + its ACK", bytes: 1448, setup: sendCase },
+];
+
+/** Objects allocated per call of `operation`: heapStats objectCount delta after a full GC. */
+async function objectsPerCall(operation: () => void): Promise<number> {
+  const { heapStats } = await import("bun:jsc");
+  const estimates: number[] = [];
+  for (let attempt = 0; attempt < 3; attempt++) {
+    Bun.gc(true);
+    const before = heapStats().objectCount;
+    for (let i = 0; i < 200; i++) operation();
+    estimates.push((heapStats().objectCount - before) / 200);
+  }
+  return median(estimates);
+}
+
+export async function runMicro(options: { timeMs: number }): Promise<Row[]> {
+  const rows: Row[] = [];
+  for (const micro of CASES) {
+    let operation: () => void;
+    try {
+      operation = await micro.setup();
+      operation();
+    } catch (error) {
+      rows.push({ section: SECTION, name: micro.name, unit: "ns", ours: na(reasonOf(error)) });
+      continue;
+    }
+    const bench = new Bench({ time: options.timeMs, warmupTime: options.timeMs / 3 });
+    bench.add(micro.name, operation);
+    await bench.run();
+    const result = bench.tasks[0]?.result;
+    const ours: Value =
+      result !== undefined && "latency" in result
+        ? { value: result.latency.p50 * 1e6, samples: [result.latency.p50 * 1e6] }
+        : na(result !== undefined && "error" in result ? reasonOf(result.error) : "no result");
+    const nsPerOp = "value" in ours ? ours.value : Number.NaN;
+    const throughput =
+      micro.bytes !== undefined && Number.isFinite(nsPerOp)
+        ? `${((micro.bytes / nsPerOp) * 1000).toFixed(0)} MB/s; `
+        : "";
+    let allocation = "";
+    if (micro.name.includes("path")) {
+      allocation = `${(await objectsPerCall(operation)).toFixed(1)} objects allocated per segment; `;
+    }
+    const note = `${throughput}${allocation}${Number.isFinite(nsPerOp) ? `${Math.round(1e9 / nsPerOp).toLocaleString("en-US")} ops/s` : ""}`;
+    rows.push({ section: SECTION, name: micro.name, unit: "ns", ours, note });
+  }
+  return rows;
+}
+
+if (import.meta.main) {
+  const at = process.argv.indexOf("--time-ms");
+  const timeMs = at >= 0 ? Number(process.argv[at + 1]) : 300;
+  console.log(renderTable(await runMicro({ timeMs })));
+}

@@ -1,0 +1,292 @@
+/**
+ * `bun run bench`: the micro benchmarks, then the stack against the Linux kernel in one
+ * run of about five minutes, printed as a table and written to
+ * `bench/results/<YYYY-MM-DD>-<hostname>.md`.
+ *
+ *   1. micro benchmarks (bench/micro.ts)
+ *   2. namespaces A (our stack on a TUN), R ↔ K (the kernel reference on a veth pair)
+ *   3. the bare Bun echo on a TUN in A, flood-pinged: the floor of the JS path
+ *   4. our stack (`bun examples/host.ts`) in A; the kernel services in K
+ *   5. ping, bulk TCP (with CPU), wrk, 10,000 idle connections: ours, then the kernel's
+ *
+ * Needs root, /dev/net/tun and the kernel tools (ping, curl, nc, wrk). Every load loop is
+ * bounded in count and time; the namespaces are removed in `finally` and on Ctrl-C.
+ *
+ * Usage: bun bench/run.ts [--smoke] [--runs N] [--connections N] [--out FILE] [--no-micro]
+ */
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { hostname } from "node:os";
+import { slabBytes } from "./connections.ts";
+import { describeEnvironment, renderEnvironment } from "./environment.ts";
+import { runMicro } from "./micro.ts";
+import {
+  createTopology,
+  destroyAll,
+  KERNEL_SERVER,
+  MTU,
+  type Namespace,
+  STACK_ADDRESS,
+  STACK_HOST_SIDE,
+  type Topology,
+} from "./netns.ts";
+import { type Background, NotAvailable, rssBytes } from "./proc.ts";
+import { na, type Row, reasonOf, renderTable, type Value } from "./report.ts";
+import type { Side } from "./side.ts";
+import {
+  bulkRows,
+  connectionRows,
+  FULL_PLAN,
+  floodOf,
+  type Plan,
+  pingRows,
+  requestRows,
+  type Sides,
+  SMOKE_PLAN,
+} from "./system.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname;
+const BUN = process.execPath;
+const STACK_TUN = "tstack0";
+const BARE_TUN = "tbare0";
+const MAX_STACK_STARTS = 3;
+
+interface Options {
+  smoke: boolean;
+  micro: boolean;
+  plan: Plan;
+  out: string;
+}
+
+function parseOptions(argv: string[]): Options {
+  const smoke = argv.includes("--smoke");
+  const plan = { ...(smoke ? SMOKE_PLAN : FULL_PLAN) };
+  const value = (name: string) => {
+    const at = argv.indexOf(name);
+    return at >= 0 ? argv[at + 1] : undefined;
+  };
+  const runs = value("--runs");
+  if (runs !== undefined) plan.runs = Math.max(1, Number(runs));
+  const connections = value("--connections");
+  if (connections !== undefined) plan.connections = Math.max(1, Number(connections));
+  const date = new Date().toISOString().slice(0, 10);
+  const defaultOut = smoke
+    ? `/tmp/tstcp-bench-smoke-${process.pid}.md`
+    : `${ROOT}bench/results/${date}-${hostname()}.md`;
+  return { smoke, micro: !argv.includes("--no-micro"), plan, out: value("--out") ?? defaultOut };
+}
+
+/** Every process we start, stopped in `cleanup`. */
+const started: Background[] = [];
+
+function spawnIn(ns: Namespace, label: string, argv: string[]): Background {
+  const process = ns.spawn(label, argv);
+  started.push(process);
+  return process;
+}
+
+let cleaning: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const process of started) await process.stop(1500).catch(() => {});
+    await destroyAll();
+  })();
+  return cleaning;
+}
+
+/** Waits until `ns` has interface `name`, or the process exits, or the deadline passes. */
+async function waitForInterface(ns: Namespace, name: string, owner: Background): Promise<void> {
+  const deadline = performance.now() + 20_000;
+  while (performance.now() < deadline && owner.running) {
+    const shown = await ns.exec(["ip", "link", "show", name], { timeoutMs: 5000 });
+    if (shown.exitCode === 0) return;
+    await Bun.sleep(100);
+  }
+  throw new NotAvailable(
+    `${owner.label} did not bring up ${name} (${owner.running ? "still waiting" : `exit ${owner.exitCode}`}: ${owner.lastLines(3)})`,
+  );
+}
+
+/** The bare echo's flood rate, measured before the stack takes the namespace. */
+async function measureBare(topology: Topology, plan: Plan): Promise<Value> {
+  const ns = topology.stackSide;
+  const argv = [
+    BUN,
+    `${ROOT}bench/bare_echo.ts`,
+    "--tun",
+    BARE_TUN,
+    "--host",
+    `${STACK_HOST_SIDE}/24`,
+  ];
+  const bare = spawnIn(ns, "bare echo", [...argv, "--mtu", String(MTU)]);
+  try {
+    await bare.waitForLine(/bare echo up/, 20_000);
+    const side: Side = { label: "bare", clients: ns, address: STACK_ADDRESS, server: bare };
+    return (await floodOf(side, plan)).repliesPerSecond;
+  } catch (error) {
+    return na(reasonOf(error));
+  } finally {
+    await bare.stop();
+  }
+}
+
+/** Starts our stack in A, and starts it again if it has crashed (at most a few times). */
+function stackSource(topology: Topology): { source: () => Promise<Side>; notes: string[] } {
+  let current: Side | undefined;
+  let starts = 0;
+  let lastFailure = "";
+  const notes: string[] = [];
+  const source = async (): Promise<Side> => {
+    if (current?.server.running) return current;
+    if (current !== undefined) {
+      notes.push(`stack exited (code ${current.server.exitCode}): ${current.server.lastLines(3)}`);
+    }
+    if (!existsSync(`${ROOT}examples/host.ts`))
+      throw new NotAvailable("examples/host.ts does not exist yet");
+    if (starts >= MAX_STACK_STARTS) throw new NotAvailable(`stack not running: ${lastFailure}`);
+    starts++;
+    const args = [
+      "--tun",
+      STACK_TUN,
+      "--address",
+      `${STACK_ADDRESS}/24`,
+      "--host",
+      STACK_HOST_SIDE,
+    ];
+    const server = spawnIn(topology.stackSide, "stack", [
+      BUN,
+      `${ROOT}examples/host.ts`,
+      ...args,
+      "--mtu",
+      String(MTU),
+    ]);
+    try {
+      await waitForInterface(topology.stackSide, STACK_TUN, server);
+      await Bun.sleep(300);
+      if (!server.running) throw new NotAvailable(`stack exited at start: ${server.lastLines(3)}`);
+    } catch (error) {
+      lastFailure = reasonOf(error);
+      await server.stop();
+      throw error;
+    }
+    if (starts > 1) notes.push(`stack restarted (start ${starts})`);
+    current = { label: "ours", clients: topology.stackSide, address: STACK_ADDRESS, server };
+    return current;
+  };
+  return { source, notes };
+}
+
+function kernelSource(topology: Topology): () => Promise<Side> {
+  let ready: Promise<Side> | undefined;
+  return () => {
+    ready ??= (async () => {
+      const command = `ulimit -n 65536 && exec ${BUN} ${ROOT}bench/kernel_services.ts --address ${KERNEL_SERVER}`;
+      const server = spawnIn(topology.kernelServer, "kernel services", ["sh", "-c", command]);
+      await server.waitForLine(/kernel services up/, 20_000);
+      return { label: "kernel", clients: topology.kernelClients, address: KERNEL_SERVER, server };
+    })();
+    return ready;
+  };
+}
+
+async function measureSystem(topology: Topology, plan: Plan, notes: string[]): Promise<Row[]> {
+  const bare = await measureBare(topology, plan);
+  const stack = stackSource(topology);
+  const sides: Sides = { ours: stack.source, kernel: kernelSource(topology) };
+  const rows: Row[] = [];
+  rows.push(...(await pingRows(sides, plan, bare)));
+  rows.push(...(await bulkRows(sides, plan)));
+  for (const side of [sides.ours, sides.kernel]) {
+    try {
+      const s = await side();
+      const { checkPayloads } = await import("./bulk.ts");
+      notes.push(`payload check, ${s.label}: ${await checkPayloads(s, plan.checkBytes)}`);
+    } catch (error) {
+      notes.push(`payload check: ${reasonOf(error)}`);
+    }
+  }
+  rows.push(...(await requestRows(sides, plan)));
+  let slabBefore: number | undefined;
+  rows.push(
+    ...(await connectionRows(sides, plan, {
+      ours: (side) => rssBytes(side.server.pid),
+      // Read once before and once after: the second reading adds half the slab growth.
+      kernel: (side) => {
+        const slab = slabBytes();
+        const rss = rssBytes(side.server.pid);
+        if (slabBefore === undefined) {
+          slabBefore = slab;
+          return rss;
+        }
+        return rss + (slab - slabBefore) / 2;
+      },
+    })),
+  );
+  notes.push(...stack.notes);
+  return rows;
+}
+
+function summarize(rows: Row[]): string[] {
+  const lines: string[] = [];
+  for (const row of rows) {
+    if (row.target === undefined) continue;
+    const value = "value" in row.ours ? row.ours.value : undefined;
+    const verdict =
+      value === undefined ? "not measured" : row.target.met(value) ? "met" : "NOT met";
+    lines.push(`- ${row.section} / ${row.name}: target ${row.target.text}: ${verdict}`);
+  }
+  return lines;
+}
+
+async function main(): Promise<void> {
+  const options = parseOptions(process.argv.slice(2));
+  const begun = performance.now();
+  const onSignal = () => {
+    console.error("\ninterrupted: removing the namespaces");
+    void cleanup().then(() => process.exit(130));
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+  const rows: Row[] = [];
+  const notes: string[] = [];
+  if (options.micro) {
+    console.error("micro benchmarks...");
+    rows.push(...(await runMicro({ timeMs: options.smoke ? 20 : 250 })));
+  }
+  let environment: string[][] | undefined;
+  try {
+    console.error("namespaces...");
+    const topology = await createTopology(options.smoke ? "tstcp-smoke" : "tstcp-bench");
+    environment = await describeEnvironment(topology);
+    rows.push(...(await measureSystem(topology, options.plan, notes)));
+  } catch (error) {
+    notes.push(`system benchmarks stopped: ${reasonOf(error)}`);
+  } finally {
+    await cleanup();
+  }
+  environment ??= await describeEnvironment(undefined);
+  const seconds = ((performance.now() - begun) / 1000).toFixed(0);
+  const report = [
+    `# Benchmarks: the stack against the Linux kernel${options.smoke ? " (smoke run: tiny volumes, figures meaningless)" : ""}`,
+    "",
+    renderEnvironment(environment),
+    "",
+    `Each figure is the median of ${options.plan.runs} run(s) unless noted (range and n in brackets). "Kernel" is the same services (bench/kernel_services.ts) on the kernel's TCP/IP over a veth pair, measured in the same run with the same tools. gVisor netstack figures are from earlier measurements on this machine kind, for scale. Whole run: ${seconds} s.`,
+    "",
+    renderTable(rows),
+    "",
+    "## Targets",
+    "",
+    ...summarize(rows),
+    "",
+    "## Notes",
+    "",
+    ...notes.map((note) => `- ${note}`),
+    "",
+  ].join("\n");
+  console.log(report);
+  mkdirSync(new URL(".", `file://${options.out}`).pathname, { recursive: true });
+  writeFileSync(options.out, report);
+  console.error(`written to ${options.out}`);
+}
+
+await main();

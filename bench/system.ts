@@ -1,0 +1,331 @@
+/**
+ * The whole-system benchmarks, each figure measured on our stack and then on the kernel
+ * reference in the same run, as rows of the results table.
+ */
+import { type BulkKind, megabytesPerSecond, type Transfer, transfer } from "./bulk.ts";
+import { manyConnections } from "./connections.ts";
+import { pingFlood, pingRtt } from "./ping.ts";
+import { NotAvailable } from "./proc.ts";
+import {
+  atLeast,
+  below,
+  formatNumber,
+  na,
+  numberOf,
+  type Row,
+  reasonOf,
+  repeat,
+  type Value,
+} from "./report.ts";
+import { portProblem, type Side } from "./side.ts";
+import { wrk } from "./wrk.ts";
+
+/** How much to measure: the full run (about five minutes) or the smoke test's taste. */
+export interface Plan {
+  runs: number;
+  pingCount: number;
+  floodSeconds: number;
+  bulkTargetSeconds: number;
+  bulkMinBytes: number;
+  bulkMaxBytes: number;
+  bulkTimeoutSeconds: number;
+  probeBytes: number;
+  checkBytes: number;
+  wrkSeconds: number;
+  connections: number;
+  connectionSeconds: number;
+}
+
+export const FULL_PLAN: Plan = {
+  runs: 3,
+  pingCount: 200,
+  floodSeconds: 2,
+  bulkTargetSeconds: 2.5,
+  bulkMinBytes: 1e6,
+  bulkMaxBytes: 1e9,
+  bulkTimeoutSeconds: 15,
+  probeBytes: 8e6,
+  checkBytes: 4 * 2 ** 20,
+  wrkSeconds: 5,
+  connections: 10_000,
+  connectionSeconds: 30,
+};
+
+export const SMOKE_PLAN: Plan = {
+  runs: 1,
+  pingCount: 20,
+  floodSeconds: 1,
+  bulkTargetSeconds: 0.3,
+  bulkMinBytes: 1e5,
+  bulkMaxBytes: 2e6,
+  bulkTimeoutSeconds: 5,
+  probeBytes: 1e6,
+  checkBytes: 2 ** 18,
+  wrkSeconds: 1,
+  connections: 50,
+  connectionSeconds: 10,
+};
+
+/** Gets a side ready to measure (restarting a crashed stack), or throws why it cannot be. */
+export type SideSource = () => Promise<Side>;
+
+export interface Sides {
+  ours: SideSource;
+  kernel: SideSource;
+}
+
+/** Runs `measure` on our stack, then on the kernel; a side that is not there gives n/a. */
+async function onBoth<K extends string>(
+  sides: Sides,
+  keys: readonly K[],
+  measure: (side: Side) => Promise<Record<K, Value>>,
+): Promise<{ ours: Record<K, Value>; kernel: Record<K, Value> }> {
+  const measureSide = async (source: SideSource) => {
+    try {
+      return await measure(await source());
+    } catch (error) {
+      const reason = reasonOf(error);
+      return Object.fromEntries(keys.map((key) => [key, na(reason)])) as Record<K, Value>;
+    }
+  };
+  const ours = await measureSide(sides.ours);
+  const kernel = await measureSide(sides.kernel);
+  return { ours, kernel };
+}
+
+export async function pingRows(sides: Sides, plan: Plan, bareFlood: Value): Promise<Row[]> {
+  const section = "ICMP echo";
+  const rtt = await onBoth(sides, ["p50Ms", "p99Ms"] as const, (side) =>
+    repeat(["p50Ms", "p99Ms"] as const, plan.runs, () => pingRtt(side, plan.pingCount)),
+  );
+  const flood = await onBoth(sides, ["repliesPerSecond", "lossPercent"] as const, (side) =>
+    floodOf(side, plan),
+  );
+  const bare = numberOf(bareFlood);
+  const floodTarget =
+    bare === undefined
+      ? undefined
+      : atLeast(0.9 * bare, `≥ 90% of bare echo (${formatNumber(0.9 * bare)}/s)`);
+  const paced = `ping -i 0.01 -c ${plan.pingCount}`;
+  return [
+    { section, name: "RTT p50", unit: "ms", ...pick(rtt, "p50Ms"), note: paced },
+    { section, name: "RTT p99", unit: "ms", ...pick(rtt, "p99Ms"), note: paced },
+    {
+      section,
+      name: "Flood rate (ping -f)",
+      unit: "replies/s",
+      ...pick(flood, "repliesPerSecond"),
+      ...(floodTarget === undefined ? {} : { target: floodTarget }),
+      gvisor: "116,000/s",
+      note: `-w ${plan.floodSeconds}`,
+    },
+    { section, name: "Flood loss", unit: "%", ...pick(flood, "lossPercent") },
+    {
+      section,
+      name: "Bare Bun echo on the TUN (floor)",
+      unit: "replies/s",
+      ours: bareFlood,
+      gvisor: "bare echo measured earlier: 109,000/s",
+      note: "bench/bare_echo.ts: device/tun.ts only, flood-pinged",
+    },
+  ];
+}
+
+export function floodOf(side: Side, plan: Plan) {
+  return repeat(["repliesPerSecond", "lossPercent"] as const, plan.runs, () =>
+    pingFlood(side, 1_000_000, plan.floodSeconds),
+  );
+}
+
+function pick<K extends string>(
+  both: { ours: Record<K, Value>; kernel: Record<K, Value> },
+  key: K,
+): { ours: Value; kernel: Value } {
+  return { ours: both.ours[key], kernel: both.kernel[key] };
+}
+
+/** Server and machine CPU time per byte moved, summed over the bulk transfers. */
+class CpuTally {
+  bytes = 0;
+  serverSeconds = 0;
+  machineSeconds = 0;
+  add(t: Transfer): void {
+    this.bytes += t.bytes;
+    this.serverSeconds += t.serverCpuSeconds;
+    this.machineSeconds += t.machineCpuSeconds;
+  }
+  perGigabyte(seconds: number): Value {
+    if (this.bytes === 0) return na("no bulk transfer completed");
+    const value = seconds / (this.bytes / 1e9);
+    return { value, samples: [value] };
+  }
+}
+
+const PORTS: Record<BulkKind, number> = { chargen: 19, http: 80, upload: 9 };
+
+/** Probes the rate with a small transfer, sizes the runs to the time budget, runs them. */
+async function bulkOf(
+  side: Side,
+  kind: BulkKind,
+  plan: Plan,
+  tally: CpuTally,
+): Promise<{ mbps: Value; volume: number }> {
+  const problem = await portProblem(side, PORTS[kind]);
+  if (problem !== undefined) throw new NotAvailable(problem);
+  const probe = await transfer(side, kind, plan.probeBytes, 10);
+  const rate = probe.bytes / probe.seconds;
+  const wanted = Math.round(rate * plan.bulkTargetSeconds);
+  const volume = Math.min(plan.bulkMaxBytes, Math.max(plan.bulkMinBytes, wanted));
+  const result = await repeat(["mbps"] as const, plan.runs, async () => {
+    const moved = await transfer(side, kind, volume, plan.bulkTimeoutSeconds);
+    tally.add(moved);
+    return { mbps: megabytesPerSecond(moved) };
+  });
+  return { mbps: result.mbps, volume };
+}
+
+export async function bulkRows(sides: Sides, plan: Plan): Promise<Row[]> {
+  const section = "TCP bulk transfer";
+  const tallies = { ours: new CpuTally(), kernel: new CpuTally() };
+  const rows: Row[] = [];
+  const kinds: [BulkKind, string, string][] = [
+    ["chargen", "Download from chargen (nc | head -c N)", "89 MB/s"],
+    ["http", "Download GET /bytes/N (curl)", "89 MB/s"],
+    ["upload", "Upload to discard (head -c N /dev/zero | nc -N)", "401 MB/s"],
+  ];
+  for (const [kind, name, gvisor] of kinds) {
+    const volumes: Record<string, number> = {};
+    const both = await onBoth(sides, ["mbps"] as const, async (side) => {
+      const label = side.label === "ours" ? "ours" : "kernel";
+      const result = await bulkOf(side, kind, plan, tallies[label]);
+      volumes[label] = result.volume;
+      return { mbps: result.mbps };
+    });
+    const note = Object.entries(volumes)
+      .map(([label, bytes]) => `${label} ${formatNumber(bytes / 1e6)} MB/run`)
+      .join(", ");
+    rows.push({
+      section,
+      name,
+      unit: "MB/s",
+      ...pick(both, "mbps"),
+      target: atLeast(125, "≥ 125 MB/s"),
+      gvisor,
+      note,
+    });
+  }
+  rows.push(
+    {
+      section: "CPU",
+      name: "Server process CPU per GB moved",
+      unit: "s/GB",
+      ours: tallies.ours.perGigabyte(tallies.ours.serverSeconds),
+      kernel: tallies.kernel.perGigabyte(tallies.kernel.serverSeconds),
+      note: "utime+stime of the stack / of kernel_services.ts (the kernel's softirq work is mostly not in it), over all bulk runs",
+    },
+    {
+      section: "CPU",
+      name: "Machine CPU per GB moved (all cores, clients too)",
+      unit: "s/GB",
+      ours: tallies.ours.perGigabyte(tallies.ours.machineSeconds),
+      kernel: tallies.kernel.perGigabyte(tallies.kernel.machineSeconds),
+      note: "/proc/stat busy time during the bulk runs",
+    },
+  );
+  return rows;
+}
+
+export async function requestRows(sides: Sides, plan: Plan): Promise<Row[]> {
+  const section = "HTTP request/response (wrk -t1 -c50, GET /bytes/64)";
+  const keys = ["requestsPerSecond", "p50Ms", "p99Ms", "errors"] as const;
+  const keepAlive = await onBoth(sides, keys, (side) =>
+    repeat(keys, plan.runs, () =>
+      wrk(side, { seconds: plan.wrkSeconds, connections: 50, close: false }),
+    ),
+  );
+  const fresh = await onBoth(sides, keys, (side) =>
+    repeat(keys, plan.runs, () =>
+      wrk(side, { seconds: plan.wrkSeconds, connections: 50, close: true }),
+    ),
+  );
+  const errors = (both: typeof keepAlive) =>
+    `errors (median): ours ${show(both.ours.errors)}, kernel ${show(both.kernel.errors)}`;
+  return [
+    {
+      section,
+      name: "Keep-alive requests",
+      unit: "req/s",
+      ...pick(keepAlive, "requestsPerSecond"),
+      target: atLeast(25_000, "≥ 25,000/s"),
+      gvisor: "55,000/s",
+      note: `-d${plan.wrkSeconds}s; ${errors(keepAlive)}`,
+    },
+    { section, name: "Keep-alive latency p50", unit: "ms", ...pick(keepAlive, "p50Ms") },
+    { section, name: "Keep-alive latency p99", unit: "ms", ...pick(keepAlive, "p99Ms") },
+    {
+      section,
+      name: "New connections (one request each)",
+      unit: "conn/s",
+      ...pick(fresh, "requestsPerSecond"),
+      target: atLeast(6000, "≥ 6,000/s"),
+      gvisor: "12,900/s",
+      note: `-H 'Connection: close'; ${errors(fresh)}`,
+    },
+  ];
+}
+
+function show(value: Value): string {
+  const number = numberOf(value);
+  return number === undefined ? "n/a" : formatNumber(number);
+}
+
+export async function connectionRows(
+  sides: Sides,
+  plan: Plan,
+  memory: { ours: (side: Side) => number; kernel: (side: Side) => number },
+): Promise<Row[]> {
+  const section = `Idle connections (${formatNumber(plan.connections)} to echo, kernel-socket clients)`;
+  const keys = ["connected", "kilobytesPerConnection", "echoed", "lost"] as const;
+  const both = await onBoth(sides, keys, async (side) => {
+    const read = side.label === "ours" ? memory.ours : memory.kernel;
+    const result = await manyConnections(side, {
+      count: plan.connections,
+      seconds: plan.connectionSeconds,
+      memoryBytes: () => read(side),
+    });
+    const one = (value: number): Value => ({ value, samples: [value] });
+    return {
+      connected: one(result.connected),
+      kilobytesPerConnection: one(result.bytesPerConnection / 1000),
+      echoed: one(result.echoed),
+      lost: one(result.lost),
+    };
+  });
+  return [
+    {
+      section,
+      name: "Established",
+      unit: "conn",
+      ...pick(both, "connected"),
+      target: atLeast(plan.connections, formatNumber(plan.connections)),
+      note: "one run (too long to repeat within the budget)",
+    },
+    {
+      section,
+      name: "Memory per idle connection",
+      unit: "KB",
+      ...pick(both, "kilobytesPerConnection"),
+      target: below(8, "< 8 KB"),
+      gvisor: "20.8 KB/conn",
+      note: "ours: stack VmRSS growth / connections; kernel: kernel_services.ts VmRSS growth + half the machine's Slab growth (it holds client and server sockets)",
+    },
+    { section, name: "Echoed one byte after idling", unit: "conn", ...pick(both, "echoed") },
+    {
+      section,
+      name: "Lost (no echo)",
+      unit: "conn",
+      ...pick(both, "lost"),
+      target: { text: "0 (all echo)", met: (value) => value === 0 },
+    },
+  ];
+}
