@@ -1,0 +1,169 @@
+/**
+ * Datagram sockets between two hosts over the simulated link: real IPv4, ICMP and UDP,
+ * driven on a virtual clock, with TCP faked (these tests do not use it).
+ */
+import { describe, expect, test } from "bun:test";
+import { createMemoryLink } from "../../device/memory_link.ts";
+import { POLLERR, POLLIN, POLLOUT } from "../../sockets/poll.ts";
+import { SocketApi } from "../../sockets/socket_api.ts";
+import { MAX_UDP_PAYLOAD } from "../../sockets/udp_socket.ts";
+import { VirtualClock } from "../../stack/clock.ts";
+import { ipHost } from "../helpers/ip_host.ts";
+import { HOST, PEER } from "../helpers/packets.ts";
+import { FAKE_OPTIONS, FakeTcp } from "./fake_stack.ts";
+
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
+const text = (s: string) => new TextEncoder().encode(s);
+const decode = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** Two hosts joined by a memory link; `deliver()` lets packets and promises run. */
+function twoUdpHosts() {
+  const clock = new VirtualClock();
+  const [linkA, linkB] = createMemoryLink(clock, { seed: 1, faults: { delayMs: 1 } });
+  const make = (address: number, device: typeof linkA, seed: number) => {
+    const host = ipHost({ address, seed });
+    host.transmit = (packet) => device.send(packet);
+    device.onReceive((packet) => host.receive(packet, clock.now()));
+    const stack = { address, random: host.random, udp: host.udp, tcp: new FakeTcp() };
+    return {
+      host,
+      api: new SocketApi(
+        stack,
+        clock,
+        () => {},
+        () => ({ ...FAKE_OPTIONS }),
+      ),
+    };
+  };
+  const a = make(HOST, linkA, 1);
+  const b = make(PEER, linkB, 2);
+  const deliver = async () => {
+    for (let i = 0; i < 10; i++) {
+      clock.advance(1);
+      await settle();
+    }
+  };
+  return { clock, a, b, deliver };
+}
+
+describe("UDP sockets over the memory link", () => {
+  test("sendto / recvfrom both ways; an unbound sender is bound to an ephemeral port", async () => {
+    const { a, b, deliver } = twoUdpHosts();
+    const server = b.api.socket("inet", "dgram");
+    b.api.bind(server, "0.0.0.0", 7);
+    const client = a.api.socket("inet", "dgram");
+    expect(await a.api.sendto(client, text("hello"), "10.0.0.1", 7)).toBe(5);
+    const clientPort = a.api.getsockname(client).port;
+    expect(clientPort).toBeGreaterThanOrEqual(49152);
+    const receiving = b.api.recvfrom(server, 100);
+    await deliver();
+    const got = await receiving;
+    expect(decode(got.data)).toBe("hello");
+    expect(got).toMatchObject({ address: "10.0.0.2", port: clientPort });
+    await b.api.sendto(server, text("HELLO"), got.address, got.port);
+    await deliver();
+    const reply = await a.api.recvfrom(client, 100);
+    expect(decode(reply.data)).toBe("HELLO");
+    expect(reply).toMatchObject({ address: "10.0.0.1", port: 7 });
+  });
+
+  test("recv with a small buffer truncates the datagram; the rest is gone", async () => {
+    const { a, b, deliver } = twoUdpHosts();
+    const server = b.api.socket("inet", "dgram");
+    b.api.bind(server, "0.0.0.0", 9);
+    const client = a.api.socket("inet", "dgram");
+    await a.api.sendto(client, text("abcdef"), "10.0.0.1", 9);
+    await a.api.sendto(client, text("xyz"), "10.0.0.1", 9);
+    await deliver();
+    expect(decode(await b.api.recv(server, 2))).toBe("ab");
+    expect(decode(await b.api.recv(server, 100))).toBe("xyz");
+  });
+
+  test("connect sets the default peer and filters out everyone else", async () => {
+    const { a, b, deliver } = twoUdpHosts();
+    const receiver = a.api.socket("inet", "dgram");
+    a.api.bind(receiver, "0.0.0.0", 5000);
+    a.api.connect(receiver, "10.0.0.1", 6000);
+    expect(a.api.getpeername(receiver)).toEqual({ address: "10.0.0.1", port: 6000 });
+    expect(a.api.getsockname(receiver)).toEqual({ address: "10.0.0.2", port: 5000 });
+    const stranger = b.api.socket("inet", "dgram");
+    b.api.bind(stranger, "0.0.0.0", 6001);
+    const friend = b.api.socket("inet", "dgram");
+    b.api.bind(friend, "0.0.0.0", 6000);
+    await b.api.sendto(stranger, text("no"), "10.0.0.2", 5000);
+    await b.api.sendto(friend, text("yes"), "10.0.0.2", 5000);
+    await deliver();
+    expect(decode(await a.api.recv(receiver, 10))).toBe("yes");
+    a.api.setNonBlocking(receiver, true);
+    await expect(a.api.recv(receiver, 10)).rejects.toMatchObject({ code: "EAGAIN" });
+    expect(await a.api.send(receiver, text("back"))).toBe(4);
+    await deliver();
+    expect(decode(await b.api.recv(friend, 10))).toBe("back");
+  });
+
+  test("connected socket: ECONNREFUSED once after ICMP port unreachable, then normal again", async () => {
+    const { a, deliver } = twoUdpHosts();
+    const fd = a.api.socket("inet", "dgram");
+    await a.api.connect(fd, "10.0.0.1", 9999); // nobody listens there
+    await a.api.send(fd, text("anyone?"));
+    await deliver();
+    const [ready] = await a.api.poll([{ fd, events: POLLIN }], 0);
+    expect(ready!.revents).toBe(POLLERR);
+    await expect(a.api.send(fd, text("again"))).rejects.toThrow(
+      "send: 10.0.0.1:9999 answered port unreachable (ICMP) to an earlier datagram (ECONNREFUSED)",
+    );
+    expect(await a.api.send(fd, text("once more"))).toBe(9);
+    await deliver();
+    await expect(a.api.recv(fd, 10)).rejects.toMatchObject({
+      code: "ECONNREFUSED",
+      syscall: "recv",
+    });
+  });
+
+  test("an unconnected socket hears nothing of ICMP errors (Linux without IP_RECVERR)", async () => {
+    const { a, deliver } = twoUdpHosts();
+    const fd = a.api.socket("inet", "dgram");
+    await a.api.sendto(fd, text("anyone?"), "10.0.0.1", 9999);
+    await deliver();
+    expect(a.api.getsockopt(fd, "SO_ERROR")).toBe(0);
+    expect(await a.api.poll([{ fd, events: POLLIN | POLLOUT }], 0)).toEqual([
+      { fd, revents: POLLOUT },
+    ]);
+  });
+
+  test("errors: EMSGSIZE over 65,507 bytes, EDESTADDRREQ, EINVAL for port 0", async () => {
+    const { a } = twoUdpHosts();
+    const fd = a.api.socket("inet", "dgram");
+    await expect(
+      a.api.sendto(fd, new Uint8Array(MAX_UDP_PAYLOAD + 1), "10.0.0.1", 7),
+    ).rejects.toMatchObject({
+      code: "EMSGSIZE",
+    });
+    await expect(a.api.send(fd, text("x"))).rejects.toMatchObject({ code: "EDESTADDRREQ" });
+    await expect(a.api.sendto(fd, text("x"), "10.0.0.1", 0)).rejects.toMatchObject({
+      code: "EINVAL",
+    });
+  });
+
+  test("a blocking recvfrom waits for the datagram; poll sees POLLIN", async () => {
+    const { a, b, clock } = twoUdpHosts();
+    const server = b.api.socket("inet", "dgram");
+    b.api.bind(server, "0.0.0.0", 7);
+    const polling = b.api.poll([{ fd: server, events: POLLIN }], 100);
+    const client = a.api.socket("inet", "dgram");
+    await a.api.sendto(client, text("x"), "10.0.0.1", 7);
+    clock.advance(1);
+    expect(await polling).toEqual([{ fd: server, revents: POLLIN }]);
+    expect(decode((await b.api.recvfrom(server, 10)).data)).toBe("x");
+  });
+
+  test("shutdown(read) on a connected datagram socket: recv returns at once with nothing", async () => {
+    const { a } = twoUdpHosts();
+    const fd = a.api.socket("inet", "dgram");
+    expect(() => a.api.shutdown(fd, "read")).toThrow("ENOTCONN");
+    a.api.connect(fd, "10.0.0.1", 7);
+    a.api.shutdown(fd, "both");
+    expect((await a.api.recv(fd, 10)).length).toBe(0);
+    await expect(a.api.send(fd, text("x"))).rejects.toMatchObject({ code: "EPIPE" });
+  });
+});
