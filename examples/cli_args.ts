@@ -1,0 +1,171 @@
+/**
+ * Command-line arguments of `bun run start` (`examples/host.ts`), checked before anything
+ * is opened, so that every mistake gets one sentence and exit code 2, not a stack trace.
+ *
+ * Each option is one entry in `OPTIONS`: its help line and how it sets `HostArgs`. To
+ * add an option, add a field to `HostArgs`, its default to `defaults()`, and an entry.
+ *
+ * @example
+ * parseHostArgs(["--tun", "tun1", "--address", "10.1.0.2/24", "--host", "10.1.0.1"])
+ * // { kind: "run", args: { tun: "tun1", address: 0x0a010002, prefixLength: 24, ... } }
+ */
+import { formatIpv4, netmask, parseCidr, parseIpv4, sameSubnet } from "../stack/address.ts";
+
+export interface HostArgs {
+  /** TUN interface name. */
+  tun: string;
+  /** The stack's own address and prefix length. */
+  address: number;
+  prefixLength: number;
+  /** The kernel side's address (same subnet, different host). */
+  host: number;
+  mtu: number;
+  /** Record every packet to this pcap file. */
+  pcap: string | undefined;
+}
+
+export type ParsedArgs =
+  | { kind: "run"; args: HostArgs }
+  | { kind: "help"; text: string }
+  | { kind: "error"; message: string };
+
+function defaults(): HostArgs {
+  return {
+    tun: "tun0",
+    address: parseIpv4("10.0.0.2")!,
+    prefixLength: 24,
+    host: parseIpv4("10.0.0.1")!,
+    mtu: 1500,
+    pcap: undefined,
+  };
+}
+
+interface OptionSpec {
+  /** The value's placeholder in the help text; undefined for a flag without a value. */
+  value?: string;
+  help: string;
+  /** Stores the value into `args`, or returns the sentence saying what is wrong with it. */
+  apply(args: HostArgs, value: string): string | undefined;
+}
+
+const OPTIONS: Record<string, OptionSpec> = {
+  "--tun": {
+    value: "NAME",
+    help: "TUN interface to create (default tun0)",
+    apply(args, value) {
+      const bytes = new TextEncoder().encode(value).byteLength;
+      if (bytes === 0 || bytes > 15 || /[/:\s]/.test(value)) {
+        return `--tun ${value} is not a valid interface name: use 1 to 15 characters without "/", ":" or spaces.`;
+      }
+      args.tun = value;
+      return undefined;
+    },
+  },
+  "--address": {
+    value: "CIDR",
+    help: "the stack's own address and prefix (default 10.0.0.2/24)",
+    apply(args, value) {
+      const cidr = parseCidr(value);
+      if (cidr === undefined || cidr.prefixLength < 1 || cidr.prefixLength > 30) {
+        return `--address ${value} is not an IPv4 address with a prefix length of 1 to 30, like 10.0.0.2/24.`;
+      }
+      args.address = cidr.address;
+      args.prefixLength = cidr.prefixLength;
+      return undefined;
+    },
+  },
+  "--host": {
+    value: "ADDRESS",
+    help: "the kernel side's address, in the same subnet (default 10.0.0.1)",
+    apply(args, value) {
+      const address = parseIpv4(value);
+      if (address === undefined) return `--host ${value} is not an IPv4 address, like 10.0.0.1.`;
+      args.host = address;
+      return undefined;
+    },
+  },
+  "--mtu": {
+    value: "BYTES",
+    help: "MTU of the link, 68 to 65535 (default 1500)",
+    apply(args, value) {
+      const mtu = Number(value);
+      // RFC 791 §3.2: every internet module must handle 68-octet datagrams.
+      if (!/^[0-9]+$/.test(value) || mtu < 68 || mtu > 65535) {
+        return `--mtu ${value} is out of range: it must be a whole number from 68 to 65535.`;
+      }
+      args.mtu = mtu;
+      return undefined;
+    },
+  },
+  "--pcap": {
+    value: "FILE",
+    help: "record every packet in both directions to FILE (open it with Wireshark)",
+    apply(args, value) {
+      args.pcap = value;
+      return undefined;
+    },
+  },
+  "--help": {
+    help: "show this help",
+    apply: () => undefined,
+  },
+};
+
+export function usage(): string {
+  const lines = [
+    "Usage: bun run start [options]",
+    "",
+    "A userspace TCP/IP stack on a TUN device.",
+    "",
+  ];
+  for (const [name, spec] of Object.entries(OPTIONS)) {
+    const left = spec.value === undefined ? name : `${name} ${spec.value}`;
+    lines.push(`  ${left.padEnd(20)} ${spec.help}`);
+  }
+  return lines.join("\n");
+}
+
+/** Parses `--name value` and `--name=value`; checks each value, then how they fit together. */
+export function parseHostArgs(argv: readonly string[]): ParsedArgs {
+  const args = defaults();
+  for (let i = 0; i < argv.length; i++) {
+    const word = argv[i]!;
+    const equals = word.indexOf("=");
+    const name = equals > 0 ? word.slice(0, equals) : word;
+    const spec = OPTIONS[name];
+    if (spec === undefined)
+      return { kind: "error", message: `Unknown option ${name}: see --help.` };
+    if (name === "--help") return { kind: "help", text: usage() };
+    if (spec.value === undefined) continue;
+    const value = equals > 0 ? word.slice(equals + 1) : argv[++i];
+    if (value === undefined)
+      return { kind: "error", message: `${name} needs a value (${spec.value}).` };
+    const problem = spec.apply(args, value);
+    if (problem !== undefined) return { kind: "error", message: problem };
+  }
+  const problem = checkSubnet(args);
+  return problem === undefined ? { kind: "run", args } : { kind: "error", message: problem };
+}
+
+/** The stack and the kernel side must be two different hosts of one subnet. */
+function checkSubnet(args: HostArgs): string | undefined {
+  const mask = netmask(args.prefixLength);
+  const subnet = `${formatIpv4((args.address & mask) >>> 0)}/${args.prefixLength}`;
+  const isHostAddress = (address: number) => {
+    const hostBits = (address & ~mask) >>> 0;
+    return hostBits !== 0 && hostBits !== ~mask >>> 0;
+  };
+  if (!isHostAddress(args.address)) {
+    return `--address ${formatIpv4(args.address)} is the network or broadcast address of ${subnet}: choose a host address.`;
+  }
+  if (!sameSubnet(args.address, args.host, args.prefixLength)) {
+    return `--host ${formatIpv4(args.host)} is not in ${subnet}, the subnet of --address ${formatIpv4(args.address)}/${args.prefixLength}.`;
+  }
+  if (!isHostAddress(args.host)) {
+    return `--host ${formatIpv4(args.host)} is the network or broadcast address of ${subnet}: choose a host address.`;
+  }
+  if (args.address === args.host) {
+    return `--host and --address must be different hosts, but both are ${formatIpv4(args.host)}.`;
+  }
+  return undefined;
+}

@@ -1,0 +1,130 @@
+/**
+ * `bun run start`: one host on a TUN device. The kernel gets one end of a point-to-point
+ * link (`--host`, default 10.0.0.1) and this process is the other (`--address`, default
+ * 10.0.0.2), with every packet in between handled by our own stack:
+ *
+ *   ping/curl ─▶ kernel ─▶ tun0 ─▶ Tun (device/tun.ts) ─▶ driver ─▶ Stack (stack/stack.ts)
+ *
+ * `startHost` wires device, stack, clock and driver and returns them, so services (and
+ * tests) can be added on top; `main` adds the command line, logging and signals.
+ *
+ * Run as root: sudo bun run start -- --tun tun0 --address 10.0.0.2/24 --host 10.0.0.1
+ */
+
+import type { Device } from "../device/device.ts";
+import { attachDriver, type Driver } from "../device/driver.ts";
+import { DeviceError } from "../device/libc.ts";
+import { PcapWriter, withPcap } from "../device/pcap.ts";
+import { RealClock } from "../device/real_clock.ts";
+import { Tun } from "../device/tun.ts";
+import { formatIpv4 } from "../stack/address.ts";
+import { Stack } from "../stack/stack.ts";
+import { type HostArgs, parseHostArgs } from "./cli_args.ts";
+
+export interface Host {
+  readonly args: HostArgs;
+  readonly clock: RealClock;
+  readonly tun: Tun;
+  /** The device the stack uses: the TUN, or the TUN wrapped by the pcap recorder. */
+  readonly device: Device;
+  readonly stack: Stack;
+  readonly driver: Driver;
+  /** Stops the driver, removes the interface and flushes the pcap file. Idempotent. */
+  close(): Promise<void>;
+}
+
+/** Opens the TUN, builds the stack and starts driving it. Throws DeviceError on failure. */
+export function startHost(args: HostArgs): Host {
+  const clock = new RealClock();
+  const tun = Tun.open({
+    name: args.tun,
+    mtu: args.mtu,
+    address: `${formatIpv4(args.host)}/${args.prefixLength}`,
+  });
+  let device: Device = tun;
+  if (args.pcap !== undefined) {
+    try {
+      device = withPcap(tun, PcapWriter.toFile(args.pcap), clock);
+    } catch (error) {
+      void tun.close();
+      throw new DeviceError(
+        "EACCES",
+        `Cannot write the pcap file ${args.pcap}: ${(error as Error).message}.`,
+      );
+    }
+  }
+  const stack = new Stack({
+    address: args.address,
+    prefixLength: args.prefixLength,
+    mtu: args.mtu,
+  });
+  const driver = attachDriver(stack, device, clock);
+  let closing: Promise<void> | undefined;
+  return {
+    args,
+    clock,
+    tun,
+    device,
+    stack,
+    driver,
+    close: () => (closing ??= driver.close()),
+  };
+}
+
+/** One line every `intervalMs` while traffic flows: "packets: 12 in, 12 out". */
+function logPacketCounts(tun: Tun, intervalMs: number): () => void {
+  let last = "";
+  const line = () => `packets: ${tun.counters.packetsIn} in, ${tun.counters.packetsOut} out`;
+  const timer = setInterval(() => {
+    const now = line();
+    if (now !== last) console.log(now);
+    last = now;
+  }, intervalMs);
+  return () => {
+    clearInterval(timer);
+    console.log(line());
+  };
+}
+
+/** Runs the host until SIGINT or SIGTERM; returns the process exit code. */
+export async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseHostArgs(argv);
+  if (parsed.kind === "help") {
+    console.log(parsed.text);
+    return 0;
+  }
+  if (parsed.kind === "error") {
+    console.error(parsed.message);
+    return 2;
+  }
+  let host: Host;
+  try {
+    host = startHost(parsed.args);
+  } catch (error) {
+    if (!(error instanceof DeviceError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
+  const { args, tun } = host;
+  const address = formatIpv4(args.address);
+  console.log(
+    `tstcp: ${address}/${args.prefixLength} is up on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu}); try: ping ${address}`,
+  );
+  const stopLogging = logPacketCounts(tun, 10_000);
+  const signal = await new Promise<string>((resolve) => {
+    process.once("SIGINT", () => resolve("SIGINT"));
+    process.once("SIGTERM", () => resolve("SIGTERM"));
+  });
+  // A second signal while closing means "now": leave at once.
+  const hurry = () => process.exit(1);
+  process.once("SIGINT", hurry);
+  process.once("SIGTERM", hurry);
+  console.log(`${signal}: closing ${tun.name}`);
+  stopLogging();
+  await host.close();
+  return 0;
+}
+
+if (import.meta.main) {
+  process.exit(await main(process.argv.slice(2)));
+}
