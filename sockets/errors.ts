@@ -91,3 +91,22 @@ export class SocketError extends Error {
 export function describeErrno(code: SocketErrorCode): string {
   return DESCRIPTIONS[code];
 }
+
+/** What a connection's failure means, naming the peer: "connection refused by 10.0.0.1:9". */
+export function peerErrorDetail(
+  code: "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT" | "EHOSTUNREACH" | "ECONNABORTED",
+  peer: string,
+): string {
+  switch (code) {
+    case "ECONNREFUSED":
+      return `connection refused by ${peer}`;
+    case "ECONNRESET":
+      return `connection reset by ${peer}`;
+    case "ETIMEDOUT":
+      return `connection to ${peer} timed out`;
+    case "EHOSTUNREACH":
+      return `no route to ${peer} (ICMP host unreachable)`;
+    case "ECONNABORTED":
+      return `connection to ${peer} aborted`;
+  }
+}

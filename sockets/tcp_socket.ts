@@ -18,22 +18,16 @@ import type {
   TcpState,
 } from "../stack/tcp/connection.ts";
 import { checkLocalAddress, formatEndpoint, type SocketContext } from "./context.ts";
-import { SocketError } from "./errors.ts";
+import { peerErrorDetail, SocketError } from "./errors.ts";
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from "./poll_events.ts";
 import { Pollable, WOULD_BLOCK } from "./pollable.ts";
 import { type Binding, ephemeralPort } from "./ports.ts";
+import { connectedReadiness } from "./tcp_readiness.ts";
 
 type Phase = "idle" | "listening" | "connecting" | "connected" | "failed";
 
 /** RFC 9293 §3.3.2: the states before the three-way handshake completes. */
 const HANDSHAKE_STATES: ReadonlySet<TcpState> = new Set(["SYN-SENT", "SYN-RECEIVED"]);
-/** States in which the peer's FIN has arrived (RFC 9293 §3.10.7.4, eighth step). */
-const PEER_FIN_STATES: ReadonlySet<TcpState> = new Set([
-  "CLOSE-WAIT",
-  "CLOSING",
-  "LAST-ACK",
-  "TIME-WAIT",
-]);
 /** Linux's SOMAXCONN: listen() clamps larger backlogs to it. */
 export const MAX_BACKLOG = 4096;
 
@@ -323,7 +317,11 @@ export class TcpSocket extends Pollable {
       case "failed":
         return POLLIN | POLLOUT | POLLHUP | POLLRDHUP | (this.errorReported ? 0 : POLLERR);
       case "connected":
-        return this.connectedReadiness(this.connection!);
+        return connectedReadiness(this.connection!, {
+          readShut: this.readShut,
+          writeShut: this.writeShut,
+          errorReported: this.errorReported,
+        });
     }
   }
 
@@ -346,21 +344,6 @@ export class TcpSocket extends Pollable {
     if (this.binding !== undefined) this.context.tcpPorts.remove(this.binding);
     this.binding = undefined;
     this.context.kick();
-  }
-
-  private connectedReadiness(connection: TcpConnection): number {
-    const state = connection.state;
-    const broken = connection.error !== undefined || state === "CLOSED";
-    const peerFin = connection.receivedFin || PEER_FIN_STATES.has(state);
-    const readDown = broken || peerFin || this.readShut;
-    const writeDown = broken || this.writeShut;
-    let mask = 0;
-    if (connection.readableBytes > 0 || readDown) mask |= POLLIN;
-    if (readDown) mask |= POLLRDHUP;
-    if (readDown && writeDown) mask |= POLLHUP;
-    if (connection.error !== undefined && !this.errorReported) mask |= POLLERR;
-    if (writeDown || writableAboveLowWater(connection)) mask |= POLLOUT;
-    return mask;
   }
 
   private openConnection(address: number, port: number): void {
@@ -444,24 +427,6 @@ export class TcpSocket extends Pollable {
     const error = connection.error ?? "ECONNREFUSED";
     this.errorReported = true;
     const peer = formatEndpoint(connection.remoteAddress, connection.remotePort);
-    throw new SocketError(error, syscall, PEER_ERROR_TEXT[error](peer));
+    throw new SocketError(error, syscall, peerErrorDetail(error, peer));
   }
-}
-
-const PEER_ERROR_TEXT: Record<TcpError, (peer: string) => string> = {
-  ECONNREFUSED: (peer) => `connection refused by ${peer}`,
-  ECONNRESET: (peer) => `connection reset by ${peer}`,
-  ETIMEDOUT: (peer) => `connection to ${peer} timed out`,
-  EHOSTUNREACH: (peer) => `no route to ${peer} (ICMP host unreachable)`,
-  ECONNABORTED: (peer) => `connection to ${peer} aborted`,
-};
-
-/**
- * POLLOUT once a third of the send buffer is free, as Linux does (sk_stream_is_writeable:
- * free space at least half of what is queued), so a poller wakes for a useful write.
- */
-function writableAboveLowWater(connection: TcpConnection): boolean {
-  const free = connection.writableBytes;
-  const queued = Math.max(0, connection.options.sendBufferBytes - free);
-  return free > 0 && free * 2 >= queued;
 }
