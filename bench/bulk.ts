@@ -94,7 +94,7 @@ async function move(
 export async function checkPayloads(side: Side, bytes: number): Promise<string> {
   const file = `/tmp/tstcp-bench-${process.pid}-${side.label}.bin`;
   const parts: string[] = [];
-  const mib = `${(bytes / 1048576).toFixed(0)} MiB`;
+  const mib = bytes >= 1048576 ? `${bytes / 1048576} MiB` : `${bytes / 1024} KiB`;
   try {
     const chargen = await side.clients.shell(
       `timeout -k 2 20 sh -c 'nc -d ${side.address} 19 | head -c ${bytes} > ${file}'`,

@@ -93,7 +93,8 @@ export function reasonOf(error: unknown): string {
 export function formatNumber(value: number): string {
   if (!Number.isFinite(value)) return String(value);
   const magnitude = Math.abs(value);
-  if (magnitude >= 1000) return Math.round(value).toLocaleString("en-US");
+  if (Number.isInteger(value) || magnitude >= 1000)
+    return Math.round(value).toLocaleString("en-US");
   if (magnitude >= 100) return value.toFixed(0);
   if (magnitude >= 10) return value.toFixed(1);
   if (magnitude >= 1) return value.toFixed(2);
@@ -102,7 +103,10 @@ export function formatNumber(value: number): string {
 
 function formatValue(value: Value | undefined, unit: string): string {
   if (value === undefined) return "—";
-  if ("na" in value) return `n/a: ${escapeCell(value.na)}`;
+  if ("na" in value) {
+    const reason = value.na.length > 110 ? `${value.na.slice(0, 110)}…` : value.na;
+    return `n/a: ${escapeCell(reason)}`;
+  }
   const spread =
     value.samples.length > 1
       ? ` (${formatNumber(Math.min(...value.samples))}–${formatNumber(Math.max(...value.samples))}, n=${value.samples.length})`

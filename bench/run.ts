@@ -179,7 +179,7 @@ function kernelSource(topology: Topology): () => Promise<Side> {
   let ready: Promise<Side> | undefined;
   return () => {
     ready ??= (async () => {
-      const command = `ulimit -n 65536 && exec ${BUN} ${ROOT}bench/kernel_services.ts --address ${KERNEL_SERVER}`;
+      const command = `ulimit -n $(ulimit -Hn) && exec ${BUN} ${ROOT}bench/kernel_services.ts --address ${KERNEL_SERVER}`;
       const server = spawnIn(topology.kernelServer, "kernel services", ["sh", "-c", command]);
       await server.waitForLine(/kernel services up/, 20_000);
       return { label: "kernel", clients: topology.kernelClients, address: KERNEL_SERVER, server };
