@@ -29,7 +29,18 @@ import { SocketApi } from "./socket_api.ts";
  * `attachDriver(...).kick`): it makes the stack poll soon and re-arms the timer.
  */
 export function createSocketApi(stack: SocketStack, clock: Clock, kick: () => void): SocketApi {
-  return new SocketApi(stack, clock, kick, () => defaultTcpConnectionOptions());
+  // The stack's own configuration (e.g. smaller buffers in a test) overrides the defaults.
+  const config = stack.tcp.config;
+  const defaults = () => {
+    const options = defaultTcpConnectionOptions();
+    if (config === undefined) return options;
+    return {
+      ...options,
+      receiveBufferBytes: config.receiveBufferBytes,
+      sendBufferBytes: config.sendBufferBytes,
+    };
+  };
+  return new SocketApi(stack, clock, kick, defaults);
 }
 
 export { SocketError, type SocketErrorCode } from "./errors.ts";

@@ -27,6 +27,8 @@ export interface UdpLayer {
 }
 
 export interface TcpLayer {
+  /** The stack's TCP configuration, where the per-connection defaults come from. */
+  readonly config?: { receiveBufferBytes: number; sendBufferBytes: number; congestion: string };
   listen(localAddress: number, localPort: number, backlog: number): TcpListener;
   connect(
     local: { address: number; port: number },

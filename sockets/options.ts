@@ -8,7 +8,8 @@
  *   SO_KEEPALIVE   RFC 1122 §4.2.3.6 keep-alive probes
  *   SO_LINGER      {onoff: true, linger: 0}: close() aborts with RST (RFC 9293 §3.10.5)
  *   TCP_NODELAY    disable Nagle's algorithm (RFC 1122 §4.2.3.4)
- *   TCP_CONGESTION the congestion control algorithm's name (only "reno": RFC 5681)
+ *   TCP_CONGESTION "cubic" (RFC 9438) or "newreno" (RFC 5681, RFC 6582; "reno" too),
+ *                  chosen when the connection is created (set it before connect/listen)
  *   SO_ERROR       read-only: the pending error, cleared by reading it (0 if none)
  *   TCP_INFO       read-only: RFC 9293 §3.10.6 STATUS as an object
  */
@@ -27,8 +28,12 @@ export type SocketOption =
 
 export type SocketOptionValue = number | boolean | Linger | string;
 
-/** The congestion control algorithms the stack implements. */
-export const CONGESTION_ALGORITHMS: readonly string[] = ["reno"];
+/** The congestion control algorithms the stack implements, by the names Linux uses. */
+export const CONGESTION_ALGORITHMS = {
+  cubic: "cubic",
+  newreno: "newreno",
+  reno: "newreno",
+} as const;
 
 /** Linux's smallest buffer sizes (SOCK_MIN_RCVBUF/SNDBUF are about this). */
 const MIN_BUFFER_BYTES = 2048;
@@ -56,14 +61,7 @@ export function setOption(
       tcpOnly(socket, option).applyOption({ noDelay: flag(option, value) });
       return;
     case "TCP_CONGESTION":
-      tcpOnly(socket, option);
-      if (typeof value !== "string" || !CONGESTION_ALGORITHMS.includes(value)) {
-        throw new SocketError(
-          "ENOENT",
-          "setsockopt",
-          `no congestion control algorithm ${JSON.stringify(value)}; available: ${CONGESTION_ALGORITHMS.join(", ")}`,
-        );
-      }
+      tcpOnly(socket, option).applyOption({ congestion: congestion(value) });
       return;
     default:
       throw unknownOption(option, "setsockopt");
@@ -89,8 +87,7 @@ export function getOption(socket: TcpSocket | UdpSocket, option: string): unknow
     case "TCP_NODELAY":
       return tcpOnly(socket, option, "getsockopt").effectiveOptions().noDelay;
     case "TCP_CONGESTION":
-      tcpOnly(socket, option, "getsockopt");
-      return CONGESTION_ALGORITHMS[0];
+      return tcpOnly(socket, option, "getsockopt").congestionName();
     case "TCP_INFO":
       return tcpOnly(socket, option, "getsockopt").info();
     default:
@@ -144,6 +141,18 @@ function linger(value: SocketOptionValue): Linger {
     "EINVAL",
     "setsockopt",
     "SO_LINGER takes { onoff: boolean, linger: seconds }",
+  );
+}
+
+function congestion(value: SocketOptionValue): "cubic" | "newreno" {
+  if (typeof value === "string" && Object.hasOwn(CONGESTION_ALGORITHMS, value)) {
+    return CONGESTION_ALGORITHMS[value as keyof typeof CONGESTION_ALGORITHMS];
+  }
+  const names = Object.keys(CONGESTION_ALGORITHMS).join(", ");
+  throw new SocketError(
+    "ENOENT",
+    "setsockopt",
+    `no congestion control ${JSON.stringify(value)} (there is ${names})`,
   );
 }
 

@@ -299,6 +299,13 @@ export class TcpSocket extends Pollable {
     }
   }
 
+  /** TCP_CONGESTION: the controller the connection uses, or will use. */
+  congestionName(): string {
+    const live = this.connection?.info(this.context.clock.now()).congestion;
+    if (typeof live === "string") return live;
+    return this.explicitOptions.congestion ?? this.context.stack.tcp.config?.congestion ?? "cubic";
+  }
+
   /** TCP_INFO (RFC 9293 §3.10.6 STATUS). */
   info(): Record<string, number | string> {
     if (this.connection !== undefined) return this.connection.info(this.context.clock.now());

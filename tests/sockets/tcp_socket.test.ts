@@ -316,7 +316,9 @@ describe("socket options", () => {
     expect(connection.options.noDelay).toBe(true);
     expect(sockets.getsockopt(fd, "SO_SNDBUF")).toBe(FAKE_OPTIONS.sendBufferBytes);
     expect((sockets.getsockopt(fd, "TCP_INFO") as { state: string }).state).toBe("ESTABLISHED");
-    expect(sockets.getsockopt(fd, "TCP_CONGESTION")).toBe("reno");
+    expect(sockets.getsockopt(fd, "TCP_CONGESTION")).toBe("cubic");
+    sockets.setsockopt(fd, "TCP_CONGESTION", "reno");
+    expect(connection.options.congestion).toBe("newreno");
     expect(() => sockets.setsockopt(fd, "TCP_CONGESTION", "bbr")).toThrow("ENOENT");
     expect(() => sockets.setsockopt(fd, "SO_RCVBUF", -1)).toThrow("EINVAL");
     expect(() => sockets.setsockopt(fd, "SO_BROADCAST" as "SO_RCVBUF", 1)).toThrow("ENOPROTOOPT");
