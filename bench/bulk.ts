@@ -9,8 +9,7 @@
  * machine's busy time (`/proc/stat`) around it, for "CPU seconds per GB".
  */
 import { rmSync } from "node:fs";
-import { chargenError } from "./patterns.ts";
-import { bytesBuffer } from "./payload.ts";
+import { chargenBuffer, chargenError } from "./patterns.ts";
 import { cpuSeconds, machineBusySeconds, NotAvailable } from "./proc.ts";
 import { checkAlive, type Side } from "./side.ts";
 
@@ -88,7 +87,7 @@ async function move(
 
 /**
  * Downloads a few MB from chargen and from /bytes/N once and checks every byte: the
- * chargen pattern's structure (RFC 864) and the /bytes body against `bench/payload.ts`.
+ * chargen pattern's structure (RFC 864) and the /bytes body byte for byte against the chargen stream's start.
  * Returns one line for the notes, e.g. "chargen 4 MiB ok; /bytes 4 MiB ok".
  */
 export async function checkPayloads(side: Side, bytes: number): Promise<string> {
@@ -113,7 +112,7 @@ export async function checkPayloads(side: Side, bytes: number): Promise<string> 
       { timeoutMs: 30_000 },
     );
     const body = await Bun.file(file).bytes();
-    const expected = sha256(bytesBuffer(bytes).subarray(0, bytes));
+    const expected = sha256(chargenBuffer(bytes).subarray(0, bytes));
     const actual = sha256(body);
     parts.push(
       actual === expected

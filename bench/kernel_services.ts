@@ -4,8 +4,8 @@
  * clients in R measure "the same services on the kernel's stack".
  *
  *   TCP echo 7 (RFC 862), discard 9 (RFC 863), chargen 19 (RFC 864), UDP echo 7,
- *   HTTP/1.1 on 80: `GET /bytes/N` answers exactly N bytes with Content-Length,
- *   keep-alive unless `Connection: close` (or HTTP/1.0).
+ *   HTTP/1.1 on 80: `GET /bytes/N` answers exactly N bytes (the chargen stream's first N)
+ *   with Content-Length, keep-alive unless `Connection: close` (or HTTP/1.0).
  *
  * Usage: bun bench/kernel_services.ts [--address 10.1.0.2]
  * Prints "kernel services up on ADDRESS" once every port listens.
@@ -13,11 +13,9 @@
 import { createSocket } from "node:dgram";
 import type { Socket } from "bun";
 import { CHARGEN_PERIOD_BYTES, chargenBuffer } from "./patterns.ts";
-import { BYTES_PERIOD, bytesBuffer } from "./payload.ts";
 
 const CHUNK_BYTES = 64 * 1024;
 const CHARGEN = chargenBuffer(CHUNK_BYTES + CHARGEN_PERIOD_BYTES);
-const BODY = bytesBuffer(CHUNK_BYTES + BYTES_PERIOD);
 const MAX_HEAD_BYTES = 16 * 1024;
 
 /** What a connection still owes its peer; `pump` writes it as far as the socket takes. */
@@ -42,8 +40,8 @@ function outgoing(http: boolean): Outgoing {
     queue: [],
     bodyRemaining: 0,
     bodySent: 0,
-    pattern: BODY,
-    period: BYTES_PERIOD,
+    pattern: CHARGEN,
+    period: CHARGEN_PERIOD_BYTES,
     closeWhenDone: false,
     pendingRequest: "",
     http,

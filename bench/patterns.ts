@@ -6,6 +6,9 @@
  * The check (`chargenError`) does not assume which character the ring starts with (the
  * RFC's example starts at "!", BSD inetd at the space): it checks that every line is
  * the ring's next 72 characters and starts one character after the line before.
+ *
+ * `GET /bytes/N` answers the first N bytes of the same stream (as `examples/http/routes.ts`
+ * does), so a body is checked against `chargenBuffer` exactly.
  */
 
 const LINE_CHARACTERS = 72;
@@ -13,9 +16,9 @@ const RING = 95;
 const LINE_BYTES = LINE_CHARACTERS + 2;
 const FIRST_PRINTABLE = 0x20;
 
-/** Character number `n` of the ring, as the RFC's example numbers it (0 is "!"). */
+/** Character number `n` of the ring; 0 is the space, as in BSD inetd and our services. */
 function ringCharacter(n: number): number {
-  return FIRST_PRINTABLE + ((n + 1) % RING);
+  return FIRST_PRINTABLE + (n % RING);
 }
 
 /** One full period of the chargen stream (95 lines), repeated to at least `minBytes`. */
