@@ -11,7 +11,7 @@ import { hex, ipv4Packet } from "../../helpers/packets.ts";
 
 // An ICMP echo request shaped as Linux's `ping -c1 -s 8 10.0.0.2` sends it (DF set, TTL 64),
 // with its checksums computed by hand from RFC 1071.
-const LINUX_PING = hex(`
+const PING_FIXTURE = hex(`
   45          # version 4, IHL 5 (20 octets)
   00          # type of service
   00 24       # total length 36
@@ -36,7 +36,7 @@ function parsed(packet: Uint8Array): Ipv4Header {
 
 describe("parseIpv4Header", () => {
   test("reads every field of the annotated fixture", () => {
-    expect(parsed(LINUX_PING)).toEqual({
+    expect(parsed(PING_FIXTURE)).toEqual({
       headerLength: 20,
       typeOfService: 0,
       totalLength: 36,
@@ -52,8 +52,8 @@ describe("parseIpv4Header", () => {
   });
 
   test("parses a header at an odd byteOffset inside a larger buffer", () => {
-    const buffer = new Uint8Array(LINUX_PING.length + 3);
-    buffer.set(LINUX_PING, 3);
+    const buffer = new Uint8Array(PING_FIXTURE.length + 3);
+    buffer.set(PING_FIXTURE, 3);
     expect(parsed(buffer.subarray(3)).identification).toBe(0x6a4d);
   });
 
@@ -72,13 +72,13 @@ describe("parseIpv4Header", () => {
   ];
   for (const [name, mutate, reason, detail] of broken) {
     test(`drops ${name} as ${reason}`, () => {
-      expect(parseIpv4Header(mutate(LINUX_PING))).toEqual({ reason, detail } as never);
+      expect(parseIpv4Header(mutate(PING_FIXTURE))).toEqual({ reason, detail } as never);
     });
   }
 
   test("trailing link padding is allowed (total length is authoritative)", () => {
-    const padded = new Uint8Array(LINUX_PING.length + 10);
-    padded.set(LINUX_PING);
+    const padded = new Uint8Array(PING_FIXTURE.length + 10);
+    padded.set(PING_FIXTURE);
     expect(parsed(padded).totalLength).toBe(36);
   });
 
@@ -151,7 +151,7 @@ describe("emitIpv4Header", () => {
   });
 
   test("reproduces the fixture's header byte for byte", () => {
-    const buffer = LINUX_PING.slice();
+    const buffer = PING_FIXTURE.slice();
     buffer.fill(0, 0, 20);
     emitIpv4Header(buffer, {
       totalLength: 36,
@@ -161,7 +161,7 @@ describe("emitIpv4Header", () => {
       source: 0x0a000001,
       destination: 0x0a000002,
     });
-    expect(buffer).toEqual(LINUX_PING);
+    expect(buffer as Uint8Array).toEqual(PING_FIXTURE);
   });
 });
 
