@@ -5,6 +5,8 @@
  * its answer may be lost, and then only a timer notices).
  *
  * Datagrams keep their boundaries: one `sendto` is one `recvfrom` on the other side.
+ * If nothing listens on the port, the peer answers ICMP port unreachable, and because
+ * this socket is connected, the next call fails with ECONNREFUSED (as on Linux).
  */
 import { POLLIN, type SocketApi } from "../sockets/api.ts";
 
@@ -38,7 +40,7 @@ export async function ping(
       await api.send(fd, Buffer.from(`ping ${i}`));
       const ready = await api.poll([{ fd, events: POLLIN }], options.timeoutMs);
       if (ready.length === 0) continue; // lost: no answer in time
-      const answer = await api.recv(fd, 2048);
+      const answer = await api.recv(fd, 2048); // ECONNREFUSED: nobody on that port
       answers.push(Buffer.from(answer).toString());
     }
   } finally {

@@ -155,8 +155,8 @@ function shutdownQuietly(api: SocketApi, fd: number): void {
 function resetQuietly(api: SocketApi, fd: number): void {
   try {
     api.setsockopt(fd, "SO_LINGER", { onoff: true, linger: 0 });
-    api.close(fd);
   } catch {
-    // Already gone.
+    // Already reset by the peer: a plain close is all that is left to do.
   }
+  api.close(fd);
 }

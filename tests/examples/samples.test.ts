@@ -57,9 +57,22 @@ describe("sample programs over a memory link", () => {
     ponger.stop();
   });
 
-  test("UDP pair: with nobody answering, every ping times out", async () => {
-    const { a, b, run } = twoHosts({ seed: 6 });
+  test("UDP pair: a silent peer makes every ping time out", async () => {
+    const { a, b, clock, run } = twoHosts({ seed: 6 });
+    const silent = b.api.socket("inet", "dgram");
+    b.api.bind(silent, "0.0.0.0", 5006); // bound, so no ICMP error; never answers
+    const started = clock.now();
     const answers = await run(ping(a.api, b.address, 5006, { count: 2, timeoutMs: 500 }));
     expect(answers).toEqual([]);
+    expect(clock.now() - started).toBeGreaterThanOrEqual(1000);
+  });
+
+  test("UDP pair: no one on the port gives ECONNREFUSED (ICMP port unreachable)", async () => {
+    const { a, b, run } = twoHosts({ seed: 7 });
+    await expect(
+      run(ping(a.api, b.address, 5007, { count: 1, timeoutMs: 500 })),
+    ).rejects.toMatchObject({
+      code: "ECONNREFUSED",
+    });
   });
 });

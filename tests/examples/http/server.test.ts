@@ -95,6 +95,7 @@ describe("HTTP server over a memory link", () => {
     const { raw, local } = await exchange(
       h,
       "GET /stats HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+      { keepOpen: true },
     );
     const [stats] = parseResponses(raw);
     const json = JSON.parse(stats!.body.toString());

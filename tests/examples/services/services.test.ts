@@ -41,12 +41,23 @@ describe("TCP services", () => {
     await run(services.stop());
   });
 
-  test("stop(): clients get a FIN first", async () => {
-    const { a, b, run, services } = withServices(3);
+  test("stop(): clients get a FIN first, then a RST after the grace period", async () => {
+    const { a, b, clock, run, pass, services } = withServices(3);
     const fd = a.api.socket("inet", "stream");
     await run(a.api.connect(fd, b.address, 7));
-    await run(services.stop(500));
-    expect((await run(a.api.recv(fd, 100))).length).toBe(0);
+    await run(a.api.send(fd, bytes("x")));
+    expect((await run(a.api.recv(fd, 100))).length).toBe(1); // accepted and served
+    const eof = a.api.recv(fd, 100);
+    const stopping = services.stop(500);
+    expect((await run(eof)).length).toBe(0); // the FIN: end of stream
+    const started = clock.now();
+    await run(stopping);
+    expect(clock.now() - started).toBeGreaterThanOrEqual(400);
+    // The client never closed, so the server reset it: the next send finds out.
+    await pass(10);
+    await expect(run(a.api.send(fd, new Uint8Array(10)))).rejects.toMatchObject({
+      code: expect.stringMatching(/ECONNRESET|EPIPE/),
+    });
     a.api.close(fd);
   });
 });
