@@ -1,49 +1,18 @@
 /**
- * Datagram sockets between two hosts over the simulated link: real IPv4, ICMP and UDP,
- * driven on a virtual clock, with TCP faked (these tests do not use it).
+ * Datagram sockets between two whole stacks over the simulated link, on a virtual clock.
  */
 import { describe, expect, test } from "bun:test";
-import { createMemoryLink } from "../../device/memory_link.ts";
 import { POLLERR, POLLIN, POLLOUT } from "../../sockets/poll.ts";
-import { SocketApi } from "../../sockets/socket_api.ts";
 import { MAX_UDP_PAYLOAD } from "../../sockets/udp_socket.ts";
-import { VirtualClock } from "../../stack/clock.ts";
-import { ipHost } from "../helpers/ip_host.ts";
-import { HOST, PEER } from "../helpers/packets.ts";
-import { FAKE_OPTIONS, FakeTcp } from "./fake_stack.ts";
+import { socketHosts } from "../helpers/socket_hosts.ts";
 
-const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const text = (s: string) => new TextEncoder().encode(s);
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
-/** Two hosts joined by a memory link; `deliver()` lets packets and promises run. */
+/** Two whole stacks over the memory link (A = 10.0.0.2, B = 10.0.0.1). */
 function twoUdpHosts() {
-  const clock = new VirtualClock();
-  const [linkA, linkB] = createMemoryLink(clock, { seed: 1, faults: { delayMs: 1 } });
-  const make = (address: number, device: typeof linkA, seed: number) => {
-    const host = ipHost({ address, seed });
-    host.transmit = (packet) => device.send(packet);
-    device.onReceive((packet) => host.receive(packet, clock.now()));
-    const stack = { address, random: host.random, udp: host.udp, tcp: new FakeTcp() };
-    return {
-      host,
-      api: new SocketApi(
-        stack,
-        clock,
-        () => {},
-        () => ({ ...FAKE_OPTIONS }),
-      ),
-    };
-  };
-  const a = make(HOST, linkA, 1);
-  const b = make(PEER, linkB, 2);
-  const deliver = async () => {
-    for (let i = 0; i < 10; i++) {
-      clock.advance(1);
-      await settle();
-    }
-  };
-  return { clock, a, b, deliver };
+  const hosts = socketHosts();
+  return { ...hosts, deliver: () => hosts.advance(10) };
 }
 
 describe("UDP sockets over the memory link", () => {

@@ -1,0 +1,102 @@
+/**
+ * Two whole hosts, each a `Stack` with its socket API, joined by the simulated link on a
+ * virtual clock: host A is 10.0.0.2, host B is 10.0.0.1.
+ *
+ * Time moves only in `run(promise)`: it lets every pending promise continuation run,
+ * then advances the clock 1 ms at a time (delivering packets, firing TCP timers) until
+ * the promise settles, and returns its value (or throws its error). A test reads like
+ * the program it tests:
+ *
+ * @example
+ * const { a, b, run } = socketHosts();
+ * const server = b.api.socket("inet", "stream");
+ * b.api.bind(server, "0.0.0.0", 7); b.api.listen(server);
+ * const client = a.api.socket("inet", "stream");
+ * await run(a.api.connect(client, "10.0.0.1", 7));
+ */
+import { attachDriver, type Driver } from "../../device/driver.ts";
+import type { FaultOptions } from "../../device/faults.ts";
+import { createMemoryLink, type MemoryLinkEnd } from "../../device/memory_link.ts";
+import { createSocketApi, type SocketApi } from "../../sockets/api.ts";
+import { VirtualClock } from "../../stack/clock.ts";
+import { Random } from "../../stack/random.ts";
+import { Stack } from "../../stack/stack.ts";
+import type { TcpConfig } from "../../stack/tcp/tcp.ts";
+
+export const ADDRESS_A = "10.0.0.2";
+export const ADDRESS_B = "10.0.0.1";
+
+export interface SocketHost {
+  readonly stack: Stack;
+  readonly api: SocketApi;
+  readonly driver: Driver;
+  readonly link: MemoryLinkEnd;
+}
+
+export interface SocketHostsOptions {
+  seed?: number;
+  mtu?: number;
+  faults?: FaultOptions;
+  tcp?: Partial<TcpConfig>;
+}
+
+export interface SocketHosts {
+  readonly clock: VirtualClock;
+  readonly a: SocketHost;
+  readonly b: SocketHost;
+  /** Drives time until `promise` settles (at most `limitMs` of virtual time); its value. */
+  run<T>(promise: Promise<T>, limitMs?: number): Promise<T>;
+  /** Lets promise continuations run and advances the clock by `ms`, 1 ms at a time. */
+  advance(ms: number): Promise<void>;
+}
+
+/** Lets every queued promise continuation run (setImmediate comes after all microtasks). */
+export function settle(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+export function socketHosts(options: SocketHostsOptions = {}): SocketHosts {
+  const seed = options.seed ?? 1;
+  const clock = new VirtualClock();
+  const linkOptions = { seed, mtu: options.mtu ?? 1500, faults: options.faults ?? { delayMs: 1 } };
+  const [linkA, linkB] = createMemoryLink(clock, linkOptions);
+  const host = (address: number, link: MemoryLinkEnd, hostSeed: number): SocketHost => {
+    const stack = new Stack({
+      address,
+      prefixLength: 24,
+      mtu: linkOptions.mtu,
+      random: new Random(hostSeed),
+      tcp: options.tcp ?? {},
+    });
+    const driver = attachDriver(stack, link, clock);
+    return { stack, api: createSocketApi(stack, clock, driver.kick), driver, link };
+  };
+  const a = host(0x0a000002, linkA, seed * 2 + 1);
+  const b = host(0x0a000001, linkB, seed * 2 + 2);
+
+  const advance = async (ms: number) => {
+    for (let i = 0; i < ms; i++) {
+      await settle();
+      clock.advance(1);
+    }
+    await settle();
+  };
+
+  const run = async <T>(promise: Promise<T>, limitMs = 60_000): Promise<T> => {
+    let done = false;
+    const watched = promise.finally(() => {
+      done = true;
+    });
+    watched.catch(() => {}); // the caller gets the rejection from `await watched` below
+    const end = clock.now() + limitMs;
+    await settle();
+    while (!done && clock.now() < end) {
+      clock.advance(1);
+      await settle();
+    }
+    if (!done) throw new Error(`run: still pending after ${limitMs} ms of virtual time`);
+    return watched;
+  };
+
+  return { clock, a, b, run, advance };
+}
