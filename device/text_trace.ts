@@ -28,7 +28,7 @@ export class TextTrace implements Trace {
 
   constructor(options: TextTraceOptions = {}) {
     this.sink = options.sink ?? ((line) => process.stdout.write(`${line}\n`));
-    this.wallClock = "wallClock" in options ? options.wallClock : Date.now;
+    this.wallClock = "wallClock" in options ? options.wallClock : preciseNow;
   }
 
   packet(direction: "in" | "out", packet: Uint8Array): void {
@@ -46,6 +46,11 @@ export class TextTrace implements Trace {
   private emit(text: string): void {
     this.sink(this.wallClock ? `${timeOfDay(this.wallClock())} ${text}` : text);
   }
+}
+
+/** Wall-clock milliseconds with a fractional part (Date.now() has whole milliseconds only). */
+function preciseNow(): number {
+  return performance.timeOrigin + performance.now();
 }
 
 /** tcpdump's time column: HH:MM:SS.microseconds, in UTC. */
