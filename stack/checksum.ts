@@ -38,8 +38,9 @@ function swap16(value: number): number {
   return ((value & 0xff) << 8) | (value >>> 8);
 }
 
-function wordsOf(buffer: ArrayBufferLike): Uint32Array {
-  if (buffer !== cachedBuffer) {
+function wordsOf(buffer: ArrayBufferLike, wordsNeeded: number): Uint32Array {
+  // A resizable buffer may have grown since the view was made.
+  if (buffer !== cachedBuffer || cachedWords.length < wordsNeeded) {
     cachedBuffer = buffer;
     cachedWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
   }
@@ -66,14 +67,16 @@ export function onesComplementSum(bytes: Uint8Array, initial = 0): number {
   const lead = (4 - (bytes.byteOffset & 3)) & 3;
   let sum = sumBytes(bytes, 0, lead, initial);
   const wordCount = (length - lead) >>> 2;
-  const words = wordsOf(bytes.buffer);
   const first = (bytes.byteOffset + lead) >>> 2;
+  const words = wordsOf(bytes.buffer, first + wordCount);
   let native = 0;
-  for (let w = 0; w < wordCount; w++) {
-    native += words[first + w]!;
-    if ((w & (WORDS_BEFORE_FOLD - 1)) === WORDS_BEFORE_FOLD - 1) native = foldCarries(native);
+  // (C): add up to WORDS_BEFORE_FOLD words with no carry handling, then fold once.
+  for (let start = first, end = first + wordCount; start < end; start += WORDS_BEFORE_FOLD) {
+    const stop = Math.min(end, start + WORDS_BEFORE_FOLD);
+    let chunk = 0;
+    for (let w = start; w < stop; w++) chunk += words[w]!;
+    native = foldCarries(native + chunk);
   }
-  native = foldCarries(native);
   // (B): on a little-endian host each 16-bit half was read byte-swapped, so the sum is
   // swapped too; and if the aligned run starts at an odd position in `bytes`, its words
   // straddle the packet's words, which swaps it once more.
