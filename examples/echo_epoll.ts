@@ -100,3 +100,15 @@ export function startEpollEchoServer(api: SocketApi, port: number): EpollEchoSer
 function errno(error: unknown): string | undefined {
   return (error as { code?: string }).code;
 }
+
+// Run on a host of its own: sudo bun examples/echo_epoll.ts [port]; then nc 10.0.0.2 7
+if (import.meta.main) {
+  const { runBesideStack } = await import("./beside_stack.ts");
+  process.exit(
+    await runBesideStack(process.argv.slice(2), async ({ api, args, address }) => {
+      const server = startEpollEchoServer(api, Number(args[0] ?? 7));
+      console.log(`echo server (one epoll loop): try  nc ${address} ${server.port}`);
+      return server.stop;
+    }),
+  );
+}

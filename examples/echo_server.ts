@@ -56,3 +56,15 @@ export function startEchoServer(api: SocketApi, port: number): EchoServer {
     },
   };
 }
+
+// Run on a host of its own: sudo bun examples/echo_server.ts [port]; then nc 10.0.0.2 7
+if (import.meta.main) {
+  const { runBesideStack } = await import("./beside_stack.ts");
+  process.exit(
+    await runBesideStack(process.argv.slice(2), async ({ api, args, address }) => {
+      const server = startEchoServer(api, Number(args[0] ?? 7));
+      console.log(`echo server (one task per client): try  nc ${address} ${server.port}`);
+      return server.stop;
+    }),
+  );
+}

@@ -35,3 +35,20 @@ export async function talk(
     api.close(fd);
   }
 }
+
+// Run on a host of its own, talking to a server on the kernel's side:
+//   nc -l 10.0.0.1 5000 &   (start this after the interface is up, or use -k)
+//   sudo bun examples/tcp_client.ts 10.0.0.1 5000 "hello"
+if (import.meta.main) {
+  const { runBesideStack } = await import("./beside_stack.ts");
+  process.exit(
+    await runBesideStack(process.argv.slice(2), async ({ api, args, peer }) => {
+      const [address = peer, port = "5000", message = "hello from the TypeScript stack\n"] = args;
+      const answer = await talk(api, address, Number(port), new TextEncoder().encode(message));
+      console.log(
+        `the server answered ${answer.length} bytes: ${new TextDecoder().decode(answer)}`,
+      );
+      return undefined;
+    }),
+  );
+}

@@ -48,3 +48,27 @@ export async function ping(
   }
   return answers;
 }
+
+// Run on a host of its own:
+//   sudo bun examples/udp_pair.ts pong [port]          then: nc -u 10.0.0.2 5005
+//   sudo bun examples/udp_pair.ts ping ADDRESS PORT    to a UDP echo on the kernel's side
+if (import.meta.main) {
+  const { runBesideStack } = await import("./beside_stack.ts");
+  process.exit(
+    await runBesideStack(process.argv.slice(2), async ({ api, args, address, peer }) => {
+      if (args[0] === "ping") {
+        const answers = await ping(api, args[1] ?? peer, Number(args[2] ?? 7), {
+          count: 5,
+          timeoutMs: 1000,
+        });
+        console.log(`${answers.length} of 5 answered:\n${answers.join("\n")}`);
+        return undefined;
+      }
+      const ponger = startPonger(api, Number(args[1] ?? 5005));
+      console.log(
+        `answering "pong ..." on UDP port ${ponger.port}: try  nc -u ${address} ${ponger.port}`,
+      );
+      return ponger.stop;
+    }),
+  );
+}
