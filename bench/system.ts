@@ -296,7 +296,12 @@ export async function connectionRows(
     const one = (value: number): Value => ({ value, samples: [value] });
     return {
       connected: one(result.connected),
-      kilobytesPerConnection: one(result.bytesPerConnection / 1000),
+      kilobytesPerConnection:
+        result.bytesPerConnection > 0
+          ? one(result.bytesPerConnection / 1000)
+          : na(
+              `memory fell by ${formatNumber(-result.bytesPerConnection)} B/conn: a GC outweighed the growth`,
+            ),
       echoed: one(result.echoed),
       lost: one(result.lost),
     };
