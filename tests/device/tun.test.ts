@@ -52,6 +52,21 @@ describeTun(
       });
     });
 
+    test("an existing interface that is not a TUN device is refused, and left as it was", async () => {
+      await withNetns("tun-lo", async (ns) => {
+        const out = await ns.runBun(`${FIXTURES}/tun_open_error.ts`, ["lo", "10.98.0.1/24"], {
+          timeoutMs: 20_000,
+        });
+        expect(out.exitCode).toBe(0);
+        const result = lastJsonLine(out.stdout);
+        expect(result.code).toBe("EINVAL");
+        expect(result.message).toContain("is lo an existing interface that is not a TUN device?");
+        const lo = await ns.exec(["ip", "-o", "addr", "show", "dev", "lo"]);
+        expect(lo.stdout).toContain("127.0.0.1/8");
+        expect(lo.stdout).not.toContain("10.98.0.1");
+      });
+    });
+
     test("an unprivileged user is told to use sudo", async () => {
       await withNetns("tun-perm", async (ns) => {
         const out = await ns.exec(
