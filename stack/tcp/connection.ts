@@ -22,7 +22,12 @@ export type TcpState =
   | "TIME-WAIT";
 
 /** Why a connection failed, as the errno the socket layer reports. */
-export type TcpError = "ECONNREFUSED" | "ECONNRESET" | "ETIMEDOUT" | "EHOSTUNREACH" | "ECONNABORTED";
+export type TcpError =
+  | "ECONNREFUSED"
+  | "ECONNRESET"
+  | "ETIMEDOUT"
+  | "EHOSTUNREACH"
+  | "ECONNABORTED";
 
 /** Per-connection options (setsockopt). Units are in the names. */
 export interface TcpConnectionOptions {
@@ -33,6 +38,8 @@ export interface TcpConnectionOptions {
   /** SO_RCVBUF, SO_SNDBUF in bytes. */
   receiveBufferBytes: number;
   sendBufferBytes: number;
+  /** TCP_CONGESTION: the congestion controller; the stack's default when absent. */
+  congestion?: "cubic" | "newreno";
 }
 
 /** Read-only TCP_INFO. */

@@ -1,0 +1,146 @@
+/**
+ * SEGMENT ARRIVES, fifth step: check the ACK field (RFC 9293 §3.10.7.4), with the
+ * RFC 5961 §5 acceptable-ACK range, RTT measurement (RFC 6298 / RFC 7323 §4), the
+ * send-window update rule, duplicate-ACK detection (RFC 5681 §2) and the state changes
+ * an ACK of our FIN causes.
+ */
+import { Flag, type TcpSegment } from "./header.ts";
+import { onDuplicateAck, onNewAck, onSackUpdate } from "./loss_recovery.ts";
+import { tsNow } from "./output.ts";
+import { challengeAck } from "./segment_arrives.ts";
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
+import { destroy, establish, setState } from "./state.ts";
+import type { Tcb } from "./tcb.ts";
+import { enterTimeWait, restartRetransmitTimer, rttSample } from "./timers.ts";
+
+/** Returns false when the segment is dropped here. */
+export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+  if (tcb.state === "SYN-RECEIVED" && !ackSynReceived(tcb, seg, now)) return false;
+  // RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT) then send
+  // an ACK, drop the segment, and return."
+  if (seqGt(seg.ack, tcb.sndMax)) {
+    tcb.ackNow = true;
+    tcb.layer.host.stats.drop("tcpAckOfUnsentDrops");
+    return false;
+  }
+  // RFC 5961 §5.2: acceptable only if SND.UNA − MAX.SND.WND =< SEG.ACK; else challenge.
+  if (seqLt(seg.ack, seqAdd(tcb.sndUna, -tcb.maxSndWnd))) {
+    challengeAck(tcb, now);
+    tcb.layer.host.stats.drop("tcpOldAckDrops");
+    return false;
+  }
+  const wnd = seg.wnd * 2 ** tcb.sndScale; // RFC 7323 §2.3: scale every non-SYN window
+  if (tcb.sackEnabled && seg.options.sackBlocks !== undefined) {
+    tcb.scoreboard.update(seg.options.sackBlocks, tcb.sndUna, tcb.sndMax);
+  }
+  if (seqGt(seg.ack, tcb.sndUna)) newAck(tcb, seg, now);
+  else if (isDuplicateAck(tcb, seg, wnd)) onDuplicateAck(tcb, now);
+  if (tcb.sackEnabled && seg.options.sackBlocks !== undefined) onSackUpdate(tcb, now);
+  // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
+  // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
+  if (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, seg.ack))) {
+    if (wnd > tcb.sndWnd) tcb.persistBackoff = 0;
+    tcb.sndWnd = wnd;
+    tcb.sndWl1 = seg.seq;
+    tcb.sndWl2 = seg.ack;
+    if (wnd > tcb.maxSndWnd) tcb.maxSndWnd = wnd;
+    if (wnd > 0) tcb.persistAt = Number.POSITIVE_INFINITY;
+  }
+  return ackStateChanges(tcb, now);
+}
+
+/** SYN-RECEIVED: "If SND.UNA < SEG.ACK =< SND.NXT, then enter ESTABLISHED state". */
+function ackSynReceived(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+  if (!(seqLt(tcb.sndUna, seg.ack) && seqLe(seg.ack, tcb.sndMax))) {
+    // "If the segment acknowledgment is not acceptable, form a reset segment".
+    tcb.layer.sendResetFor(tcb, seg.ack, 0, Flag.RST);
+    return false;
+  }
+  const listener = tcb.listener;
+  if (listener !== undefined && listener.acceptQueue.length >= listener.backlog) {
+    // Accept queue full: ignore the ACK, as Linux does; our SYN,ACK retransmits.
+    tcb.layer.host.stats.drop("tcpListenOverflows");
+    return false;
+  }
+  tcb.sndWnd = seg.wnd * 2 ** tcb.sndScale;
+  tcb.maxSndWnd = tcb.sndWnd;
+  tcb.sndWl1 = seg.seq;
+  tcb.sndWl2 = seg.ack;
+  establish(tcb, now);
+  return true;
+}
+
+/** RFC 5681 §2: a duplicate ACK acks nothing new, carries no data, SYN or FIN, and
+ * does not change the window, while data is outstanding. */
+function isDuplicateAck(tcb: Tcb, seg: TcpSegment, wnd: number): boolean {
+  return (
+    seg.ack === tcb.sndUna &&
+    seg.payload.length === 0 &&
+    !(seg.flags & (Flag.SYN | Flag.FIN)) &&
+    wnd === tcb.sndWnd &&
+    tcb.sndMax !== tcb.sndUna
+  );
+}
+
+/** SND.UNA < SEG.ACK =< SND.NXT: "set SND.UNA <- SEG.ACK", free what was acknowledged. */
+function newAck(tcb: Tcb, seg: TcpSegment, now: number): void {
+  const acked = seqDiff(seg.ack, tcb.sndUna);
+  const dataAcked = Math.min(Math.max(0, seqDiff(seg.ack, tcb.sndBufSeq)), tcb.sendBuffer.length);
+  if (dataAcked > 0) {
+    tcb.sendBuffer.discard(dataAcked);
+    tcb.sndBufSeq = seqAdd(tcb.sndBufSeq, dataAcked);
+    tcb.changed = true; // send buffer space freed
+  }
+  tcb.sndUna = seg.ack;
+  if (seqLt(tcb.sndNxt, tcb.sndUna)) tcb.sndNxt = tcb.sndUna;
+  tcb.scoreboard.advance(tcb.sndUna);
+  measureRtt(tcb, seg, now);
+  tcb.retries = 0;
+  restartRetransmitTimer(tcb, now);
+  onNewAck(tcb, acked, now);
+}
+
+/** RFC 7323 §4.1 (RTTM) with timestamps; else the one timed segment (RFC 6298 §3). */
+function measureRtt(tcb: Tcb, seg: TcpSegment, now: number): void {
+  const ts = seg.options.timestamp;
+  if (tcb.tsEnabled && ts !== undefined && ts.echo !== 0) {
+    if (tcb.rtoTsVal !== undefined) {
+      // The ACK echoes a TSval from before our timeout: the retransmission was spurious.
+      if (seqLt(ts.echo, tcb.rtoTsVal)) {
+        tcb.counters.spuriousRetrans!++;
+        tcb.layer.host.stats.count("tcpSpuriousRetrans");
+      }
+      tcb.rtoTsVal = undefined;
+    }
+    const sample = seqDiff(tsNow(tcb, now), ts.echo);
+    if (sample >= 0 && sample < 600_000) rttSample(tcb, sample);
+    return;
+  }
+  if (tcb.rttSeq !== undefined && seqGt(seg.ack, tcb.rttSeq)) {
+    rttSample(tcb, now - tcb.rttStartMs);
+    tcb.rttSeq = undefined;
+  }
+}
+
+/** The per-state part of the fifth step: what an ACK of our FIN does. */
+function ackStateChanges(tcb: Tcb, now: number): boolean {
+  switch (tcb.state) {
+    case "FIN-WAIT-1":
+      // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"
+      if (tcb.finAcked) setState(tcb, "FIN-WAIT-2");
+      return true;
+    case "CLOSING":
+      // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"
+      if (tcb.finAcked) enterTimeWait(tcb, now);
+      return true;
+    case "LAST-ACK":
+      // "If our FIN is now acknowledged, delete the TCB, enter the CLOSED state"
+      if (tcb.finAcked) {
+        destroy(tcb, undefined);
+        return false;
+      }
+      return true;
+    default:
+      return true;
+  }
+}

@@ -1,0 +1,163 @@
+/**
+ * The TCP header (RFC 9293 §3.1), a parsed form of it, and the writer.
+ *
+ *    0                   1                   2                   3
+ *    0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |          Source Port          |       Destination Port        |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |                        Sequence Number                        |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |                    Acknowledgment Number                      |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |  Data |       |C|E|U|A|P|R|S|F|                               |
+ *   | Offset| Rsrvd |W|C|R|C|S|S|Y|I|            Window             |
+ *   |       |       |R|E|G|K|H|T|N|N|                               |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |           Checksum            |         Urgent Pointer        |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |                           [Options]                           |
+ *   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
+ *   |                             Data                              :
+ *
+ * The checksum covers a pseudo header (source, destination, protocol 6, TCP length),
+ * the header and the data (RFC 9293 §3.1 "Checksum").
+ */
+import { internetChecksum, pseudoHeaderSum } from "../checksum.ts";
+import type { Ipv4Datagram } from "../ipv4/datagram.ts";
+import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
+import {
+  emitOptions,
+  NO_OPTIONS,
+  optionsLength,
+  parseOptions,
+  type TcpOptions,
+} from "./options.ts";
+
+export const TCP_PROTOCOL = 6;
+export const TCP_HEADER_LENGTH = 20;
+
+// Byte offsets of the fields in the diagram above.
+export const SOURCE_PORT = 0;
+export const DESTINATION_PORT = 2;
+export const SEQUENCE_NUMBER = 4;
+export const ACKNOWLEDGMENT_NUMBER = 8;
+export const DATA_OFFSET = 12;
+export const FLAGS = 13;
+export const WINDOW = 14;
+export const CHECKSUM = 16;
+export const URGENT_POINTER = 18;
+
+/** Control bits (RFC 9293 §3.1; CWR and ECE from RFC 3168). */
+export const Flag = {
+  FIN: 0x01,
+  SYN: 0x02,
+  RST: 0x04,
+  PSH: 0x08,
+  ACK: 0x10,
+  URG: 0x20,
+  ECE: 0x40,
+  CWR: 0x80,
+} as const;
+
+/** A received or to-be-sent segment, with the RFC's names (`seg.seq`, `seg.ack`, `seg.wnd`). */
+export interface TcpSegment {
+  readonly sourcePort: number;
+  readonly destinationPort: number;
+  readonly seq: number;
+  readonly ack: number;
+  readonly flags: number;
+  /** The raw 16-bit window field (unscaled). */
+  readonly wnd: number;
+  readonly urgentPointer: number;
+  readonly options: TcpOptions;
+  /** The data: a view into the received packet, valid only during input. */
+  readonly payload: Uint8Array;
+}
+
+/** SEG.LEN (RFC 9293 §3.4): data bytes plus one for each of SYN and FIN. */
+export function segmentLength(seg: TcpSegment): number {
+  return seg.payload.length + (seg.flags & Flag.SYN ? 1 : 0) + (seg.flags & Flag.FIN ? 1 : 0);
+}
+
+export type TcpParseDrop = "tcpInErrs" | "tcpInBadOptions" | "tcpInCsumErrors";
+
+/** Checks and parses the TCP bytes of `d`; returns a drop reason for a bad segment. */
+export function parseSegment(d: Ipv4Datagram): TcpSegment | TcpParseDrop {
+  const bytes = d.payload;
+  if (bytes.length < TCP_HEADER_LENGTH) return "tcpInErrs";
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
+  const headerLength = (view.getUint8(DATA_OFFSET) >>> 4) * 4;
+  if (headerLength < TCP_HEADER_LENGTH || headerLength > bytes.length) return "tcpInErrs";
+  const sum = pseudoHeaderSum(d.source, d.destination, TCP_PROTOCOL, bytes.length);
+  if (internetChecksum(bytes, sum) !== 0) return "tcpInCsumErrors";
+  const options =
+    headerLength === TCP_HEADER_LENGTH
+      ? NO_OPTIONS
+      : parseOptions(bytes.subarray(TCP_HEADER_LENGTH, headerLength));
+  if (options === undefined) return "tcpInBadOptions";
+  return {
+    sourcePort: view.getUint16(SOURCE_PORT),
+    destinationPort: view.getUint16(DESTINATION_PORT),
+    seq: view.getUint32(SEQUENCE_NUMBER),
+    ack: view.getUint32(ACKNOWLEDGMENT_NUMBER),
+    flags: view.getUint8(FLAGS),
+    wnd: view.getUint16(WINDOW),
+    urgentPointer: view.getUint16(URGENT_POINTER),
+    options,
+    payload: bytes.subarray(headerLength),
+  };
+}
+
+/** The header fields of a segment to send; the payload is copied in by the caller. */
+export interface SegmentFields {
+  readonly sourcePort: number;
+  readonly destinationPort: number;
+  readonly seq: number;
+  readonly ack: number;
+  readonly flags: number;
+  readonly wnd: number;
+  readonly options: TcpOptions;
+}
+
+/**
+ * Allocates one packet with IPv4 headroom, writes the TCP header and options, and
+ * returns it with the offset where `payloadLength` bytes of data go. Call
+ * `finishChecksum` after copying the data in.
+ */
+export function buildSegment(
+  fields: SegmentFields,
+  payloadLength: number,
+): { packet: Uint8Array; dataAt: number } {
+  const headerLength = TCP_HEADER_LENGTH + optionsLength(fields.options);
+  const packet = new Uint8Array(IPV4_HEADER_LENGTH + headerLength + payloadLength);
+  const view = new DataView(packet.buffer, IPV4_HEADER_LENGTH);
+  view.setUint16(SOURCE_PORT, fields.sourcePort);
+  view.setUint16(DESTINATION_PORT, fields.destinationPort);
+  view.setUint32(SEQUENCE_NUMBER, fields.seq >>> 0);
+  view.setUint32(ACKNOWLEDGMENT_NUMBER, fields.ack >>> 0);
+  view.setUint8(DATA_OFFSET, (headerLength / 4) << 4);
+  view.setUint8(FLAGS, fields.flags);
+  view.setUint16(WINDOW, fields.wnd);
+  emitOptions(fields.options, packet, IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH);
+  return { packet, dataAt: IPV4_HEADER_LENGTH + headerLength };
+}
+
+/** Fills in the checksum of a packet from buildSegment (RFC 9293 §3.1). */
+export function finishChecksum(packet: Uint8Array, source: number, destination: number): void {
+  const tcp = packet.subarray(IPV4_HEADER_LENGTH);
+  const sum = internetChecksum(tcp, pseudoHeaderSum(source, destination, TCP_PROTOCOL, tcp.length));
+  tcp[CHECKSUM] = sum >>> 8;
+  tcp[CHECKSUM + 1] = sum & 0xff;
+}
+
+/** "SA", "F.", "R" ...: the flags as tcpdump-like letters, for traces and tests. */
+export function flagsText(flags: number): string {
+  let text = "";
+  if (flags & Flag.SYN) text += "S";
+  if (flags & Flag.FIN) text += "F";
+  if (flags & Flag.RST) text += "R";
+  if (flags & Flag.PSH) text += "P";
+  if (flags & Flag.ACK) text += "A";
+  return text;
+}

@@ -1,0 +1,153 @@
+/**
+ * SEGMENT ARRIVES when there is no connection: the CLOSED state (RFC 9293 §3.10.7.1)
+ * and the LISTEN state (§3.10.7.2), including the SYN-cookie path (RFC 4987 §3.6) a
+ * listener uses when its half-open table is full.
+ */
+import type { Ipv4Datagram } from "../ipv4/datagram.ts";
+import { Flag, segmentLength, type TcpSegment } from "./header.ts";
+import type { Listener } from "./listener.ts";
+import { negotiateOptions } from "./negotiate.ts";
+import { segmentArrives } from "./segment_arrives.ts";
+import { seqAdd } from "./seq.ts";
+import { establish, setState } from "./state.ts";
+import { checkCookie, makeCookie } from "./syn_cookies.ts";
+import type { Tcb } from "./tcb.ts";
+import type { Tcp } from "./tcp.ts";
+
+/**
+ * RFC 9293 §3.10.7.1: "An incoming segment containing a RST is discarded. An incoming
+ * segment not containing a RST causes a RST to be sent in response":
+ *   ACK off: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
+ *   ACK on:  <SEQ=SEG.ACK><CTL=RST>
+ */
+export function onClosed(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment): void {
+  tcp.host.stats.drop("tcpInNoPort");
+  if (seg.flags & Flag.RST) return;
+  if (seg.flags & Flag.ACK) tcp.sendReset(d.destination, d.source, seg, seg.ack, 0, Flag.RST);
+  else
+    tcp.sendReset(
+      d.destination,
+      d.source,
+      seg,
+      0,
+      seqAdd(seg.seq, segmentLength(seg)),
+      Flag.RST | Flag.ACK,
+    );
+}
+
+/** RFC 9293 §3.10.7.2: SEGMENT ARRIVES in LISTEN. Returns the new TCB, if any. */
+export function onListen(
+  tcp: Tcp,
+  listener: Listener,
+  d: Ipv4Datagram,
+  seg: TcpSegment,
+  now: number,
+): Tcb | undefined {
+  // First: "An incoming RST segment could not be valid ... Return."
+  if (seg.flags & Flag.RST) return undefined;
+  // Second: "Any acknowledgment is bad if it arrives on a connection still in the
+  // LISTEN state": <SEQ=SEG.ACK><CTL=RST> -- unless it completes a SYN cookie.
+  if (seg.flags & Flag.ACK) {
+    const tcb = tcp.config.synCookies ? fromCookie(tcp, listener, d, seg, now) : undefined;
+    if (tcb === undefined) tcp.sendReset(d.destination, d.source, seg, seg.ack, 0, Flag.RST);
+    return tcb;
+  }
+  // Third: the SYN. (Security/precedence checks are not implemented.)
+  if (!(seg.flags & Flag.SYN)) return undefined; // fourth: "drop the segment and return"
+  if (listener.acceptQueue.length >= listener.backlog) {
+    tcp.host.stats.drop("tcpListenDrops"); // Linux also drops SYNs while accept() lags
+    return undefined;
+  }
+  if (listener.halfOpen.size >= tcp.config.synBacklog) {
+    if (tcp.config.synCookies) sendCookie(tcp, d, seg, now);
+    else tcp.host.stats.drop("tcpListenDrops");
+    return undefined;
+  }
+  const tcb = tcp.createTcb(
+    d.destination,
+    seg.destinationPort,
+    d.source,
+    seg.sourcePort,
+    undefined,
+    now,
+  );
+  tcb.listener = listener;
+  listener.halfOpen.add(tcb);
+  // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be selected and a
+  // SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" (output.ts sends it).
+  tcb.irs = seg.seq;
+  tcb.rcvNxt = seqAdd(seg.seq, 1);
+  tcb.rcvAdv = tcb.rcvNxt;
+  negotiateOptions(tcb, seg.options, now);
+  tcb.sndWnd = seg.wnd; // RFC 7323 §2.2: a SYN's window is not scaled
+  tcb.maxSndWnd = seg.wnd;
+  tcb.sndWl1 = seg.seq;
+  tcb.sndWl2 = tcb.iss;
+  setState(tcb, "SYN-RECEIVED");
+  tcp.host.stats.count("tcpPassiveOpens");
+  // Data on the SYN is not queued (the RFC allows queueing it); the peer resends it.
+  return tcb;
+}
+
+/** A SYN answered statelessly: SYN,ACK with a cookie ISN and a plain MSS option. */
+function sendCookie(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment, now: number): void {
+  const tuple = tupleOf(d, seg);
+  const cookie = makeCookie(tcp.isn, tuple, seg.seq, seg.options.mss ?? 536, now);
+  tcp.host.stats.count("tcpSynCookiesSent");
+  tcp.sendSynAckCookie(d.destination, d.source, seg, cookie);
+}
+
+/** The ACK that completes a cookie handshake: rebuild the TCB in ESTABLISHED. */
+function fromCookie(
+  tcp: Tcp,
+  listener: Listener,
+  d: Ipv4Datagram,
+  seg: TcpSegment,
+  now: number,
+): Tcb | undefined {
+  if (seg.flags & (Flag.SYN | Flag.RST)) return undefined;
+  const clientIsn = seqAdd(seg.seq, -1);
+  const cookie = seqAdd(seg.ack, -1);
+  const mss = checkCookie(tcp.isn, tupleOf(d, seg), clientIsn, cookie, now);
+  if (mss === undefined) {
+    if (listener.halfOpen.size >= tcp.config.synBacklog)
+      tcp.host.stats.count("tcpSynCookiesFailed");
+    return undefined;
+  }
+  if (listener.acceptQueue.length >= listener.backlog) return undefined;
+  const tcb = tcp.createTcb(
+    d.destination,
+    seg.destinationPort,
+    d.source,
+    seg.sourcePort,
+    cookie,
+    now,
+  );
+  tcb.listener = listener;
+  tcb.irs = clientIsn;
+  tcb.rcvNxt = seg.seq;
+  tcb.rcvAdv = tcb.rcvNxt;
+  tcb.sndMss = Math.min(mss, tcp.host.mtu - 40);
+  tcb.sndUna = seg.ack;
+  tcb.sndNxt = seg.ack;
+  tcb.sndMax = seg.ack;
+  tcb.sndWnd = seg.wnd;
+  tcb.maxSndWnd = seg.wnd;
+  tcb.sndWl1 = seg.seq;
+  tcb.sndWl2 = seg.ack;
+  tcb.state = "SYN-RECEIVED";
+  tcp.host.stats.count("tcpSynCookiesRecv");
+  tcp.host.stats.count("tcpPassiveOpens");
+  establish(tcb, now);
+  segmentArrives(tcb, seg, now); // the ACK may carry data
+  return tcb;
+}
+
+function tupleOf(d: Ipv4Datagram, seg: TcpSegment) {
+  return {
+    localAddress: d.destination,
+    localPort: seg.destinationPort,
+    remoteAddress: d.source,
+    remotePort: seg.sourcePort,
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * A listening endpoint (RFC 9293 §3.10.1, passive OPEN): the LISTEN state, with its
+ * half-open connections (SYN-RECEIVED, bounded by `synBacklog`) and the established
+ * ones waiting for accept() (bounded by `backlog`).
+ */
+import type { TcpConnection, TcpListener } from "./connection.ts";
+import type { Tcb } from "./tcb.ts";
+import type { Tcp } from "./tcp.ts";
+import { abortCall } from "./user_calls.ts";
+
+export class Listener implements TcpListener {
+  readonly halfOpen = new Set<Tcb>();
+  readonly acceptQueue: Tcb[] = [];
+  onChange: (() => void) | undefined;
+  closed = false;
+  private backlogValue: number;
+
+  constructor(
+    private readonly layer: Tcp,
+    readonly localAddress: number,
+    readonly localPort: number,
+    backlog: number,
+  ) {
+    this.backlogValue = Math.max(1, backlog);
+  }
+
+  get backlog(): number {
+    return this.backlogValue;
+  }
+
+  set backlog(value: number) {
+    this.backlogValue = Math.max(1, value);
+  }
+
+  get acceptQueueLength(): number {
+    return this.acceptQueue.length;
+  }
+
+  accept(): TcpConnection | undefined {
+    const tcb = this.acceptQueue.shift();
+    if (tcb !== undefined) tcb.listener = undefined;
+    return tcb;
+  }
+
+  /** Stops listening; half-open and unaccepted connections are reset (RFC 9293 §3.10.4). */
+  close(now: number): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.layer.removeListener(this);
+    for (const tcb of [...this.halfOpen, ...this.acceptQueue]) abortCall(tcb, now);
+    this.halfOpen.clear();
+    this.acceptQueue.length = 0;
+  }
+}

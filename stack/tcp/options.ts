@@ -1,0 +1,156 @@
+/**
+ * TCP options (RFC 9293 §3.1 "Options", §3.2 "Specific Option Definitions"):
+ * the bytes between the fixed 20-byte header and the data.
+ *
+ *   Kind  Length  Meaning                       Defined in
+ *   0     -       End of option list            RFC 9293 §3.2
+ *   1     -       No-operation (padding)        RFC 9293 §3.2
+ *   2     4       Maximum segment size          RFC 9293 §3.7.1
+ *   3     3       Window scale shift            RFC 7323 §2
+ *   4     2       SACK permitted                RFC 2018 §2
+ *   5     2+8n    SACK blocks                   RFC 2018 §3
+ *   8     10      Timestamps (TSval, TSecr)     RFC 7323 §3
+ *
+ * RFC 9293 §3.1: "a TCP implementation MUST be able to receive a TCP Option in any
+ * segment" and "MUST be prepared to handle an illegal option length (e.g., zero)
+ * without crashing". A length of 0 or 1 for a kind that has a length, or a length
+ * that runs past the header, makes the whole segment malformed: parseOptions returns
+ * undefined and the caller drops it, counted as `tcpInBadOptions`. A known kind with
+ * a wrong but well-formed length is skipped, as Linux does.
+ */
+
+export const OptionKind = {
+  END: 0,
+  NOP: 1,
+  MSS: 2,
+  WINDOW_SCALE: 3,
+  SACK_PERMITTED: 4,
+  SACK: 5,
+  TIMESTAMPS: 8,
+} as const;
+
+/** One SACK block: the bytes [left, right) arrived (RFC 2018 §3). */
+export interface SackBlock {
+  readonly left: number;
+  readonly right: number;
+}
+
+export interface TcpOptions {
+  mss?: number;
+  windowScale?: number;
+  sackPermitted?: boolean;
+  sackBlocks?: readonly SackBlock[];
+  /** RFC 7323 §3: TSval and TSecr. */
+  timestamp?: { readonly value: number; readonly echo: number };
+}
+
+export const NO_OPTIONS: TcpOptions = Object.freeze({});
+
+/** Parses the options area; undefined means malformed (drop the segment). */
+export function parseOptions(bytes: Uint8Array): TcpOptions | undefined {
+  if (bytes.length === 0) return NO_OPTIONS;
+  const options: TcpOptions = {};
+  let i = 0;
+  while (i < bytes.length) {
+    const kind = bytes[i]!;
+    if (kind === OptionKind.END) break;
+    if (kind === OptionKind.NOP) {
+      i++;
+      continue;
+    }
+    if (i + 1 >= bytes.length) return undefined; // no room for the length byte
+    const length = bytes[i + 1]!;
+    if (length < 2 || i + length > bytes.length) return undefined;
+    readOption(options, kind, bytes, i, length);
+    i += length;
+  }
+  return options;
+}
+
+function readOption(
+  options: TcpOptions,
+  kind: number,
+  bytes: Uint8Array,
+  at: number,
+  length: number,
+): void {
+  const view = new DataView(bytes.buffer, bytes.byteOffset + at, length);
+  if (kind === OptionKind.MSS && length === 4) options.mss = view.getUint16(2);
+  else if (kind === OptionKind.WINDOW_SCALE && length === 3) options.windowScale = view.getUint8(2);
+  else if (kind === OptionKind.SACK_PERMITTED && length === 2) options.sackPermitted = true;
+  else if (kind === OptionKind.TIMESTAMPS && length === 10)
+    options.timestamp = { value: view.getUint32(2), echo: view.getUint32(6) };
+  else if (kind === OptionKind.SACK && length >= 10 && (length - 2) % 8 === 0) {
+    const blocks: SackBlock[] = [];
+    for (let j = 2; j < length; j += 8)
+      blocks.push({ left: view.getUint32(j), right: view.getUint32(j + 4) });
+    options.sackBlocks = blocks;
+  }
+}
+
+/** Bytes emitOptions will write (a multiple of 4, at most 40). */
+export function optionsLength(options: TcpOptions): number {
+  let length = 0;
+  if (options.mss !== undefined) length += 4;
+  if (options.timestamp !== undefined)
+    length += 12; // NOP NOP TS, or SACK-permitted TS
+  else if (options.sackPermitted) length += 4; // NOP NOP SACK-permitted
+  if (options.windowScale !== undefined) length += 4; // NOP WS
+  if (options.sackBlocks !== undefined && options.sackBlocks.length > 0)
+    length += 4 + 8 * options.sackBlocks.length; // NOP NOP SACK
+  return length;
+}
+
+/**
+ * Writes the options at `at`, padded with NOPs to 32-bit alignment (the layout Linux
+ * uses, so a capture looks familiar). Returns the number of bytes written.
+ */
+export function emitOptions(options: TcpOptions, into: Uint8Array, at: number): number {
+  const view = new DataView(into.buffer, into.byteOffset);
+  let i = at;
+  if (options.mss !== undefined) {
+    view.setUint8(i, OptionKind.MSS);
+    view.setUint8(i + 1, 4);
+    view.setUint16(i + 2, options.mss);
+    i += 4;
+  }
+  if (options.timestamp !== undefined) {
+    if (options.sackPermitted) {
+      view.setUint8(i, OptionKind.SACK_PERMITTED);
+      view.setUint8(i + 1, 2);
+    } else {
+      view.setUint8(i, OptionKind.NOP);
+      view.setUint8(i + 1, OptionKind.NOP);
+    }
+    view.setUint8(i + 2, OptionKind.TIMESTAMPS);
+    view.setUint8(i + 3, 10);
+    view.setUint32(i + 4, options.timestamp.value >>> 0);
+    view.setUint32(i + 8, options.timestamp.echo >>> 0);
+    i += 12;
+  } else if (options.sackPermitted) {
+    view.setUint16(i, (OptionKind.NOP << 8) | OptionKind.NOP);
+    view.setUint8(i + 2, OptionKind.SACK_PERMITTED);
+    view.setUint8(i + 3, 2);
+    i += 4;
+  }
+  if (options.windowScale !== undefined) {
+    view.setUint8(i, OptionKind.NOP);
+    view.setUint8(i + 1, OptionKind.WINDOW_SCALE);
+    view.setUint8(i + 2, 3);
+    view.setUint8(i + 3, options.windowScale);
+    i += 4;
+  }
+  const blocks = options.sackBlocks;
+  if (blocks !== undefined && blocks.length > 0) {
+    view.setUint16(i, (OptionKind.NOP << 8) | OptionKind.NOP);
+    view.setUint8(i + 2, OptionKind.SACK);
+    view.setUint8(i + 3, 2 + 8 * blocks.length);
+    i += 4;
+    for (const block of blocks) {
+      view.setUint32(i, block.left >>> 0);
+      view.setUint32(i + 4, block.right >>> 0);
+      i += 8;
+    }
+  }
+  return i - at;
+}

@@ -1,0 +1,256 @@
+/**
+ * What to send now (RFC 9293 §3.8, §3.10.2): data within min(SND.WND, cwnd), the
+ * SYN and FIN, ACKs and window updates.
+ *
+ * - Sender SWS avoidance and Nagle (RFC 9293 §3.8.6.2.1, RFC 1122 §4.2.3.4): new data
+ *   goes out when a full segment is ready, or all queued data fits and nothing is
+ *   unacknowledged (or TCP_NODELAY), or it is at least half the largest window the
+ *   peer offered.
+ * - Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge of the advertised
+ *   window advances only by min(buffer/2, MSS) or more, and never moves left (§3.8.6).
+ * - Every segment carries the timestamps option when negotiated (RFC 7323 §3.2) and
+ *   SACK blocks while the out-of-order queue holds data (RFC 2018 §4).
+ */
+import { buildSegment, Flag, finishChecksum, TCP_PROTOCOL } from "./header.ts";
+import { pipe, sackRecoverySend } from "./loss_recovery.ts";
+import type { TcpOptions } from "./options.ts";
+import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from "./seq.ts";
+import type { Tcb } from "./tcb.ts";
+import { armPersist } from "./timers.ts";
+
+/** Sends everything the state, windows and Nagle allow, then an ACK if one is owed. */
+export function output(tcb: Tcb, now: number): void {
+  if (tcb.closed) return;
+  tcb.dirty = false;
+  let sentAck = false;
+  switch (tcb.state) {
+    case "SYN-SENT":
+    case "SYN-RECEIVED":
+      // The SYN (or SYN,ACK) goes out when SND.NXT is back at ISS: at OPEN or after a timeout.
+      if (tcb.sndNxt === tcb.iss || (tcb.ackNow && tcb.state === "SYN-RECEIVED")) sendSyn(tcb, now);
+      tcb.ackNow = false;
+      return;
+    case "ESTABLISHED":
+    case "CLOSE-WAIT":
+    case "FIN-WAIT-1":
+    case "CLOSING":
+    case "LAST-ACK":
+      if (tcb.inRecovery && tcb.sackEnabled) sentAck = sackRecoverySend(tcb, now);
+      sentAck = sendData(tcb, now) || sentAck;
+      break;
+    default:
+      break;
+  }
+  if (tcb.ackNow && !sentAck) transmit(tcb, tcb.sndNxt, 0, Flag.ACK, now);
+  armKeepalive(tcb, now);
+}
+
+function sendSyn(tcb: Tcb, now: number): void {
+  const flags = tcb.state === "SYN-RECEIVED" ? Flag.SYN | Flag.ACK : Flag.SYN;
+  transmit(tcb, tcb.iss, 0, flags, now);
+  tcb.sndNxt = seqAdd(tcb.iss, 1);
+  if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
+  if (tcb.retransmitAt === Number.POSITIVE_INFINITY) tcb.retransmitAt = now + tcb.rtoMs;
+}
+
+/**
+ * Data bytes that fit in one segment: the effective MSS (timestamps already deducted),
+ * less room for SACK blocks while we have any to report (RFC 9293 §3.7.1: the MSS
+ * counts data only, so options must not push a segment past the path MTU).
+ */
+function dataRoom(tcb: Tcb): number {
+  if (!tcb.sackEnabled || tcb.reassembly.empty) return tcb.smss;
+  return tcb.smss - (tcb.tsEnabled ? 4 + 3 * 8 : 4 + 4 * 8);
+}
+
+/** How many more bytes the congestion and send windows allow past SND.NXT. */
+function usableWindow(tcb: Tcb): number {
+  const cc = tcb.cc;
+  const inFlight = tcb.inRecovery && tcb.sackEnabled ? pipe(tcb) : seqDiff(tcb.sndNxt, tcb.sndUna);
+  // RFC 3042 limited transmit: one new segment for each of the first two duplicate ACKs.
+  const limited =
+    !tcb.inRecovery && tcb.dupAcks > 0 && tcb.dupAcks < 3 ? tcb.dupAcks * tcb.smss : 0;
+  const congestionRoom = Math.floor(cc.cwnd) + limited - inFlight;
+  const windowRoom = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
+  return Math.min(congestionRoom, windowRoom);
+}
+
+/** The data loop. Returns true if any segment (all carry ACK) went out. */
+function sendData(tcb: Tcb, now: number): boolean {
+  let sent = false;
+  const smss = dataRoom(tcb);
+  for (let guard = 0; guard < 100_000; guard++) {
+    const dataEnd = seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length);
+    if (tcb.sackEnabled && seqLt(tcb.sndNxt, tcb.sndMax)) {
+      // Go-back-N after a timeout skips what the receiver already SACKed.
+      const end = tcb.scoreboard.sackedEnd(tcb.sndNxt);
+      if (end !== undefined) {
+        tcb.sndNxt = seqMin(end, tcb.sndMax);
+        continue;
+      }
+    }
+    const available = Math.max(0, seqDiff(dataEnd, tcb.sndNxt));
+    const usable = usableWindow(tcb);
+    let len = Math.max(0, Math.min(available, smss, usable));
+    const retransmitting = seqLt(tcb.sndNxt, tcb.sndMax);
+    if (retransmitting && tcb.sackEnabled) {
+      const nextSacked = tcb.scoreboard.nextSackedStart(tcb.sndNxt);
+      if (nextSacked !== undefined) len = Math.min(len, seqDiff(nextSacked, tcb.sndNxt));
+    }
+    const finNow =
+      tcb.finQueued &&
+      len === available &&
+      (tcb.finSeq === undefined || tcb.finSeq === seqAdd(tcb.sndNxt, len));
+    const finFits = finNow; // a FIN alone is sent even into a closed window
+    if (len === 0 && !finFits) {
+      if (available > 0 && tcb.flightBytes === 0) armPersist(tcb, now); // RFC 9293 §3.8.6.1
+      break;
+    }
+    if (!retransmitting && len > 0 && len < smss && !finFits) {
+      // RFC 1122 §4.2.3.4 Nagle / RFC 9293 §3.8.6.2.1 sender SWS avoidance.
+      const allQueued = len === available;
+      const idle = tcb.sndUna === tcb.sndMax;
+      const halfWindow = len >= tcb.maxSndWnd / 2;
+      if (!((allQueued && (idle || tcb.options.noDelay)) || halfWindow)) break;
+    }
+    let flags = Flag.ACK;
+    if (finFits) flags |= Flag.FIN;
+    if (len > 0 && len === available) flags |= Flag.PSH;
+    transmit(tcb, tcb.sndNxt, len, flags, now);
+    sent = true;
+    if (finFits) tcb.finSeq = seqAdd(tcb.sndNxt, len);
+    tcb.sndNxt = seqAdd(tcb.sndNxt, len + (finFits ? 1 : 0));
+    if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
+    tcb.persistAt = Number.POSITIVE_INFINITY;
+    tcb.persistBackoff = 0;
+    if (tcb.retransmitAt === Number.POSITIVE_INFINITY) tcb.retransmitAt = now + tcb.rtoMs;
+    if (finFits) break;
+  }
+  return sent;
+}
+
+/**
+ * Resends up to `maxLen` bytes starting at `seq` (a fast retransmit or a SACK hole),
+ * with the FIN if it falls right after. Returns the bytes of sequence space sent.
+ */
+export function retransmit(tcb: Tcb, seq: number, maxLen: number, now: number): number {
+  const dataEnd = seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length);
+  const len = Math.max(0, Math.min(maxLen, dataRoom(tcb), seqDiff(dataEnd, seq)));
+  const fin = tcb.finSeq !== undefined && tcb.finSeq === seqAdd(seq, len);
+  if (len === 0 && !fin) return 0;
+  transmit(tcb, seq, len, Flag.ACK | (fin ? Flag.FIN : 0), now);
+  if (tcb.retransmitAt === Number.POSITIVE_INFINITY) tcb.retransmitAt = now + tcb.rtoMs;
+  return len + (fin ? 1 : 0);
+}
+
+/**
+ * A zero-window or keep-alive probe: an ACK with SEG.SEQ = SND.UNA − 1, which the peer
+ * finds unacceptable and answers with an ACK carrying its window (RFC 1122 §4.2.3.6,
+ * the form Linux uses for both).
+ */
+export function sendProbe(tcb: Tcb, now: number): void {
+  transmit(tcb, seqAdd(tcb.sndUna, -1), 0, Flag.ACK, now);
+}
+
+/** Builds and sends one segment of `tcb`; `len` data bytes come from the send buffer. */
+export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now: number): void {
+  const host = tcb.layer.host;
+  const syn = (flags & Flag.SYN) !== 0;
+  const wnd = syn ? Math.min(tcb.recvBuffer.free, 65535) : windowField(tcb);
+  const { packet, dataAt } = buildSegment(
+    {
+      sourcePort: tcb.localPort,
+      destinationPort: tcb.remotePort,
+      seq,
+      ack: flags & Flag.ACK ? tcb.rcvNxt : 0,
+      flags,
+      wnd,
+      options: segmentOptions(tcb, syn, flags, now),
+    },
+    len,
+  );
+  if (len > 0)
+    tcb.sendBuffer.peek(seqDiff(seq, tcb.sndBufSeq), packet.subarray(dataAt, dataAt + len));
+  finishChecksum(packet, tcb.localAddress, tcb.remoteAddress);
+  accountSent(tcb, seq, len, flags, now);
+  if (syn) tcb.rcvAdv = seqAdd(tcb.rcvNxt, wnd);
+  host.ipv4.output(packet, {
+    source: tcb.localAddress,
+    destination: tcb.remoteAddress,
+    protocol: TCP_PROTOCOL,
+    dontFragment: true,
+  });
+}
+
+function accountSent(tcb: Tcb, seq: number, len: number, flags: number, now: number): void {
+  const stats = tcb.layer.host.stats;
+  stats.count("tcpOutSegs");
+  const occupies = len + (flags & (Flag.SYN | Flag.FIN) ? 1 : 0);
+  if (occupies > 0 && seqLt(seq, tcb.sndMax)) {
+    stats.count("tcpRetransSegs");
+    tcb.counters.retransSegs!++;
+    tcb.rttSeq = undefined; // Karn's rule (RFC 6298 §3): no sample across a retransmission
+  } else if (occupies > 0 && tcb.rttSeq === undefined && !tcb.tsEnabled) {
+    tcb.rttSeq = seq; // time this segment: a sample when an ACK covers it
+    tcb.rttStartMs = now;
+  }
+  if (flags & Flag.ACK) {
+    tcb.ackNow = false;
+    tcb.delayedAckAt = Number.POSITIVE_INFINITY;
+    tcb.segmentsSinceAck = 0;
+    tcb.lastAckSent = tcb.rcvNxt;
+  }
+}
+
+function segmentOptions(tcb: Tcb, syn: boolean, flags: number, now: number): TcpOptions {
+  const config = tcb.layer.config;
+  const active = tcb.state === "SYN-SENT";
+  const options: TcpOptions = {};
+  if (syn) {
+    options.mss = tcb.rcvMss; // RFC 9293 §3.7.1: MSS only in SYN segments
+    // RFC 7323 §2.2 / RFC 2018 §2: offer in the SYN; in the SYN,ACK only if the peer did.
+    if (active ? config.windowScale : tcb.wsAgreed) options.windowScale = tcb.offeredRcvScale;
+    if (active ? config.sack : tcb.sackEnabled) options.sackPermitted = true;
+    if (active ? config.timestamps : tcb.tsEnabled)
+      options.timestamp = { value: tsNow(tcb, now), echo: flags & Flag.ACK ? tcb.tsRecent : 0 };
+    return options;
+  }
+  if (tcb.tsEnabled) options.timestamp = { value: tsNow(tcb, now), echo: tcb.tsRecent };
+  if (tcb.sackEnabled && !tcb.reassembly.empty && flags & Flag.ACK) {
+    const blocks = tcb.reassembly.sackBlocks(tcb.tsEnabled ? 3 : 4);
+    if (blocks.length > 0) options.sackBlocks = blocks;
+  }
+  return options;
+}
+
+/** Our TSval clock (RFC 7323 §5.4): milliseconds plus a per-connection random offset. */
+export function tsNow(tcb: Tcb, now: number): number {
+  return (Math.floor(now) + tcb.tsOffset) >>> 0;
+}
+
+/**
+ * The window field to advertise (scaled), updating RCV.ADV, the right edge. RFC 9293
+ * §3.8.6.2.2: move the edge only when it gains min(buffer/2, MSS); §3.8.6: never
+ * move it left, even if that offers a few bytes more than the free space.
+ */
+function windowField(tcb: Tcb): number {
+  const buffer = tcb.recvBuffer;
+  const free = tcb.shutRd ? buffer.capacity : buffer.free;
+  const current = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
+  let window = current;
+  if (free - current >= Math.min(buffer.capacity / 2, tcb.rcvMss)) window = free;
+  window = Math.min(window, 65535 * 2 ** tcb.rcvScale);
+  let field = Math.floor(window / 2 ** tcb.rcvScale);
+  if (field * 2 ** tcb.rcvScale < current) field++; // rounding must not shrink the window
+  field = Math.min(field, 65535);
+  tcb.rcvAdv = seqAdd(tcb.rcvNxt, field * 2 ** tcb.rcvScale);
+  return field;
+}
+
+/** Arms the keep-alive timer on an established connection with SO_KEEPALIVE. */
+function armKeepalive(tcb: Tcb, now: number): void {
+  if (tcb.options.keepAlive && tcb.keepaliveAt === Number.POSITIVE_INFINITY) {
+    if (tcb.state === "ESTABLISHED" || tcb.state === "CLOSE-WAIT")
+      tcb.keepaliveAt = now + tcb.layer.config.keepaliveIdleMs;
+  } else if (!tcb.options.keepAlive) tcb.keepaliveAt = Number.POSITIVE_INFINITY;
+}

@@ -1,0 +1,253 @@
+/**
+ * The Transmission Control Block (RFC 9293 §3.3.1): everything TCP remembers about one
+ * connection, with the RFC's names.
+ *
+ *   Send Sequence Space (RFC 9293 §3.3.1, Figure 3)
+ *
+ *              1         2          3          4
+ *         ----------|----------|----------|----------
+ *                SND.UNA    SND.NXT    SND.UNA
+ *                                     +SND.WND
+ *   1 - old sequence numbers that have been acknowledged
+ *   2 - sequence numbers of unacknowledged data
+ *   3 - sequence numbers allowed for new data transmission
+ *   4 - future sequence numbers that are not yet allowed
+ *
+ * The send buffer holds areas 2 and the unsent data: its first byte has sequence
+ * number `sndBufSeq`. `sndMax` is the highest sequence number ever sent: after a
+ * retransmission timeout SND.NXT goes back to SND.UNA (go-back-N), and ACKs up to
+ * `sndMax` remain acceptable (the BSD `snd_max`).
+ *
+ * Timers are deadlines stored as data (ms, Infinity when off). This class also
+ * implements the socket layer's TcpConnection; the user calls themselves are in
+ * user_calls.ts.
+ */
+import { formatIpv4 } from "../address.ts";
+import { type CongestionControl, createCongestionControl } from "./congestion.ts";
+import type {
+  TcpConnection,
+  TcpConnectionOptions,
+  TcpError,
+  TcpInfo,
+  TcpState,
+} from "./connection.ts";
+import type { Listener } from "./listener.ts";
+import { Reassembly } from "./reassembly.ts";
+import { RingBuffer } from "./ring_buffer.ts";
+import { Scoreboard } from "./scoreboard.ts";
+import type { Tcp } from "./tcp.ts";
+import {
+  abortCall,
+  closeCall,
+  infoCall,
+  receiveCall,
+  sendCall,
+  shutdownReadCall,
+} from "./user_calls.ts";
+
+export class Tcb implements TcpConnection {
+  state: TcpState = "CLOSED";
+  error: TcpError | undefined;
+  /** A soft error (ICMP) kept to report if the connection then times out (RFC 1122 §4.2.3.9). */
+  softError: TcpError | undefined;
+  onChange: (() => void) | undefined;
+  /** The listener this connection came from, until accept() takes it. */
+  listener: Listener | undefined;
+
+  // Send sequence variables (RFC 9293 §3.3.1).
+  iss = 0;
+  sndUna = 0;
+  sndNxt = 0;
+  sndMax = 0;
+  sndWnd = 0;
+  sndWl1 = 0;
+  sndWl2 = 0;
+  /** Largest window the peer ever offered (RFC 5961 §5.2 MAX.SND.WND). */
+  maxSndWnd = 0;
+  sndBufSeq = 0;
+  // Receive sequence variables.
+  irs = 0;
+  rcvNxt = 0;
+  /** RCV.NXT + the window last advertised: the right edge never moves left (§3.8.6). */
+  rcvAdv = 0;
+
+  /** Our MSS option (what we can receive) and the peer's (what we may send). */
+  rcvMss: number;
+  sndMss = 536; // RFC 9293 §3.7.1: 536 when the peer sends no MSS option
+  // RFC 7323 window scale: shift counts, 0 when not negotiated.
+  sndScale = 0;
+  rcvScale = 0;
+  offeredRcvScale = 0;
+  // RFC 7323 timestamps.
+  tsEnabled = false;
+  tsRecent = 0;
+  tsRecentAgeMs = 0;
+  tsOffset = 0;
+  lastAckSent = 0;
+  // RFC 2018 SACK.
+  sackEnabled = false;
+  /** Both sides sent the window scale option (RFC 7323 §2.2). */
+  wsAgreed = false;
+  readonly scoreboard = new Scoreboard();
+
+  readonly sendBuffer: RingBuffer;
+  readonly recvBuffer: RingBuffer;
+  readonly reassembly: Reassembly;
+  /** CLOSE was called: a FIN follows the queued data (RFC 9293 §3.10.4). */
+  finQueued = false;
+  /** The FIN's sequence number once sent. */
+  finSeq: number | undefined;
+  /** The peer's FIN has been processed (RCV.NXT is past it). */
+  finReceived = false;
+  shutRd = false;
+
+  // Timers (deadlines in ms; Infinity = not running).
+  retransmitAt = Number.POSITIVE_INFINITY;
+  delayedAckAt = Number.POSITIVE_INFINITY;
+  persistAt = Number.POSITIVE_INFINITY;
+  keepaliveAt = Number.POSITIVE_INFINITY;
+  timeWaitUntil = Number.POSITIVE_INFINITY;
+  /** Where this TCB sits in the layer's timer heap (see tcp.ts). */
+  scheduledAt = Number.POSITIVE_INFINITY;
+
+  // RFC 6298 retransmission timer state.
+  srttMs = 0;
+  rttvarMs = 0;
+  rtoMs: number;
+  hasRttSample = false;
+  /** Consecutive timeouts without progress. */
+  retries = 0;
+  persistBackoff = 0;
+  keepaliveProbes = 0;
+  /** Karn: the segment being timed (no timestamps), or undefined. */
+  rttSeq: number | undefined;
+  rttStartMs = 0;
+
+  // Congestion control and loss recovery (RFC 5681, 6582, 6675).
+  cc: CongestionControl;
+  dupAcks = 0;
+  inRecovery = false;
+  recover = 0;
+  /** Highest sequence number retransmitted in this SACK recovery (RFC 6675 HighRxt). */
+  highRxt = 0;
+  /** TSval of the last timeout retransmission, to detect spurious ones (RFC 3522 idea). */
+  rtoTsVal: number | undefined;
+
+  // ACK state.
+  ackNow = false;
+  segmentsSinceAck = 0;
+  /** Bytes the receiver of this host has delivered to the user, for auto-tuning. */
+  lastActivityMs = 0;
+
+  // Bookkeeping for the layer.
+  closed = false;
+  dirty = false;
+  changed = false;
+  readonly counters: Record<string, number> = {
+    retransSegs: 0,
+    fastRetrans: 0,
+    timeouts: 0,
+    sackRecoveries: 0,
+    spuriousRetrans: 0,
+    pawsDrops: 0,
+    outOfOrderSegs: 0,
+  };
+
+  constructor(
+    readonly layer: Tcp,
+    readonly localAddress: number,
+    readonly localPort: number,
+    readonly remoteAddress: number,
+    readonly remotePort: number,
+    public options: TcpConnectionOptions,
+  ) {
+    const config = layer.config;
+    this.rcvMss = layer.host.mtu - 40; // RFC 9293 §3.7.1: MTU minus IP and TCP headers
+    this.rtoMs = config.initialRtoMs;
+    this.sendBuffer = new RingBuffer(options.sendBufferBytes);
+    this.recvBuffer = new RingBuffer(options.receiveBufferBytes);
+    this.reassembly = new Reassembly(
+      Math.min(config.outOfOrderBytes, config.maxReceiveBufferBytes),
+    );
+    this.cc = createCongestionControl(
+      options.congestion ?? config.congestion,
+      this.sndMss,
+      config.initialWindowSegments,
+    );
+  }
+
+  /** Effective send MSS: the peer's MSS less our per-segment options (RFC 9293 §3.7.1). */
+  get smss(): number {
+    return Math.max(64, this.sndMss - (this.tsEnabled ? 12 : 0));
+  }
+
+  /** Bytes sent and not yet acknowledged (FlightSize, RFC 5681 §2). */
+  get flightBytes(): number {
+    return Math.max(0, (this.sndMax - this.sndUna) | 0);
+  }
+
+  get readableBytes(): number {
+    return this.recvBuffer.length;
+  }
+
+  get receivedFin(): boolean {
+    return this.finReceived && this.recvBuffer.length === 0;
+  }
+
+  get writableBytes(): number {
+    if (this.finQueued || this.error !== undefined) return 0;
+    const s = this.state;
+    if (s !== "ESTABLISHED" && s !== "CLOSE-WAIT" && s !== "SYN-SENT" && s !== "SYN-RECEIVED")
+      return 0;
+    return this.sendBuffer.free;
+  }
+
+  get sending(): boolean {
+    return this.sendBuffer.length > 0 || (this.finQueued && !this.finAcked);
+  }
+
+  /** Our FIN has been sent and acknowledged. */
+  get finAcked(): boolean {
+    return this.finSeq !== undefined && ((this.sndUna - this.finSeq) | 0) > 0;
+  }
+
+  /** "10.0.0.1:80 10.0.0.2:5000", for traces. */
+  get tupleText(): string {
+    return `${formatIpv4(this.localAddress)}:${this.localPort} ${formatIpv4(this.remoteAddress)}:${this.remotePort}`;
+  }
+
+  /** The earliest running timer. */
+  nextTimerAt(): number {
+    return Math.min(
+      this.retransmitAt,
+      this.delayedAckAt,
+      this.persistAt,
+      this.keepaliveAt,
+      this.timeWaitUntil,
+    );
+  }
+
+  send(data: Uint8Array, now: number): number {
+    return sendCall(this, data, now);
+  }
+
+  receive(into: Uint8Array, now: number): number {
+    return receiveCall(this, into, now);
+  }
+
+  close(now: number): void {
+    closeCall(this, now);
+  }
+
+  shutdownRead(): void {
+    shutdownReadCall(this);
+  }
+
+  abort(now: number): void {
+    abortCall(this, now);
+  }
+
+  info(now: number): TcpInfo {
+    return infoCall(this, now);
+  }
+}

@@ -1,0 +1,493 @@
+/**
+ * The TCP layer (RFC 9293): demultiplexing by four-tuple, listeners, the timer heap,
+ * and the entry points the rest of the stack calls.
+ *
+ *   input(d)  → parseSegment (header.ts) → a TCB?      → segmentArrives (segment_arrives.ts)
+ *                                        → a listener? → onListen (listen.ts)
+ *                                        → neither     → onClosed: RST (listen.ts)
+ *   poll(now) → timers due (timers.ts) → output (output.ts) for dirty TCBs
+ *
+ * Read tcb.ts next, then segment_arrives.ts.
+ */
+import { ANY_ADDRESS } from "../address.ts";
+import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
+import type { Random } from "../random.ts";
+import type { Stats } from "../stats.ts";
+import type { Trace } from "../trace.ts";
+import type { CongestionName } from "./congestion.ts";
+import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
+import {
+  buildSegment,
+  Flag,
+  finishChecksum,
+  parseSegment,
+  TCP_PROTOCOL,
+  type TcpSegment,
+} from "./header.ts";
+import { IsnGenerator } from "./isn.ts";
+import { onClosed, onListen } from "./listen.ts";
+import { Listener } from "./listener.ts";
+import { windowScaleFor } from "./negotiate.ts";
+import { output } from "./output.ts";
+import { segmentArrives } from "./segment_arrives.ts";
+import { seqAdd, seqGt, seqLe, seqLt } from "./seq.ts";
+import { destroy, setState } from "./state.ts";
+import { Tcb } from "./tcb.ts";
+import { TimerHeap } from "./timer_heap.ts";
+import { onTimers } from "./timers.ts";
+
+export interface TcpConfig {
+  /** Maximum segment lifetime (RFC 9293 §3.4.2). */
+  mslMs: number;
+  /** TIME-WAIT length: 2·MSL (RFC 9293 §3.10.8). Default 60 s, as Linux. */
+  timeWaitMs: number;
+  /** Retransmissions before giving up (Linux tcp_retries2 = 15). */
+  maxRetries: number;
+  /** SYN retransmissions before giving up (Linux tcp_syn_retries = 6). */
+  synRetries: number;
+  receiveBufferBytes: number;
+  sendBufferBytes: number;
+  /** Ceiling for SO_RCVBUF and auto-tuning; also sets the window scale we offer. */
+  maxReceiveBufferBytes: number;
+  /** Bound on out-of-order bytes held per connection. */
+  outOfOrderBytes: number;
+  /** Half-open (SYN-RECEIVED) connections per listener before SYN cookies. */
+  synBacklog: number;
+  synCookies: boolean;
+  initialRtoMs: number;
+  minRtoMs: number;
+  maxRtoMs: number;
+  delayedAckMs: number;
+  keepaliveIdleMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveProbes: number;
+  /** Test seam: every ISN is this value (e.g. near 2^32 to cross the wrap). */
+  isn: number | undefined;
+  congestion: CongestionName;
+  /** RFC 6928 initial window, in segments. */
+  initialWindowSegments: number;
+  sack: boolean;
+  timestamps: boolean;
+  windowScale: boolean;
+  /** RFC 5961 §7 challenge ACKs per second (Linux tcp_challenge_ack_limit). */
+  challengeAckLimit: number;
+}
+
+export function defaultTcpConfig(): TcpConfig {
+  return {
+    mslMs: 30_000,
+    timeWaitMs: 60_000,
+    maxRetries: 15,
+    synRetries: 6,
+    receiveBufferBytes: 256 * 1024,
+    sendBufferBytes: 256 * 1024,
+    maxReceiveBufferBytes: 4 * 1024 * 1024,
+    outOfOrderBytes: 4 * 1024 * 1024,
+    synBacklog: 256,
+    synCookies: true,
+    initialRtoMs: 1000, // RFC 6298 §2.1
+    minRtoMs: 200, // Linux TCP_RTO_MIN (RFC 6298 §2.4 says 1 s)
+    maxRtoMs: 120_000, // Linux TCP_RTO_MAX
+    delayedAckMs: 40, // Linux TCP_DELACK_MIN; RFC 9293 §3.8.6.3: "MUST be less than 0.5 seconds"
+    keepaliveIdleMs: 2 * 3600 * 1000, // RFC 1122 §4.2.3.6: "no less than two hours"
+    keepaliveIntervalMs: 75_000,
+    keepaliveProbes: 9,
+    isn: undefined,
+    congestion: "cubic",
+    initialWindowSegments: 10,
+    sack: true,
+    timestamps: true,
+    windowScale: true,
+    challengeAckLimit: 1000,
+  };
+}
+
+export function defaultTcpConnectionOptions(): TcpConnectionOptions {
+  const config = defaultTcpConfig();
+  return {
+    noDelay: false,
+    keepAlive: false,
+    receiveBufferBytes: config.receiveBufferBytes,
+    sendBufferBytes: config.sendBufferBytes,
+  };
+}
+
+/** What TCP needs from the stack (the Stack class satisfies it). */
+export interface TcpHost {
+  readonly address: number;
+  readonly mtu: number;
+  readonly random: Random;
+  readonly stats: Stats;
+  readonly trace: Trace;
+  readonly ipv4: { output(packet: Uint8Array, send: Ipv4Send): void };
+}
+
+export class Tcp {
+  readonly config: TcpConfig;
+  readonly isn: IsnGenerator;
+  // Connections by (remote address, remote port) then (local address, local port):
+  // two exact 48-bit number keys, no string built per packet.
+  private readonly byRemote = new Map<number, Map<number, Tcb>>();
+  private readonly all = new Set<Tcb>();
+  private readonly listeners = new Map<number, Map<number, Listener>>();
+  private readonly localPorts = new Map<number, number>();
+  private readonly timers = new TimerHeap();
+  private readonly dirty: Tcb[] = [];
+  private challengeSecond = -1;
+  private challengeCount = 0;
+
+  constructor(
+    readonly host: TcpHost,
+    config?: Partial<TcpConfig>,
+  ) {
+    this.config = { ...defaultTcpConfig(), ...config };
+    const key = new Uint8Array(8);
+    const view = new DataView(key.buffer);
+    // Seeded stacks replay their ISNs exactly; the stack's Random is CSPRNG-seeded in production.
+    view.setUint32(0, host.random.nextUint32());
+    view.setUint32(4, host.random.nextUint32());
+    this.isn = new IsnGenerator(key);
+  }
+
+  /** A TCP segment arrived (RFC 9293 §3.10.7). Never throws. */
+  input(d: Ipv4Datagram, now: number): void {
+    const seg = parseSegment(d);
+    const stats = this.host.stats;
+    if (typeof seg === "string") {
+      stats.drop(seg);
+      return;
+    }
+    stats.count("tcpInSegs");
+    if (d.broadcast) {
+      stats.drop("tcpInBroadcast"); // RFC 1122 §4.2.3.10: TCP is unicast only
+      return;
+    }
+    let tcb = this.find(d.destination, seg.destinationPort, d.source, seg.sourcePort);
+    if (tcb !== undefined && tcb.state === "TIME-WAIT" && this.reopensTimeWait(tcb, seg)) {
+      destroy(tcb, undefined);
+      tcb = undefined;
+    }
+    if (tcb !== undefined) {
+      segmentArrives(tcb, seg, now);
+      this.settle(tcb, now);
+      return;
+    }
+    const listener = this.findListener(d.destination, seg.destinationPort);
+    if (listener === undefined) {
+      onClosed(this, d, seg);
+      return;
+    }
+    const created = onListen(this, listener, d, seg, now);
+    if (created !== undefined) this.settle(created, now);
+  }
+
+  /**
+   * RFC 9293 §3.10.7.4 (note on TIME-WAIT) / RFC 6191: a SYN whose sequence number is
+   * above the old connection's RCV.NXT may start a new incarnation.
+   */
+  private reopensTimeWait(tcb: Tcb, seg: TcpSegment): boolean {
+    return (
+      (seg.flags & (Flag.SYN | Flag.ACK | Flag.RST)) === Flag.SYN && seqGt(seg.seq, tcb.rcvNxt)
+    );
+  }
+
+  /**
+   * ICMP reported an error about a segment we sent (RFC 1122 §4.2.3.9, RFC 5927):
+   * hard errors only fail a connection still in SYN-SENT; otherwise they are soft and
+   * remembered for a later timeout. "Fragmentation needed" lowers the MSS (RFC 1191).
+   */
+  icmpError(report: IcmpErrorReport, now: number): void {
+    const tcb = this.find(
+      report.source,
+      report.sourcePort,
+      report.destination,
+      report.destinationPort,
+    );
+    if (tcb === undefined || report.quoted.length < 8) return;
+    const view = new DataView(report.quoted.buffer, report.quoted.byteOffset, report.quoted.length);
+    const seq = view.getUint32(4);
+    // RFC 5927 §4.1: the quoted sequence number must be in flight, else ignore it.
+    if (!(seqLe(tcb.sndUna, seq) && seqLt(seq, seqAdd(tcb.sndMax, 1)))) {
+      this.host.stats.drop("tcpIcmpOutOfWindow");
+      return;
+    }
+    if (report.error === "EMSGSIZE") {
+      if (report.nextHopMtu >= 68) {
+        tcb.sndMss = Math.max(64, Math.min(tcb.sndMss, report.nextHopMtu - 40));
+        tcb.sndNxt = tcb.sndUna; // resend in smaller segments
+        this.markDirty(tcb);
+      }
+      return;
+    }
+    const error = report.error === "ECONNREFUSED" ? "ECONNREFUSED" : "EHOSTUNREACH";
+    if (tcb.state === "SYN-SENT") {
+      destroy(tcb, error);
+      return;
+    }
+    tcb.softError = error;
+    this.settle(tcb, now);
+  }
+
+  /** Fires due timers, then sends what dirty connections owe. */
+  poll(now: number): void {
+    for (let tcb = this.timers.popDue(now); tcb !== undefined; tcb = this.timers.popDue(now)) {
+      if (tcb.closed) continue;
+      onTimers(tcb, now); // ends with output()
+      if (!tcb.closed) this.timers.schedule(tcb);
+      if (tcb.changed) {
+        tcb.changed = false;
+        tcb.onChange?.();
+      }
+    }
+    while (this.dirty.length > 0) {
+      const tcb = this.dirty.pop()!;
+      if (!tcb.dirty || tcb.closed) continue;
+      this.settle(tcb, now);
+    }
+  }
+
+  /** The earliest deadline: now-ish if output is owed, else the first timer. */
+  nextDeadline(): number {
+    if (this.dirty.length > 0) return Number.NEGATIVE_INFINITY;
+    return this.timers.peek();
+  }
+
+  /** Passive OPEN (RFC 9293 §3.10.1). The socket layer has checked for conflicts. */
+  listen(localAddress: number, localPort: number, backlog: number): TcpListener {
+    const listener = new Listener(this, localAddress >>> 0, localPort, backlog);
+    let byAddress = this.listeners.get(localPort);
+    if (byAddress === undefined) {
+      byAddress = new Map();
+      this.listeners.set(localPort, byAddress);
+    }
+    byAddress.set(listener.localAddress, listener);
+    return listener;
+  }
+
+  /** Active OPEN (RFC 9293 §3.10.1): sends the SYN now; SYN-SENT. */
+  connect(
+    local: { address: number; port: number },
+    remote: { address: number; port: number },
+    options: TcpConnectionOptions,
+    now: number,
+  ): TcpConnection {
+    const tcb = this.createTcb(
+      local.address >>> 0,
+      local.port,
+      remote.address >>> 0,
+      remote.port,
+      undefined,
+      now,
+      options,
+    );
+    setState(tcb, "SYN-SENT");
+    this.host.stats.count("tcpActiveOpens");
+    output(tcb, now);
+    this.settle(tcb, now);
+    return tcb;
+  }
+
+  portInUse(address: number, port: number): boolean {
+    if ((this.localPorts.get(port) ?? 0) > 0) return true;
+    const byAddress = this.listeners.get(port);
+    if (byAddress === undefined) return false;
+    return address === ANY_ADDRESS
+      ? byAddress.size > 0
+      : byAddress.has(address) || byAddress.has(ANY_ADDRESS);
+  }
+
+  fourTupleInUse(
+    localAddress: number,
+    localPort: number,
+    remoteAddress: number,
+    remotePort: number,
+  ): boolean {
+    return this.find(localAddress >>> 0, localPort, remoteAddress >>> 0, remotePort) !== undefined;
+  }
+
+  connections(): Iterable<TcpConnection> {
+    return this.all;
+  }
+
+  /** How many TCBs exist (all states), for bounded-memory checks. */
+  get connectionCount(): number {
+    return this.all.size;
+  }
+
+  // ---- Internal API used by the other files of stack/tcp ----
+
+  find(
+    localAddress: number,
+    localPort: number,
+    remoteAddress: number,
+    remotePort: number,
+  ): Tcb | undefined {
+    return this.byRemote
+      .get(remoteAddress * 65536 + remotePort)
+      ?.get(localAddress * 65536 + localPort);
+  }
+
+  private findListener(address: number, port: number): Listener | undefined {
+    const byAddress = this.listeners.get(port);
+    if (byAddress === undefined) return undefined;
+    return byAddress.get(address) ?? byAddress.get(ANY_ADDRESS); // a specific address wins
+  }
+
+  /** Makes a TCB, chooses its ISS (RFC 6528) and files it under its four-tuple. */
+  createTcb(
+    la: number,
+    lp: number,
+    ra: number,
+    rp: number,
+    iss: number | undefined,
+    now: number,
+    options: TcpConnectionOptions = defaultTcpConnectionOptions(),
+  ): Tcb {
+    const config = this.config;
+    const clamped = {
+      ...options,
+      receiveBufferBytes: Math.min(
+        Math.max(options.receiveBufferBytes, 1024),
+        config.maxReceiveBufferBytes,
+      ),
+      sendBufferBytes: Math.max(options.sendBufferBytes, 1024),
+    };
+    const tcb = new Tcb(this, la, lp, ra, rp, clamped);
+    tcb.iss = iss ?? config.isn ?? this.isn.isn(la, lp, ra, rp, now);
+    tcb.sndUna = tcb.iss;
+    tcb.sndNxt = tcb.iss;
+    tcb.sndMax = tcb.iss;
+    tcb.sndBufSeq = seqAdd(tcb.iss, 1);
+    tcb.recover = tcb.iss;
+    tcb.tsOffset = this.host.random.nextUint32(); // RFC 7323 §5.4: randomised TSval offset
+    tcb.offeredRcvScale = config.windowScale ? windowScaleFor(config.maxReceiveBufferBytes) : 0;
+    const remoteKey = ra * 65536 + rp;
+    let byLocal = this.byRemote.get(remoteKey);
+    if (byLocal === undefined) {
+      byLocal = new Map();
+      this.byRemote.set(remoteKey, byLocal);
+    }
+    byLocal.set(la * 65536 + lp, tcb);
+    this.all.add(tcb);
+    this.localPorts.set(lp, (this.localPorts.get(lp) ?? 0) + 1);
+    return tcb;
+  }
+
+  /** Unfiles a TCB (state.ts destroy calls this). */
+  remove(tcb: Tcb): void {
+    if (!this.all.delete(tcb)) return;
+    const remoteKey = tcb.remoteAddress * 65536 + tcb.remotePort;
+    const byLocal = this.byRemote.get(remoteKey);
+    byLocal?.delete(tcb.localAddress * 65536 + tcb.localPort);
+    if (byLocal !== undefined && byLocal.size === 0) this.byRemote.delete(remoteKey);
+    const count = (this.localPorts.get(tcb.localPort) ?? 1) - 1;
+    if (count > 0) this.localPorts.set(tcb.localPort, count);
+    else this.localPorts.delete(tcb.localPort);
+  }
+
+  removeListener(listener: Listener): void {
+    const byAddress = this.listeners.get(listener.localPort);
+    if (byAddress?.get(listener.localAddress) === listener) byAddress.delete(listener.localAddress);
+    if (byAddress !== undefined && byAddress.size === 0) this.listeners.delete(listener.localPort);
+  }
+
+  /** A user call changed `tcb`: send what it owes at the next poll. */
+  markDirty(tcb: Tcb): void {
+    if (tcb.dirty || tcb.closed) return;
+    tcb.dirty = true;
+    this.dirty.push(tcb);
+  }
+
+  /** After any event on `tcb`: send what is owed, refile its timers, tell the socket. */
+  settle(tcb: Tcb, now: number): void {
+    if (!tcb.closed) {
+      output(tcb, now); // an ACK may have opened a window, a timer may owe a segment
+      this.timers.schedule(tcb);
+    }
+    if (tcb.changed) {
+      tcb.changed = false;
+      tcb.onChange?.();
+    }
+  }
+
+  /** RFC 5961 §7: at most `challengeAckLimit` challenge ACKs per second, host-wide. */
+  allowChallengeAck(now: number): boolean {
+    const second = Math.floor(now / 1000);
+    if (second !== this.challengeSecond) {
+      this.challengeSecond = second;
+      this.challengeCount = 0;
+    }
+    return this.challengeCount++ < this.config.challengeAckLimit;
+  }
+
+  /** A RST (or RST,ACK) in reply to `seg`, which has no TCB (RFC 9293 §3.10.7.1). */
+  sendReset(
+    local: number,
+    remote: number,
+    seg: TcpSegment,
+    seq: number,
+    ack: number,
+    flags: number,
+  ): void {
+    this.sendBare(local, seg.destinationPort, remote, seg.sourcePort, seq, ack, flags, 0, {});
+    this.host.stats.count("tcpOutRsts");
+  }
+
+  /** A RST about a TCB's peer segment (SYN-SENT / SYN-RECEIVED bad ACK). */
+  sendResetFor(tcb: Tcb, seq: number, ack: number, flags: number): void {
+    this.sendBare(
+      tcb.localAddress,
+      tcb.localPort,
+      tcb.remoteAddress,
+      tcb.remotePort,
+      seq,
+      ack,
+      flags,
+      0,
+      {},
+    );
+    this.host.stats.count("tcpOutRsts");
+  }
+
+  /** The stateless SYN,ACK of a SYN cookie (syn_cookies.ts). */
+  sendSynAckCookie(local: number, remote: number, seg: TcpSegment, cookie: number): void {
+    const mss = this.host.mtu - 40;
+    const ack = seqAdd(seg.seq, 1);
+    this.sendBare(
+      local,
+      seg.destinationPort,
+      remote,
+      seg.sourcePort,
+      cookie,
+      ack,
+      Flag.SYN | Flag.ACK,
+      65535,
+      { mss },
+    );
+  }
+
+  private sendBare(
+    la: number,
+    lp: number,
+    ra: number,
+    rp: number,
+    seq: number,
+    ack: number,
+    flags: number,
+    wnd: number,
+    options: { mss?: number },
+  ): void {
+    const { packet } = buildSegment(
+      { sourcePort: lp, destinationPort: rp, seq, ack, flags, wnd, options },
+      0,
+    );
+    finishChecksum(packet, la, ra);
+    this.host.stats.count("tcpOutSegs");
+    this.host.ipv4.output(packet, {
+      source: la,
+      destination: ra,
+      protocol: TCP_PROTOCOL,
+      dontFragment: true,
+    });
+  }
+}

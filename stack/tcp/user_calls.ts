@@ -1,0 +1,113 @@
+/**
+ * The user calls of RFC 9293 §3.10.1–3.10.6 (SEND, RECEIVE, CLOSE, ABORT, STATUS; OPEN
+ * is `Tcp.listen` / `Tcp.connect`). None of them sends directly: they change the TCB
+ * and mark it dirty, and the next `poll` sends what is owed (output.ts).
+ */
+import type { TcpInfo } from "./connection.ts";
+import { Flag } from "./header.ts";
+import { transmit } from "./output.ts";
+import { seqDiff } from "./seq.ts";
+import { destroy, setState } from "./state.ts";
+import type { Tcb } from "./tcb.ts";
+
+/** SEND (§3.10.2): queue what fits; returns the bytes taken (0 when full or shut). */
+export function sendCall(tcb: Tcb, data: Uint8Array, _now: number): number {
+  if (tcb.writableBytes === 0) return 0;
+  const n = tcb.sendBuffer.write(data);
+  if (n > 0) tcb.layer.markDirty(tcb);
+  return n;
+}
+
+/**
+ * RECEIVE (§3.10.3): copy out of the receive buffer. If that opens the window enough
+ * (RFC 9293 §3.8.6.2.2: by min(buffer/2, MSS), and to at least twice what the peer
+ * may still send, as Linux decides), a window update goes out.
+ */
+export function receiveCall(tcb: Tcb, into: Uint8Array, _now: number): number {
+  const n = tcb.recvBuffer.read(into);
+  if (n === 0) return 0;
+  const buffer = tcb.recvBuffer;
+  const current = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
+  const gain = buffer.free - current;
+  if (gain >= Math.min(buffer.capacity / 2, tcb.rcvMss) && buffer.free >= 2 * current) {
+    const s = tcb.state;
+    if (s === "ESTABLISHED" || s === "FIN-WAIT-1" || s === "FIN-WAIT-2") {
+      tcb.ackNow = true;
+      tcb.layer.markDirty(tcb);
+    }
+  }
+  return n;
+}
+
+/** CLOSE (§3.10.4): no more sends; a FIN follows the queued data. */
+export function closeCall(tcb: Tcb, _now: number): void {
+  switch (tcb.state) {
+    case "SYN-SENT":
+      // "Delete the TCB and return 'error: closing' responses to any queued SENDs".
+      destroy(tcb, undefined);
+      return;
+    case "SYN-RECEIVED":
+      tcb.finQueued = true; // FIN-WAIT-1 once ESTABLISHED (state.ts establish)
+      return;
+    case "ESTABLISHED":
+      tcb.finQueued = true;
+      setState(tcb, "FIN-WAIT-1");
+      break;
+    case "CLOSE-WAIT":
+      tcb.finQueued = true;
+      setState(tcb, "LAST-ACK");
+      break;
+    default:
+      return; // already closing or closed: "error: connection closing", ignored here
+  }
+  tcb.layer.markDirty(tcb);
+}
+
+/** shutdown(SHUT_RD): drop what is buffered and discard what arrives from now on. */
+export function shutdownReadCall(tcb: Tcb): void {
+  tcb.shutRd = true;
+  tcb.recvBuffer.clear();
+  tcb.reassembly.clear();
+}
+
+/** ABORT (§3.10.5): <SEQ=SND.NXT><CTL=RST> in the synchronized states; TCB deleted. */
+export function abortCall(tcb: Tcb, now: number): void {
+  if (tcb.closed) return;
+  const s = tcb.state;
+  if (
+    s === "SYN-RECEIVED" ||
+    s === "ESTABLISHED" ||
+    s === "FIN-WAIT-1" ||
+    s === "FIN-WAIT-2" ||
+    s === "CLOSE-WAIT"
+  ) {
+    transmit(tcb, tcb.sndMax, 0, Flag.RST, now);
+    tcb.layer.host.stats.count("tcpOutRsts");
+  }
+  tcb.sendBuffer.clear();
+  tcb.recvBuffer.clear();
+  destroy(tcb, undefined);
+}
+
+/** STATUS (§3.10.6) as Linux's TCP_INFO. */
+export function infoCall(tcb: Tcb, _now: number): TcpInfo {
+  return {
+    state: tcb.state,
+    srttMs: tcb.srttMs,
+    rttvarMs: tcb.rttvarMs,
+    rtoMs: tcb.rtoMs,
+    cwndBytes: Math.floor(tcb.cc.cwnd),
+    ssthreshBytes: Math.min(tcb.cc.ssthresh, 0x7fffffff),
+    bytesInFlight: tcb.flightBytes,
+    retransmits: tcb.retries,
+    sndMss: tcb.smss,
+    rcvWnd: Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt)),
+    sndWnd: tcb.sndWnd,
+    congestion: tcb.cc.name,
+    sndScale: tcb.sndScale,
+    rcvScale: tcb.rcvScale,
+    timestamps: tcb.tsEnabled ? 1 : 0,
+    sack: tcb.sackEnabled ? 1 : 0,
+    ...tcb.counters,
+  };
+}
