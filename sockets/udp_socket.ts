@@ -67,8 +67,17 @@ export class UdpSocket extends Pollable {
     udpPorts.add(this.binding);
   }
 
-  /** Sets the default peer; datagrams from anyone else are no longer received. */
+  /**
+   * Sets the default peer; datagrams from anyone else are no longer received.
+   * 0.0.0.0 port 0 dissolves the association (connect with AF_UNSPEC on Linux).
+   */
   connect(address: number, port: number): void {
+    if (address === ANY_ADDRESS && port === 0) {
+      this.endpoint?.connect(0, 0);
+      this.remote = undefined;
+      this.changed();
+      return;
+    }
     if (port === 0) throw new SocketError("EINVAL", "connect", "port 0 is not a destination");
     const endpoint = this.boundEndpoint("connect");
     endpoint.connect(address, port);

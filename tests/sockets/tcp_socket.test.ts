@@ -71,6 +71,20 @@ describe("connect", () => {
     expect(sockets.getsockopt(fd, "SO_ERROR")).toBe(0); // reported once
   });
 
+  test("after a failed connect, connect tries again from the same port", async () => {
+    const { sockets, stack } = setup();
+    const fd = sockets.socket("inet", "stream");
+    const first = sockets.connect(fd, "10.0.0.1", 80);
+    stack.tcp.last.fail("ECONNREFUSED");
+    await expect(first).rejects.toMatchObject({ code: "ECONNREFUSED" });
+    const port = sockets.getsockname(fd).port;
+    const second = sockets.connect(fd, "10.0.0.1", 80);
+    expect(stack.tcp.connections.length).toBe(2);
+    stack.tcp.last.establish();
+    await second;
+    expect(sockets.getsockname(fd).port).toBe(port);
+  });
+
   test("ETIMEDOUT when the handshake gives up", async () => {
     const { sockets, stack } = setup();
     const fd = sockets.socket("inet", "stream");
@@ -285,6 +299,18 @@ describe("listen and accept", () => {
     expect(stack.tcp.listeners[0]!.closed).toBe(true);
     const again = sockets.socket("inet", "stream");
     expect(() => sockets.bind(again, "0.0.0.0", 7)).toThrow("EADDRINUSE");
+  });
+
+  test("shutdown(read) on a listener stops it: a waiting accept gets EINVAL", async () => {
+    const { sockets, stack } = setup();
+    const server = sockets.socket("inet", "stream");
+    sockets.bind(server, "0.0.0.0", 7);
+    sockets.listen(server);
+    const waiting = sockets.accept(server);
+    await settle();
+    sockets.shutdown(server, "read");
+    await expect(waiting).rejects.toMatchObject({ code: "EINVAL", syscall: "accept" });
+    expect(stack.tcp.listeners[0]!.closed).toBe(true);
   });
 
   test("closing a listener resets queued connections and fails a waiting accept with EBADF", async () => {

@@ -68,6 +68,11 @@ describe("UDP sockets over the memory link", () => {
     expect(await a.api.send(receiver, text("back"))).toBe(4);
     await deliver();
     expect(decode(await b.api.recv(friend, 10))).toBe("back");
+    await a.api.connect(receiver, "0.0.0.0", 0); // AF_UNSPEC: no peer any more
+    expect(() => a.api.getpeername(receiver)).toThrow("ENOTCONN");
+    await b.api.sendto(stranger, text("now"), "10.0.0.2", 5000);
+    await deliver();
+    expect(decode(await a.api.recv(receiver, 10))).toBe("now");
   });
 
   test("connected socket: ECONNREFUSED once after ICMP port unreachable, then normal again", async () => {
