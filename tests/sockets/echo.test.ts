@@ -150,3 +150,47 @@ describe("echo server over the memory link", () => {
     stop();
   });
 });
+
+describe("many connections", () => {
+  test("an epoll loop serves 1000 connections; each wait reports only the active ones", async () => {
+    const hosts = socketHosts({
+      tcp: { sendBufferBytes: 4096, receiveBufferBytes: 4096, maxReceiveBufferBytes: 4096 },
+    });
+    const { a, b, run } = hosts;
+    const COUNT = 1000;
+    const server = b.api.socket("inet", "stream");
+    b.api.bind(server, "0.0.0.0", PORT);
+    b.api.listen(server, COUNT);
+    const ep = b.api.epollCreate();
+    const clients = await run(
+      Promise.all(
+        Array.from({ length: COUNT }, async () => {
+          const fd = a.api.socket("inet", "stream");
+          await a.api.connect(fd, "10.0.0.1", PORT);
+          return fd;
+        }),
+      ),
+    );
+    await hosts.advance(5); // the handshakes' last ACKs reach B
+    b.api.setNonBlocking(server, true);
+    const accepted: number[] = [];
+    for (;;) {
+      const fd = await b.api.accept(server).catch(() => undefined);
+      if (fd === undefined) break;
+      b.api.epollCtl(ep, "add", fd, EPOLLIN);
+      accepted.push(fd);
+    }
+    expect(accepted.length).toBe(COUNT);
+    expect(await b.api.epollWait(ep, COUNT, 0)).toEqual([]);
+    // Three clients speak; the wait reports exactly their connections.
+    for (const i of [3, 500, 999]) await run(a.api.send(clients[i]!, payload(10, i)));
+    await hosts.advance(5);
+    const events = await b.api.epollWait(ep, COUNT, 0);
+    expect(events.length).toBe(3);
+    expect(events.every((e) => e.events === EPOLLIN)).toBe(true);
+    for (const fd of clients) a.api.close(fd);
+    await hosts.advance(50);
+    const hungUp = await b.api.epollWait(ep, COUNT, 0);
+    expect(hungUp.length).toBe(COUNT); // every peer's FIN: readable (end of stream)
+  });
+});
