@@ -143,8 +143,9 @@ export function isParseFailure(result: Ipv4Header | Ipv4ParseFailure): result is
  * RFC 791 §3.1 "Options": a safe walk over the option list. Two single-octet options
  * (0 End of Option List, 1 No Operation); every other option is type, length (counting
  * both), data. A length below 2 or running past the header makes the list malformed.
- * Returns what is wrong, or undefined. Options are checked, not acted on: this host
- * neither records routes nor honours source routes (RFC 1122 §3.2.1.8 deviation).
+ * Returns what is wrong, or undefined. Options are checked here and passed up inside
+ * `Ipv4Datagram.header` (RFC 1122 §3.2.1.8: "MUST be passed to the transport layer"),
+ * but nothing interprets them yet: no record route, timestamp or source-route replies.
  */
 export function checkOptions(options: Uint8Array): string | undefined {
   let i = 0;

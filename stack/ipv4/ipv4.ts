@@ -89,10 +89,13 @@ export class Ipv4 {
     }
     const broadcast = this.isBroadcastFor(header.destination);
     if (!broadcast && header.destination !== this.host.address) {
-      // RFC 1122 §3.3.4.1/§3.3.5: a host that is not a router silently discards it.
+      // RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram that is
+      // not destined for the host." (A host does not forward; nor does it answer.)
       stats.drop("ipInAddrErrors", "not addressed to this host");
       return;
     }
+    // RFC 1122 §3.2.1.7: "A host MUST NOT discard a datagram just because it was received
+    // with TTL less than 2", so TTL is not checked here.
     if (header.moreFragments || header.fragmentOffset !== 0) {
       this.inputFragment(header, datagram, broadcast, now);
       return;
