@@ -112,6 +112,10 @@ export class Icmp {
    * RFC 792 Echo: "the source and destination addresses are simply reversed, the type
    * code changed to 0, and the checksum recomputed"; identifier, sequence number and
    * data come back unchanged. A reply too big for the link is fragmented by IPv4 output.
+   * RFC 1122 §3.2.2.6: the reply's source is the request's specific-destination (ours),
+   * and "Data received in an ICMP Echo Request MUST be entirely included" in the reply.
+   * Deviation: record-route and timestamp options SHOULD be updated and returned; we
+   * send no IP options at all.
    */
   private answerEcho(d: Ipv4Datagram, header: IcmpHeader): void {
     const { stats } = this.host;
