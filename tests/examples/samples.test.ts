@@ -23,7 +23,8 @@ describe("sample programs over a memory link", () => {
     const server = startEchoServer(b.api, 7007);
     const messages = [1, 2, 3].map((n) => new Uint8Array(100_000).fill(n));
     const answers = await run(Promise.all(messages.map((m) => talk(a.api, b.address, 7007, m))));
-    answers.forEach((answer, i) => expect(Buffer.compare(answer, messages[i]!)).toBe(0));
+    for (const [i, answer] of answers.entries())
+      expect(Buffer.compare(answer, messages[i]!)).toBe(0);
     server.stop();
   });
 
