@@ -102,6 +102,7 @@ export class TcpSocket extends Pollable {
       this.listener!.backlog = clamped; // Linux: listen() again only changes the backlog
       return;
     }
+    if (this.phase === "failed" && this.errorReported) this.resetForReconnect(); // Linux allows it
     if (this.phase !== "idle") {
       throw new SocketError("EINVAL", "listen", "the socket is connected or connecting");
     }
@@ -354,41 +355,49 @@ export class TcpSocket extends Pollable {
   }
 
   private openConnection(address: number, port: number): void {
-    const { stack, tcpPorts, clock } = this.context;
-    const localAddress =
-      this.binding === undefined || this.binding.address === ANY_ADDRESS
-        ? stack.address
-        : this.binding.address;
-    if (this.binding === undefined) {
-      const chosen = ephemeralPort(
-        stack.random,
-        (p) =>
-          !tcpPorts.conflicts(localAddress, p, false) &&
-          !stack.tcp.fourTupleInUse(localAddress, p, address, port),
-      );
-      if (chosen === undefined) {
-        throw new SocketError("EADDRNOTAVAIL", "connect", "no ephemeral TCP port is free");
-      }
-      this.binding = {
-        address: ANY_ADDRESS,
-        port: chosen,
-        reuseAddress: this.reuseAddress,
-        listening: false,
-      };
-      tcpPorts.add(this.binding);
-    } else if (stack.tcp.fourTupleInUse(localAddress, this.binding.port, address, port)) {
-      throw new SocketError(
-        "EADDRNOTAVAIL",
-        "connect",
-        `a connection ${formatEndpoint(localAddress, this.binding.port)} → ${formatEndpoint(address, port)} already exists`,
-      );
-    }
-    const local = { address: localAddress, port: this.binding.port };
+    const { stack, clock } = this.context;
+    const local = this.localEndpointFor(address, port);
     const options = { ...this.context.tcpDefaults(), ...this.explicitOptions };
     this.connection = stack.tcp.connect(local, { address, port }, options, clock.now());
     this.connection.onChange = () => this.changed();
     this.phase = "connecting";
     this.context.kick();
+  }
+
+  /**
+   * The local side of a new connection: the bound port, or (like Linux's autobind) an
+   * ephemeral one; the address is the stack's own when bound to 0.0.0.0. The four-tuple
+   * must be new (RFC 9293 §3.4: it names the connection).
+   */
+  private localEndpointFor(address: number, port: number): { address: number; port: number } {
+    const { stack, tcpPorts } = this.context;
+    const bound = this.binding;
+    const localAddress =
+      bound === undefined || bound.address === ANY_ADDRESS ? stack.address : bound.address;
+    if (bound !== undefined) {
+      if (stack.tcp.fourTupleInUse(localAddress, bound.port, address, port)) {
+        const tuple = `${formatEndpoint(localAddress, bound.port)} → ${formatEndpoint(address, port)}`;
+        throw new SocketError("EADDRNOTAVAIL", "connect", `a connection ${tuple} already exists`);
+      }
+      return { address: localAddress, port: bound.port };
+    }
+    const chosen = ephemeralPort(
+      stack.random,
+      (p) =>
+        !tcpPorts.conflicts(localAddress, p, false) &&
+        !stack.tcp.fourTupleInUse(localAddress, p, address, port),
+    );
+    if (chosen === undefined) {
+      throw new SocketError("EADDRNOTAVAIL", "connect", "no ephemeral TCP port is free");
+    }
+    this.binding = {
+      address: ANY_ADDRESS,
+      port: chosen,
+      reuseAddress: this.reuseAddress,
+      listening: false,
+    };
+    tcpPorts.add(this.binding);
+    return { address: localAddress, port: chosen };
   }
 
   private waitForHandshake(): Promise<void> {
