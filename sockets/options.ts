@@ -13,6 +13,7 @@
  *   SO_ERROR       read-only: the pending error, cleared by reading it (0 if none)
  *   TCP_INFO       read-only: RFC 9293 §3.10.6 STATUS as an object
  */
+import { DEFAULT_RECEIVE_QUEUE_BYTES } from "../stack/udp/binding.ts";
 import { SocketError } from "./errors.ts";
 import { type Linger, TcpSocket } from "./tcp_socket.ts";
 import type { UdpSocket } from "./udp_socket.ts";
@@ -76,7 +77,7 @@ export function getOption(socket: TcpSocket | UdpSocket, option: string): unknow
       return socket.reuseAddress;
     case "SO_RCVBUF":
       if (socket instanceof TcpSocket) return socket.effectiveOptions().receiveBufferBytes;
-      return socket.receiveBufferBytes ?? 0;
+      return socket.receiveBufferBytes ?? DEFAULT_RECEIVE_QUEUE_BYTES;
     case "SO_SNDBUF":
       if (socket instanceof TcpSocket) return socket.effectiveOptions().sendBufferBytes;
       return socket.sendBufferBytes;

@@ -105,6 +105,30 @@ describe("UDP sockets over the memory link", () => {
     ]);
   });
 
+  test("SO_RCVBUF bounds the receive queue: a full queue drops datagrams", async () => {
+    const { a, b, deliver } = twoUdpHosts();
+    const server = b.api.socket("inet", "dgram");
+    expect(b.api.getsockopt(server, "SO_RCVBUF")).toBe(212_992); // Linux rmem_default
+    b.api.setsockopt(server, "SO_RCVBUF", 4096);
+    expect(b.api.getsockopt(server, "SO_RCVBUF")).toBe(4096);
+    b.api.bind(server, "0.0.0.0", 9);
+    const client = a.api.socket("inet", "dgram");
+    for (let i = 0; i < 10; i++) await a.api.sendto(client, new Uint8Array(1000), "10.0.0.1", 9);
+    await deliver();
+    b.api.setNonBlocking(server, true);
+    let queued = 0;
+    while (
+      await b.api.recv(server, 2000).then(
+        () => true,
+        () => false,
+      )
+    )
+      queued++;
+    expect(queued).toBeGreaterThan(0);
+    expect(queued).toBeLessThan(5);
+    expect(b.stack.stats.get("udpRcvbufErrors")).toBe(10 - queued);
+  });
+
   test("errors: EMSGSIZE over 65,507 bytes, EDESTADDRREQ, EINVAL for port 0", async () => {
     const { a } = twoUdpHosts();
     const fd = a.api.socket("inet", "dgram");
