@@ -60,7 +60,7 @@ export function subnetBroadcast(cidr: Cidr): number {
 
 export function sameSubnet(a: number, b: number, prefixLength: number): boolean {
   const mask = netmask(prefixLength);
-  return ((a & mask) >>> 0) === ((b & mask) >>> 0);
+  return (a & mask) >>> 0 === (b & mask) >>> 0;
 }
 
 /** RFC 1122 §3.2.1.3: class D (224/4) is multicast. */
