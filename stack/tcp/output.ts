@@ -111,7 +111,12 @@ function sendData(tcb: Tcb, now: number): boolean {
       const allQueued = len === available;
       const idle = tcb.sndUna === tcb.sndMax;
       const halfWindow = len >= tcb.maxSndWnd / 2;
-      if (!((allQueued && (idle || tcb.options.noDelay)) || halfWindow)) break;
+      if (!((allQueued && (idle || tcb.options.noDelay)) || halfWindow || tcb.forceSend)) {
+        // RFC 1122 §4.2.3.4 (4): data held back with nothing in flight needs the
+        // "override timeout"; the persist timer serves (and probes if the window is 0).
+        if (tcb.flightBytes === 0) armPersist(tcb, now);
+        break;
+      }
     }
     let flags = Flag.ACK;
     if (finFits) flags |= Flag.FIN;

@@ -31,6 +31,16 @@ export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: number): void {
     onSynSent(tcb, seg, now);
     return;
   }
+  if (tcb.state === "SYN-RECEIVED" && seg.flags & Flag.SYN && seg.seq === tcb.irs) {
+    // The peer's SYN again: retransmitted, or its SYN,ACK in a simultaneous open
+    // (RFC 9293 Figure 8, line 6). The SYN is old news; what follows it is not.
+    if (!(seg.flags & Flag.ACK)) {
+      tcb.ackNow = true; // a retransmitted SYN: resend our SYN,ACK
+      return;
+    }
+    segmentArrives(tcb, { ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~Flag.SYN }, now);
+    return;
+  }
   if (!pawsCheck(tcb, seg, now)) return;
   if (!checkSequence(tcb, seg)) return;
   heardFromPeer(tcb, now);

@@ -133,6 +133,8 @@ export class Tcb implements TcpConnection {
   /** TSval of the last timeout retransmission, to detect spurious ones (RFC 3522 idea). */
   rtoTsVal: number | undefined;
 
+  /** Set by the persist timer: send a sub-MSS segment despite SWS avoidance. */
+  forceSend = false;
   // ACK state.
   ackNow = false;
   segmentsSinceAck = 0;

@@ -12,7 +12,7 @@
  */
 import { lossOnTimeout } from "./loss_recovery.ts";
 import { output, sendProbe } from "./output.ts";
-import { seqDiff } from "./seq.ts";
+import { seqAdd, seqDiff } from "./seq.ts";
 import { destroy, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -84,6 +84,16 @@ function onRetransmitTimeout(tcb: Tcb, now: number): void {
 /** RFC 9293 §3.8.6.1: probe a zero window; backoff like the retransmission timer. */
 function onPersist(tcb: Tcb, now: number): void {
   tcb.persistAt = Number.POSITIVE_INFINITY;
+  // A window too small for a full segment: send what fits (the SWS override, RFC 1122
+  // §4.2.3.4). A zero window: probe it (RFC 9293 §3.8.6.1).
+  const room = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
+  const unsent = seqDiff(seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length), tcb.sndNxt);
+  if (room > 0 && unsent > 0) {
+    tcb.forceSend = true;
+    output(tcb, now);
+    tcb.forceSend = false;
+    if (tcb.flightBytes > 0) return; // sent: the retransmission timer takes over
+  }
   tcb.layer.host.stats.count("tcpWindowProbes");
   sendProbe(tcb, now);
   tcb.persistBackoff = Math.min(tcb.persistBackoff + 1, 12);
