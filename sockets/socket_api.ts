@@ -6,7 +6,13 @@
  * Both concurrency models work: one async task per client awaiting blocking calls, or
  * one event loop over non-blocking sockets with `poll`/`epollWait`.
  */
-import { formatIpv4, parseIpv4 } from "../stack/address.ts";
+import {
+  ANY_ADDRESS,
+  formatIpv4,
+  isMulticast,
+  LIMITED_BROADCAST,
+  parseIpv4,
+} from "../stack/address.ts";
 import type { Clock } from "../stack/clock.ts";
 import type { TcpConnectionOptions } from "../stack/tcp/connection.ts";
 import type { SocketContext } from "./context.ts";
@@ -74,8 +80,16 @@ export class SocketApi {
     const socket = this.anySocket(fd, "connect");
     const remote = parseAddress(address, "connect");
     const remotePort = checkPort(port, "connect");
-    if (socket instanceof UdpSocket) socket.connect(remote, remotePort);
-    else await socket.connect(remote, remotePort);
+    if (socket instanceof UdpSocket) {
+      if (remote === ANY_ADDRESS && remotePort !== 0) throw unreachable(remote);
+      socket.connect(remote, remotePort);
+    } else {
+      // TCP talks to one host: not to nobody (0.0.0.0), a broadcast or a group.
+      if (remote === ANY_ADDRESS || remote === LIMITED_BROADCAST || isMulticast(remote)) {
+        throw unreachable(remote);
+      }
+      await socket.connect(remote, remotePort);
+    }
   }
 
   async send(fd: number, data: Uint8Array): Promise<number> {
@@ -220,4 +234,12 @@ function checkLength(maxBytes: number, syscall: string): number {
     throw new SocketError("EINVAL", syscall, `maxBytes ${maxBytes} is not a whole number ≥ 0`);
   }
   return maxBytes;
+}
+
+function unreachable(address: number): SocketError {
+  return new SocketError(
+    "ENETUNREACH",
+    "connect",
+    `${formatIpv4(address)} is not a host one can connect to`,
+  );
 }

@@ -83,6 +83,14 @@ describe("TCP over the memory link", () => {
     );
   });
 
+  test("ENETUNREACH for 0.0.0.0, broadcast and multicast destinations", async () => {
+    const { a } = socketHosts();
+    for (const address of ["0.0.0.0", "255.255.255.255", "224.0.0.1"]) {
+      const fd = a.api.socket("inet", "stream");
+      await expect(a.api.connect(fd, address, 80)).rejects.toMatchObject({ code: "ENETUNREACH" });
+    }
+  });
+
   test("ETIMEDOUT when nothing answers the SYNs", async () => {
     const { a, run } = socketHosts({ faults: { loss: 1 }, tcp: { synRetries: 2 } });
     const fd = a.api.socket("inet", "stream");
