@@ -10,7 +10,7 @@ import { formatIpv4 } from "./address.ts";
 import type { Stack } from "./stack.ts";
 
 export interface ConnectionRow {
-  readonly protocol: "tcp";
+  readonly protocol: "tcp" | "udp";
   readonly local: string;
   readonly remote: string;
   readonly state: string;
@@ -45,9 +45,31 @@ export function connectionRows(stack: Stack, now: number): ConnectionRow[] {
   return rows;
 }
 
-/** The rows as an aligned text table, like `ss -tni`. */
+/**
+ * Rows for sockets that wait rather than connect: TCP listeners (LISTEN) and bound UDP
+ * sockets (UNCONN, as ss calls them), given by whoever opened them.
+ */
+export function listeningRows(
+  sockets: readonly { protocol: string; port: number; address?: string }[],
+): ConnectionRow[] {
+  return sockets.map((socket) => ({
+    protocol: socket.protocol === "udp" ? "udp" : "tcp",
+    local: `${socket.address ?? "0.0.0.0"}:${socket.port}`,
+    remote: "0.0.0.0:*",
+    state: socket.protocol === "udp" ? "UNCONN" : "LISTEN",
+    recvQ: 0,
+    sendQ: 0,
+    srttMs: Number.NaN,
+    rtoMs: Number.NaN,
+    cwndBytes: 0,
+    retransmits: 0,
+  }));
+}
+
+/** The rows as an aligned text table, like `ss -tuni`. */
 export function formatConnectionTable(rows: readonly ConnectionRow[]): string {
   const header = [
+    "Proto",
     "State",
     "Recv-Q",
     "Send-Q",
@@ -58,6 +80,7 @@ export function formatConnectionTable(rows: readonly ConnectionRow[]): string {
     "retrans",
   ];
   const lines = rows.map((row) => [
+    row.protocol,
     row.state,
     String(row.recvQ),
     String(row.sendQ),
@@ -69,7 +92,7 @@ export function formatConnectionTable(rows: readonly ConnectionRow[]): string {
   ]);
   const table = [header, ...lines];
   const widths = header.map((_, i) => Math.max(...table.map((cells) => cells[i]!.length)));
-  const numeric = new Set([1, 2, 6, 7]);
+  const numeric = new Set([2, 3, 7, 8]);
   return table
     .map((cells) =>
       cells
@@ -87,9 +110,13 @@ export function formatCounters(snapshot: Record<string, number>): string {
   return names.map((name) => `${name.padEnd(width)}  ${snapshot[name]}`).join("\n");
 }
 
-/** The whole view: connections, then counters. */
-export function formatSs(stack: Stack, now: number): string {
-  const rows = connectionRows(stack, now);
+/** The whole view: listening sockets and connections, then counters. */
+export function formatSs(
+  stack: Stack,
+  now: number,
+  listening: readonly { protocol: string; port: number }[] = [],
+): string {
+  const rows = [...listeningRows(listening), ...connectionRows(stack, now)];
   return `${formatConnectionTable(rows)}\n\n${formatCounters(stack.stats.snapshot())}\n`;
 }
 

@@ -10,7 +10,12 @@
  */
 
 import { formatIpv4 } from "../../stack/address.ts";
-import { connectionRows, formatConnectionTable, formatCounters } from "../../stack/ss.ts";
+import {
+  connectionRows,
+  formatConnectionTable,
+  formatCounters,
+  listeningRows,
+} from "../../stack/ss.ts";
 import type { Stack } from "../../stack/stack.ts";
 import { chargenBuffer } from "../services/pattern.ts";
 import { type HttpRequest, headerValue } from "./parser.ts";
@@ -88,16 +93,15 @@ function* patternChunks(length: number): Generator<Uint8Array> {
 }
 
 function statsReply(request: HttpRequest, context: RouteContext): Reply {
-  const rows = connectionRows(context.stack, context.now);
+  const listening = listeningRows(context.services);
+  const connections = connectionRows(context.stack, context.now);
   const counters = context.stack.stats.snapshot();
   if (wantsText(request)) {
-    return textReply(200, `${formatConnectionTable(rows)}\n\n${formatCounters(counters)}\n`);
+    const table = formatConnectionTable([...listening, ...connections]);
+    return textReply(200, `${table}\n\n${formatCounters(counters)}\n`);
   }
-  const json = JSON.stringify(
-    { address: formatIpv4(context.stack.address), connections: rows, counters },
-    null,
-    2,
-  );
+  const address = formatIpv4(context.stack.address);
+  const json = JSON.stringify({ address, listening, connections, counters }, null, 2);
   return textReply(200, `${json}\n`, [], "application/json");
 }
 

@@ -45,9 +45,8 @@ export function serveOnHost(
   const api = createSocketApi(host.stack, host.clock, host.driver.kick);
   const services = startServices(api, { services: names, clock: host.clock, stack: host.stack });
   const address = formatIpv4(host.stack.address);
-  const removeSignal = onSignal("SIGUSR1", () =>
-    process.stdout.write(formatSs(host.stack, host.clock.now())),
-  );
+  const ss = () => formatSs(host.stack, host.clock.now(), services.running);
+  const removeSignal = onSignal("SIGUSR1", () => process.stdout.write(ss()));
   return {
     api,
     services,
@@ -58,7 +57,7 @@ export function serveOnHost(
       if (names.includes("echo")) tries.push(`nc ${address} 7`);
       return `tstcp: ${address} is up: icmp echo${running ? `, ${running}` : ""}; try: ${tries.join(", ")} (SIGUSR1: connection table)`;
     },
-    ss: () => formatSs(host.stack, host.clock.now()),
+    ss,
     async stop(graceMs = 1000) {
       removeSignal();
       await services.stop(graceMs);

@@ -47,7 +47,7 @@ describeTun(
             expect.objectContaining({ remote: `10.0.0.1:${port}`, local: `${STACK}:80` }),
           );
           const text = await sh(ns, `curl -sS --max-time 10 'http://${STACK}/stats?format=text'`);
-          expect(text.stdout).toMatch(/^State\s+Recv-Q/);
+          expect(text.stdout).toMatch(/^Proto\s+State\s+Recv-Q/);
 
           // Two URLs on one curl: the second reuses the first connection.
           const reuse = await sh(

@@ -89,6 +89,9 @@ describe("routes", () => {
     const json = JSON.parse(body(get("/stats", "Accept: */*\r\n")));
     expect(json.address).toBe("10.0.0.2");
     expect(json.counters).toEqual({ ipInReceives: 3, tcpActiveOpens: 1 });
+    expect(json.listening).toMatchObject([
+      { protocol: "tcp", local: "0.0.0.0:7", state: "LISTEN" },
+    ]);
     expect(json.connections).toEqual([
       {
         protocol: "tcp",
@@ -104,12 +107,13 @@ describe("routes", () => {
       },
     ]);
     const text = body(get("/stats?format=text"));
-    expect(text).toMatch(/^State\s+Recv-Q\s+Send-Q/);
+    expect(text).toMatch(/^Proto\s+State\s+Recv-Q\s+Send-Q/);
+    expect(text).toMatch(/tcp\s+LISTEN\s+0\s+0\s+0\.0\.0\.0:7\s+0\.0\.0\.0:\*\s+-\/-/);
     expect(text).toMatch(
-      /ESTABLISHED\s+5\s+500\s+10\.0\.0\.2:80\s+10\.0\.0\.1:53422\s+0\.5\/200\s+14600\s+2/,
+      /tcp\s+ESTABLISHED\s+5\s+500\s+10\.0\.0\.2:80\s+10\.0\.0\.1:53422\s+0\.5\/200\s+14600\s+2/,
     );
     expect(text).toMatch(/tcpActiveOpens\s+1/);
-    expect(body(get("/stats", "Accept: text/plain\r\n"))).toStartWith("State");
+    expect(body(get("/stats", "Accept: text/plain\r\n"))).toStartWith("Proto");
     expect(body(get("/stats", "Accept: text/plain;q=0.5, application/json\r\n"))).toStartWith("{");
   });
 
