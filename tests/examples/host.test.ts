@@ -61,6 +61,11 @@ describeTun(
             `exec 3<>/dev/tcp/${STACK}/80; printf 'GET / HTTP/1.1\\r\\nHost : x\\r\\n\\r\\n' >&3; timeout 5 cat <&3`,
           );
           expect(bad.stdout).toStartWith("HTTP/1.1 400 Bad Request\r\n");
+
+          // SIGUSR1: the ss-like view on standard output, listeners first.
+          host.child.kill("SIGUSR1");
+          await host.waitFor(/^Proto\s+State\s+Recv-Q/);
+          await host.waitFor(/^tcp\s+LISTEN\s+0\s+0\s+0\.0\.0\.0:80\b/);
         } finally {
           expect(await host.stop("SIGINT")).toBe(0);
         }
