@@ -18,68 +18,80 @@
  * `recover` are inclusive ("the highest sequence number transmitted"), so this file's
  * `recover` is the RFC's `recover + 1`, i.e. SND.NXT at the time recovery began.
  *
- * HOW TCP CALLS A CONTROLLER (the wiring recipe), step by step:
+ * HOW TCP CALLS A CONTROLLER (the wiring recipe). tests/stack/tcp/congestion/sim.ts is
+ * this recipe as running code (a sender over a lossy path); keep the two in step.
+ * Names: SND.MAX = one past the highest sequence number ever sent (it stays put when
+ * SND.NXT goes back after a timeout); FlightSize = SND.MAX − SND.UNA; `board` is the
+ * connection's sack/scoreboard.ts Scoreboard; highRxt and rescueRxt are TCB variables
+ * (exclusive edges, see scoreboard.ts), highRxt = ISS + 1 and rescueRxt = undefined at first.
  *
- *  0. Create it when the TCB is created:
- *       cc = createCongestionController(name, { mss: tcb.smss, now });
- *     When the handshake completes (peer MSS and SACK-permitted known) call
- *       cc.setMss(tcb.smss); cc.setSackEnabled(tcb.sackEnabled);
- *     setMss recomputes the initial window (RFC 6928) if no data has been acked yet.
+ *  0. Create: cc = createCongestionController(name, { mss: SMSS, now }). When the
+ *     handshake completes (peer MSS and SACK-permitted known): cc.setMss(SMSS);
+ *     cc.setSackEnabled(sackOk); board.mss = SMSS. setMss recomputes the initial window
+ *     (RFC 6928) as long as nothing has been acknowledged yet.
  *
- *  1. Sending (tcp output): the congestion limit on bytes outstanding is
- *       allowed = cc.sendWindow   (cwnd, plus up to 2·SMSS of RFC 3042 limited transmit)
- *     Without SACK, or with SACK outside recovery, compare it with FlightSize
- *     (SND.MAX − SND.UNA): send while FlightSize + segment ≤ min(allowed, SND.WND room).
- *     With SACK, in recovery or after a duplicate ACK, compare cc.cwnd with the
- *     scoreboard's pipe (RFC 6675 §5 step (C)): send while cwnd − pipe ≥ 1 SMSS, choosing
- *     each segment with scoreboard.nextSeg(); see stack/tcp/sack/scoreboard.ts.
+ *  1. Output: the congestion limit on the bytes outstanding is cc.sendWindow (cwnd plus
+ *     RFC 3042's two segments on the first two duplicate ACKs, no SACK).
+ *     a. With SACK and cc.inRecovery (RFC 6675 §5 step (C)): loop
+ *          while (cc.cwnd − board.pipe(SND.UNA, SND.MAX, highRxt) ≥ SMSS) {
+ *            next = board.nextSeg({ sndUna, sndMax, highRxt, rescueRxt,
+ *                                   newDataBytes: min(unsent bytes, room in SND.WND) });
+ *            if (!next) break; send [next.seq, next.seq + next.length);
+ *            rule 1 or 3 → highRxt = max(highRxt, next.seq + next.length);
+ *            rule 2      → SND.NXT = SND.MAX = next.seq + next.length;
+ *            rule 4      → rescueRxt = cc.recover (highRxt unchanged) }
+ *     b. Otherwise: inFlight = (SACK and cc.dupAcks > 0) ? board.pipe(SND.UNA, SND.MAX,
+ *        highRxt) : SND.NXT − SND.UNA; send new segments while inFlight + length ≤
+ *        cc.sendWindow (and SND.WND allows). After a timeout SND.NXT < SND.MAX: this
+ *        resends from SND.NXT (go-back-N), skipping ranges the board shows SACKed.
  *
- *  2. An acceptable ACK that advances SND.UNA (RFC 9293 §3.10.7.4 "fifth"): after
- *     updating SND.UNA (and, with SACK, scoreboard.onCumulativeAck + scoreboard.update):
- *       const action = cc.onAck({ now, bytesAcked, sndUna, sndNxt: SND.MAX,
- *                                bytesInFlight: SND.MAX − SND.UNA, rttMs: SRTT,
- *                                appLimited });
- *     `bytesAcked` = SEG.ACK − old SND.UNA (exclude the SYN/FIN sequence slot if you
- *     like; one byte is harmless). `appLimited` = true when, before this ACK, the sender
- *     had less than cwnd outstanding because the application gave it nothing to send
- *     (RFC 7661; RFC 9438 §5.8): cwnd then does not grow.
- *       action "retransmit"     → NewReno partial ACK (RFC 6582 §3.2 step 3, no SACK):
- *                                 retransmit one segment at SND.UNA now, and (first
- *                                 partial ACK) restart the retransmission timer.
- *       action "recovery-end"   → full ACK: recovery is over (reset HighRxt/RescueRxt).
- *       action "none"           → nothing special.
- *     Then send what step 1 allows.
+ *  2. An ACK with SND.UNA < SEG.ACK ≤ SND.MAX (RFC 9293 §3.10.7.4 "fifth"), in order:
+ *       bytesAcked = SEG.ACK − SND.UNA; SND.UNA = SEG.ACK; board.onCumulativeAck(SND.UNA)
+ *       (true = the receiver reneged; it has cleared itself); restart the RTO timer;
+ *       action = cc.onAck({ now, bytesAcked, sndUna: SND.UNA, sndNxt: SND.MAX,
+ *                           bytesInFlight: SND.MAX − SND.UNA, rttMs: SRTT, appLimited });
+ *     `appLimited` (optional, RFC 7661 / RFC 9438 §5.8): true if the sender was not
+ *     cwnd-limited (less than cwnd outstanding and nothing queued) when this data was
+ *     sent; cwnd then does not grow. Actions:
+ *       "retransmit"   → NewReno partial ACK (no SACK, RFC 6582 §3.2 step 3): resend one
+ *                        segment at SND.UNA now.
+ *       "recovery-end" → full ACK: rescueRxt = undefined (keep highRxt; SND.UNA overtakes it).
+ *       "none"         → nothing special (in SACK recovery, step 1a does the work).
  *
- *  3. A duplicate ACK:
- *       - without SACK, RFC 5681 §2's definition (SEG.ACK = SND.UNA, no data, no window
- *         change, data outstanding, no SYN/FIN);
- *       - with SACK, RFC 6675 §2's: the ACK carries SACK blocks that newly SACK bytes
- *         (scoreboard.update(...).newlySacked > 0), even if it also advanced SND.UNA
- *         (then call onAck first, then onDuplicateAck).
- *     Call
- *       const action = cc.onDuplicateAck({ now, sndUna, sndNxt: SND.MAX,
- *                                          bytesInFlight: SND.MAX − SND.UNA,
- *                                          lost: scoreboard.isLost(sndUna) }); // lost: SACK only
- *       "limited-transmit" → RFC 3042 / RFC 6675 §5 step (3): send *new* data only, as
- *                            step 1 allows (cc.sendWindow already includes the 2·SMSS).
- *       "retransmit"       → fast retransmit (RFC 5681 §3.2 step 3 / RFC 6675 (4.3)):
- *                            retransmit the segment at SND.UNA, set HighRxt to its end and
- *                            RescueRxt likewise (SACK); then send what step 1 allows.
- *       "none"             → in recovery: the window may have been inflated (NewReno,
- *                            RFC 5681 §3.2 step 4), so send what step 1 allows.
+ *  3. Then, for the same segment, the duplicate-ACK test:
+ *       without SACK, RFC 5681 §2: SEG.ACK = SND.UNA, no data, no SYN/FIN, window
+ *         unchanged, data outstanding (and step 2 did not run);
+ *       with SACK, RFC 6675 §2: board.update(seg.sackBlocks, SND.UNA, SND.MAX).newlySacked
+ *         > 0 (call update for every ACK carrying blocks, even if step 2 ran).
+ *     If it is one: when !cc.inRecovery, highRxt = max(highRxt, SND.UNA) (RFC 6675 (3.1));
+ *       action = cc.onDuplicateAck({ now, sndUna: SND.UNA, sndNxt: SND.MAX,
+ *                   bytesInFlight: SND.MAX − SND.UNA, lost: board.isLost(SND.UNA) });
+ *     (`lost` only with SACK.) Actions:
+ *       "retransmit"       → fast retransmit (RFC 5681 §3.2 step 3, RFC 6675 (4.3)): resend
+ *                            the segment at SND.UNA, up to SMSS and not into SACKed data;
+ *                            with SACK set highRxt = rescueRxt = its end, and skip it if
+ *                            SND.UNA < highRxt (its retransmission from the last recovery
+ *                            is still in flight).
+ *       "limited-transmit" → RFC 3042 / RFC 6675 (3): new data only, as step 1b allows.
+ *       "none"             → (NewReno recovery may have inflated cwnd.)
+ *     Finally run step 1 (output).
  *
- *  4. Retransmission timer expiry (RFC 6298 §5.4–5.6), before retransmitting:
- *       cc.onRetransmitTimeout({ now, sndUna, sndNxt: SND.MAX, bytesInFlight: SND.MAX − SND.UNA });
- *     It sets ssthresh (RFC 5681 eq. 4, held on repeated timeouts), cwnd = 1 SMSS and
- *     recover = SND.MAX (RFC 6582 step 4, RFC 6675 §5.1), and leaves recovery. With SACK,
- *     RFC 2018 §8 / RFC 6675 §5.1 suggest scoreboard.clear() here (reneging).
+ *  4. Retransmission timeout (RFC 6298 §5.4–5.6), before resending:
+ *       cc.onRetransmitTimeout({ now, sndUna: SND.UNA, sndNxt: SND.MAX,
+ *                                bytesInFlight: SND.MAX − SND.UNA });
+ *       board.clear() (RFC 2018 §8, RFC 6675 §5.1); highRxt = SND.UNA;
+ *       rescueRxt = undefined; SND.NXT = SND.UNA; back off the timer; step 1.
+ *     The controller sets ssthresh (RFC 5681 eq. 4, held on repeated timeouts), cwnd =
+ *     1 SMSS, recover = SND.MAX, and leaves recovery.
  *
- *  5. Optional: a retransmission proved spurious (RFC 3522 Eifel with timestamps, or
- *     D-SACK): cc.onSpuriousRetransmit(now) restores the state saved before the
- *     reduction (RFC 9438 §4.9; the same idea for NewReno, RFC 4015).
+ *  5. Optional: a retransmission proved spurious (RFC 3522 Eifel: the ACK echoes a TSval
+ *     older than the retransmission; or a D-SACK, board.update(...).dsack):
+ *     cc.onSpuriousRetransmit(now) restores cwnd/ssthresh/CUBIC state (RFC 9438 §4.9).
  *
- *  6. Optional: sending after an idle period longer than RTO (RFC 5681 §4.1):
- *       cc.onIdleRestart(now)   → cwnd = min(cwnd, IW)
+ *  6. Optional: before sending after an idle period longer than RTO (RFC 5681 §4.1):
+ *     cc.onIdleRestart(now), which sets cwnd = min(cwnd, IW).
+ *
+ * TCP_INFO: cc.cwnd, cc.ssthresh (2^30 until the first loss), cc.name, cc.inRecovery.
  */
 import { Cubic } from "./cubic.ts";
 import { NewReno } from "./newreno.ts";
