@@ -10,6 +10,7 @@ import {
   atLeast,
   below,
   formatNumber,
+  median,
   na,
   numberOf,
   type Row,
@@ -93,15 +94,13 @@ async function onBoth<K extends string>(
   return { ours, kernel };
 }
 
-export async function pingRows(sides: Sides, plan: Plan, bareFlood: Value): Promise<Row[]> {
+export async function pingRows(sides: Sides, plan: Plan, bareSource: SideSource): Promise<Row[]> {
   const section = "ICMP echo";
   const rtt = await onBoth(sides, ["p50Ms", "p99Ms"] as const, (side) =>
     repeat(["p50Ms", "p99Ms"] as const, plan.runs, () => pingRtt(side, plan.pingCount)),
   );
-  const flood = await onBoth(sides, ["repliesPerSecond", "lossPercent"] as const, (side) =>
-    floodOf(side, plan),
-  );
-  const bare = numberOf(bareFlood);
+  const flood = await floods({ bare: bareSource, ...sides }, plan);
+  const bare = numberOf(flood.bare.repliesPerSecond);
   const floodTarget =
     bare === undefined
       ? undefined
@@ -117,24 +116,55 @@ export async function pingRows(sides: Sides, plan: Plan, bareFlood: Value): Prom
       ...pick(flood, "repliesPerSecond"),
       ...(floodTarget === undefined ? {} : { target: floodTarget }),
       gvisor: "116,000/s",
-      note: `-w ${plan.floodSeconds}`,
+      note: `ping -f -w ${plan.floodSeconds}; runs alternate bare echo, ours, kernel`,
     },
     { section, name: "Flood loss", unit: "%", ...pick(flood, "lossPercent") },
     {
       section,
       name: "Bare Bun echo on the TUN (floor)",
       unit: "replies/s",
-      ours: bareFlood,
+      ours: flood.bare.repliesPerSecond,
       gvisor: "bare echo measured earlier: 109,000/s",
-      note: "bench/bare_echo.ts: device/tun.ts only, flood-pinged",
+      note: "bench/bare_echo.ts: device/tun.ts only, on a second TUN beside the stack",
     },
   ];
 }
 
-export function floodOf(side: Side, plan: Plan) {
-  return repeat(["repliesPerSecond", "lossPercent"] as const, plan.runs, () =>
-    pingFlood(side, 1_000_000, plan.floodSeconds),
-  );
+type FloodKeys = "repliesPerSecond" | "lossPercent";
+
+/** Flood runs alternating bare echo, ours, kernel, so a busy moment hits all three alike. */
+async function floods(
+  sources: Sides & { bare: SideSource },
+  plan: Plan,
+): Promise<Record<"bare" | "ours" | "kernel", Record<FloodKeys, Value>>> {
+  const names = ["bare", "ours", "kernel"] as const;
+  const keys = ["repliesPerSecond", "lossPercent"] as const;
+  const samples = Object.fromEntries(names.map((n) => [n, [] as Record<FloodKeys, number>[]]));
+  const failures: Record<string, string> = {};
+  for (let run = 0; run < plan.runs; run++) {
+    for (const name of names) {
+      if (failures[name] !== undefined && samples[name]!.length === 0) continue;
+      try {
+        const side = await sources[name]();
+        samples[name]!.push(await pingFlood(side, 1_000_000, plan.floodSeconds));
+      } catch (error) {
+        failures[name] ??= reasonOf(error);
+      }
+    }
+  }
+  const out = {} as Record<(typeof names)[number], Record<FloodKeys, Value>>;
+  for (const name of names) {
+    const runs = samples[name]!;
+    out[name] = {} as Record<FloodKeys, Value>;
+    for (const key of keys) {
+      const values = runs.map((r) => r[key]);
+      out[name][key] =
+        values.length > 0
+          ? { value: median(values), samples: values }
+          : na(failures[name] ?? "no sample");
+    }
+  }
+  return out;
 }
 
 function pick<K extends string>(
@@ -286,6 +316,7 @@ export async function connectionRows(
 ): Promise<Row[]> {
   const section = `Idle connections (${formatNumber(plan.connections)} to echo, kernel-socket clients)`;
   const keys = ["connected", "kilobytesPerConnection", "echoed", "lost"] as const;
+  const closedNotes: Record<string, string> = {};
   const both = await onBoth(sides, keys, async (side) => {
     const read = side.label === "ours" ? memory.ours : memory.kernel;
     const result = await manyConnections(side, {
@@ -294,6 +325,8 @@ export async function connectionRows(
       memoryBytes: () => read(side),
     });
     const one = (value: number): Value => ({ value, samples: [value] });
+    closedNotes[side.label] =
+      `${side.label}: ${result.connected} of ${result.requested} connected in ${result.connectSeconds.toFixed(1)} s, ${result.closedWhileIdle} closed by the server while idle`;
     return {
       connected: one(result.connected),
       kilobytesPerConnection:
@@ -313,7 +346,7 @@ export async function connectionRows(
       unit: "conn",
       ...pick(both, "connected"),
       target: atLeast(plan.connections, formatNumber(plan.connections)),
-      note: "one run (too long to repeat within the budget)",
+      note: `one run (too long to repeat within the budget); ${Object.values(closedNotes).join("; ")}`,
     },
     {
       section,
