@@ -33,8 +33,10 @@ export function establish(tcb: Tcb, now: number): void {
     tcb.smss,
     config.initialWindowSegments,
   );
+  // RFC 6298 §5.7: if the SYN timed out and no RTT was measured, start data at 3 s.
+  if (!tcb.hasRttSample)
+    tcb.rtoMs = tcb.retries > 0 ? Math.max(3000, config.initialRtoMs) : config.initialRtoMs;
   tcb.retries = 0;
-  tcb.rtoMs = tcb.hasRttSample ? tcb.rtoMs : config.initialRtoMs;
   tcb.recover = tcb.iss; // RFC 6582 §3.2 step 1
   tcb.lastActivityMs = now;
   const listener = tcb.listener;

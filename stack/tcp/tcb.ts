@@ -161,8 +161,9 @@ export class Tcb implements TcpConnection {
     readonly localPort: number,
     readonly remoteAddress: number,
     readonly remotePort: number,
-    public options: TcpConnectionOptions,
+    options: TcpConnectionOptions,
   ) {
+    this.optionsValue = options;
     const config = layer.config;
     this.rcvMss = layer.host.mtu - 40; // RFC 9293 §3.7.1: MTU minus IP and TCP headers
     this.rtoMs = config.initialRtoMs;
@@ -176,6 +177,18 @@ export class Tcb implements TcpConnection {
       this.sndMss,
       config.initialWindowSegments,
     );
+  }
+
+  private optionsValue: TcpConnectionOptions;
+
+  /** setsockopt: takes effect at the next poll (keep-alive armed, Nagle re-evaluated). */
+  get options(): TcpConnectionOptions {
+    return this.optionsValue;
+  }
+
+  set options(value: TcpConnectionOptions) {
+    this.optionsValue = value;
+    this.layer.markDirty(this);
   }
 
   /** Effective send MSS: the peer's MSS less our per-segment options (RFC 9293 §3.7.1). */

@@ -68,10 +68,9 @@ function onRetransmitTimeout(tcb: Tcb, now: number): void {
   }
   tcb.counters.timeouts!++;
   tcb.layer.host.stats.count("tcpTimeouts");
-  // RFC 6298 §5.5: back off the timer; §5.7 applies when the SYN times out.
+  // RFC 6298 §5.5: back off the timer.
   tcb.rtoMs = Math.min(tcb.rtoMs * 2, config.maxRtoMs);
   if (opening) {
-    if (!tcb.hasRttSample && tcb.retries === 1) tcb.rtoMs = Math.max(tcb.rtoMs, 3000); // RFC 6298 §5.7
     tcb.sndNxt = tcb.iss; // resend the SYN
   } else {
     lossOnTimeout(tcb, now);

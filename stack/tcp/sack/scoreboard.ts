@@ -153,7 +153,17 @@ export class Scoreboard {
   }
 
   isSacked(seq: number): boolean {
-    return this.list.some((r) => seqLe(r.left, seq) && seqLt(seq, r.right));
+    return this.sackedEnd(seq) !== undefined;
+  }
+
+  /** If `seq` is SACKed, the end of its range (where resending may resume); else undefined. */
+  sackedEnd(seq: number): number | undefined {
+    return this.list.find((r) => seqLe(r.left, seq) && seqLt(seq, r.right))?.right;
+  }
+
+  /** The start of the first SACKed range above `seq` (where a resent segment must stop). */
+  nextSackedStart(seq: number): number | undefined {
+    return this.list.find((r) => seqGt(r.left, seq))?.left;
   }
 
   /**

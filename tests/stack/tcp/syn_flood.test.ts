@@ -1,0 +1,97 @@
+/**
+ * A SYN flood on the simulated link (RFC 4987): thousands of SYNs from spoofed
+ * addresses and ports. The listener's half-open table stays bounded, SYN cookies answer
+ * the overflow, and a genuine client still connects and exchanges data.
+ */
+import { describe, expect, test } from "bun:test";
+import { IpProtocol } from "../../../stack/ipv4/datagram.ts";
+import { Random } from "../../../stack/random.ts";
+import { defaultTcpConnectionOptions } from "../../../stack/tcp/tcp.ts";
+import { ipv4Packet } from "../../helpers/packets.ts";
+import { tcpBytes } from "../../helpers/tcp_wire.ts";
+import { ADDRESS_A, ADDRESS_B, twoHosts } from "../../helpers/two_hosts.ts";
+
+const SYN_BACKLOG = 64;
+
+function spoofedSyn(random: Random): Uint8Array {
+  const source = (0x0a000000 | random.nextInt(10, 250)) >>> 0; // 10.0.0.x: nobody answers
+  const tcp = tcpBytes(source, ADDRESS_B, {
+    flags: "S",
+    seq: random.nextUint32(),
+    sourcePort: random.nextInt(1024, 65535),
+    destinationPort: 80,
+    options: { mss: 1460 },
+  });
+  return ipv4Packet({ source, destination: ADDRESS_B, protocol: IpProtocol.TCP, payload: tcp });
+}
+
+describe("SYN flood", () => {
+  test("a genuine connection completes while 5000 spoofed SYNs arrive; memory stays bounded", () => {
+    const { clock, a, b } = twoHosts({
+      seed: 5,
+      faults: { delayMs: 1 },
+      tcpB: { synBacklog: SYN_BACKLOG },
+    });
+    const listener = b.stack.tcp.listen(0, 80, 16);
+    const random = new Random(99);
+    let maxConnections = 0;
+    const flood = (count: number) => {
+      for (let i = 0; i < count; i++) a.device.send(spoofedSyn(random));
+      clock.advance(1);
+      maxConnections = Math.max(maxConnections, b.stack.tcp.connectionCount);
+    };
+    flood(2500);
+    const client = a.stack.tcp.connect(
+      { address: ADDRESS_A, port: 40000 },
+      { address: ADDRESS_B, port: 80 },
+      defaultTcpConnectionOptions(),
+      clock.now(),
+    );
+    a.service();
+    flood(2500);
+    for (let i = 0; i < 50 && client.state !== "ESTABLISHED"; i++) flood(100);
+    expect(client.state).toBe("ESTABLISHED");
+    clock.advance(5); // the final ACK crosses the link
+    const server = listener.accept();
+    expect(server).toBeDefined();
+    client.send(new TextEncoder().encode("still here"), clock.now());
+    a.service();
+    clock.advance(50);
+    const into = new Uint8Array(64);
+    const n = server!.receive(into, clock.now());
+    expect(new TextDecoder().decode(into.subarray(0, n))).toBe("still here");
+    // Bounded: the half-open table never exceeded synBacklog (plus the real connection).
+    expect(maxConnections).toBeLessThanOrEqual(SYN_BACKLOG + 1);
+    expect(b.stack.stats.get("tcpSynCookiesSent")).toBeGreaterThan(4000);
+    expect(b.stack.stats.get("tcpSynCookiesRecv")).toBe(1);
+    // The half-open entries give up after their SYN,ACK retries.
+    clock.advance(200_000);
+    expect(b.stack.tcp.connectionCount).toBe(1);
+  });
+
+  test("a forged cookie ACK is answered with a reset, not a connection", () => {
+    const { clock, a, b } = twoHosts({ seed: 6, tcpB: { synBacklog: 1 } });
+    b.stack.tcp.listen(0, 80, 16);
+    const random = new Random(3);
+    for (let i = 0; i < 10; i++) a.device.send(spoofedSyn(random));
+    clock.advance(1);
+    const forged = tcpBytes(0x0a000033, ADDRESS_B, {
+      flags: "A",
+      seq: 1234,
+      ack: 0xdeadbeef,
+      sourcePort: 3333,
+      destinationPort: 80,
+    });
+    a.device.send(
+      ipv4Packet({
+        source: 0x0a000033,
+        destination: ADDRESS_B,
+        protocol: IpProtocol.TCP,
+        payload: forged,
+      }),
+    );
+    clock.advance(1);
+    expect(b.stack.tcp.connectionCount).toBe(1);
+    expect(b.stack.stats.get("tcpSynCookiesFailed")).toBe(1);
+  });
+});
