@@ -4,7 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from "../../sockets/poll.ts";
-import { type SocketHosts, settle, socketHosts } from "../helpers/socket_hosts.ts";
+import { type SocketHosts, socketHosts } from "../helpers/socket_hosts.ts";
 
 const bytes = (n: number, seed = 0) =>
   Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
