@@ -125,7 +125,7 @@ export function simulate(options: SimOptions): SimResult {
    */
   function retransmitFirst(now: number): void {
     if (seqLt(sndUna, highRxt)) return;
-    const nextSacked = board.ranges.find((r) => seqGt(r.left, sndUna))?.left ?? sndMax;
+    const nextSacked = board.nextSackedStart(sndUna) ?? sndMax;
     const length = Math.min(MSS, seqDiff(seqMin(nextSacked, sndMax), sndUna));
     transmit(sndUna, length, now);
     result.fastRetransmits++;
@@ -157,9 +157,7 @@ export function simulate(options: SimOptions): SimResult {
         continue;
       }
       // Go-back-N after a timeout skips what the receiver SACKed since.
-      const sackedEnd = board.ranges.find(
-        (r) => seqLe(r.left, sndNxt) && seqLt(sndNxt, r.right),
-      )?.right;
+      const sackedEnd = board.sackedEnd(sndNxt);
       if (sackedEnd !== undefined) sndNxt = sackedEnd;
       const inFlight =
         options.sack && cc.dupAcks > 0

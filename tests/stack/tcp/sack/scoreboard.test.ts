@@ -232,7 +232,16 @@ describe("properties", () => {
         }
         expect(sb.sackedBytes).toBe(sacked.filter(Boolean).length);
         sacked.forEach((s, i) => {
-          expect(sb.isSacked(seqAdd(f.base, i))).toBe(s);
+          const seq = seqAdd(f.base, i);
+          expect(sb.isSacked(seq)).toBe(s);
+          // sackedEnd: the end of the SACKed run holding i; nextSackedStart: the next run above.
+          const gap = sacked.indexOf(false, i);
+          const end = s ? (gap === -1 ? f.length : gap) : undefined;
+          const sackedEnd = sb.sackedEnd(seq);
+          expect(sackedEnd === undefined ? undefined : seqDiff(sackedEnd, f.base)).toBe(end);
+          const next = sacked.findIndex((x, j) => j > i && x && !sacked[j - 1]);
+          const nextStart = sb.nextSackedStart(seq);
+          expect(nextStart === undefined ? -1 : seqDiff(nextStart, f.base)).toBe(next);
         });
       }),
     );
