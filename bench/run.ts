@@ -79,7 +79,11 @@ function parseOptions(argv: string[]): Options {
 /** Every process we start, stopped in `cleanup`. */
 const started: Background[] = [];
 
+/** Set once cleanup begins: nothing new may start after that (Ctrl-C races the run). */
+let stopping = false;
+
 function spawnIn(ns: Namespace, label: string, argv: string[]): Background {
+  if (stopping) throw new NotAvailable("interrupted");
   const process = ns.spawn(label, argv);
   started.push(process);
   return process;
@@ -87,9 +91,11 @@ function spawnIn(ns: Namespace, label: string, argv: string[]): Background {
 
 let cleaning: Promise<void> | undefined;
 function cleanup(): Promise<void> {
+  stopping = true;
   cleaning ??= (async () => {
     for (const process of started) await process.stop(1500).catch(() => {});
     await destroyAll();
+    for (const process of started) await process.stop(500).catch(() => {});
   })();
   return cleaning;
 }
