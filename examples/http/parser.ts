@@ -10,8 +10,9 @@
  * - Empty lines before the request line are skipped (§2.2 "SHOULD ignore at least one").
  * - obs-fold (a field line starting with SP or HTAB) is rejected with 400 (§5.2).
  * - Whitespace between a field name and the colon is rejected with 400 (§5.1).
- * - Request bodies are read and thrown away, never kept: only `Content-Length` framing
- *   is supported; Transfer-Encoding gets 501 (§6.1), and both together get 400 (§6.3).
+ * - Request bodies are read and thrown away, never kept, framed by `Content-Length` or
+ *   by the chunked coding (`chunked.ts`). Both together get 400 (§6.3); a transfer
+ *   coding other than chunked gets 501 (§6.1); chunked not last gets 400 (§6.3).
  * - Limits: request line 8 KiB (414), header section 16 KiB (431), body 1 MiB (413).
  *
  * The parser never throws on any input bytes.
@@ -21,6 +22,8 @@
  * parser.push(new TextEncoder().encode("GET / HTTP/1.1\r\nHost: a\r\n\r\n"));
  * parser.next(); // { kind: "request", request: { method: "GET", path: "/", ... } }
  */
+
+import { ChunkedBodySkipper } from "./chunked.ts";
 
 export const MAX_REQUEST_LINE_BYTES = 8 * 1024;
 export const MAX_HEADER_BYTES = 16 * 1024;
@@ -48,6 +51,9 @@ export type ParseResult =
 
 export type ErrorStatus = 400 | 413 | 414 | 431 | 501 | 505;
 
+/** What the head alone says: a request, or one whose chunked body must be read first. */
+type HeadResult = ParseResult | { readonly kind: "chunked"; readonly request: HttpRequest };
+
 const LF = 0x0a;
 const CR = 0x0d;
 
@@ -67,6 +73,8 @@ export class RequestParser {
   /** A parsed head whose body is still arriving, and how much of it is left. */
   private awaitingBody: HttpRequest | undefined;
   private bodyRemaining = 0;
+  /** Set while a chunked body is being skipped. */
+  private chunked: ChunkedBodySkipper | undefined;
   private failed: ParseResult | undefined;
   /** How far the search for the end of the head has already looked. */
   private scannedTo = 0;
@@ -74,7 +82,7 @@ export class RequestParser {
   /** Appends received bytes (copied: the caller may reuse its buffer). */
   push(bytes: Uint8Array): void {
     if (this.failed) return;
-    if (this.awaitingBody && this.pendingLength === 0) {
+    if (this.awaitingBody && !this.chunked && this.pendingLength === 0) {
       // Discard body bytes as they arrive, without buffering them.
       const skip = Math.min(this.bodyRemaining, bytes.length);
       this.bodyRemaining -= skip;
@@ -102,6 +110,11 @@ export class RequestParser {
     if (this.awaitingBody) return this.finishBody();
     const result = this.parseHead();
     if (result.kind === "error") this.failed = result;
+    if (result.kind === "chunked") {
+      this.awaitingBody = result.request;
+      this.chunked = new ChunkedBodySkipper(MAX_BODY_BYTES);
+      return this.finishBody();
+    }
     if (result.kind !== "request") return result;
     if (result.request.bodyLength === 0) return result;
     this.awaitingBody = result.request;
@@ -110,12 +123,27 @@ export class RequestParser {
   }
 
   private finishBody(): ParseResult {
+    if (this.chunked) return this.finishChunkedBody(this.chunked);
     const skip = Math.min(this.bodyRemaining, this.pendingLength);
     this.consume(skip);
     this.bodyRemaining -= skip;
     if (this.bodyRemaining > 0) return { kind: "need-more" };
     const request = this.awaitingBody!;
     this.awaitingBody = undefined;
+    return { kind: "request", request };
+  }
+
+  private finishChunkedBody(chunked: ChunkedBodySkipper): ParseResult {
+    const progress = chunked.feed(this.pending.subarray(0, this.pendingLength));
+    if (progress.kind === "error") {
+      this.failed = error(progress.status, progress.reason);
+      return this.failed;
+    }
+    this.consume(progress.consumed);
+    if (!progress.done) return { kind: "need-more" };
+    const request = { ...this.awaitingBody!, bodyLength: chunked.total };
+    this.awaitingBody = undefined;
+    this.chunked = undefined;
     return { kind: "request", request };
   }
 
@@ -126,7 +154,7 @@ export class RequestParser {
   }
 
   /** Finds the empty line that ends the head, then splits the head into lines. */
-  private parseHead(): ParseResult {
+  private parseHead(): HeadResult {
     const bytes = this.pending.subarray(0, this.pendingLength);
     let start = 0;
     // RFC 9112 §2.2: ignore empty lines before the request line (a few, not forever).
@@ -152,7 +180,7 @@ export class RequestParser {
     const lines = splitLines(bytes.subarray(start, headEnd));
     if (typeof lines === "string") return error(400, lines);
     const parsed = parseRequest(lines);
-    if (parsed.kind === "request") this.consume(headEnd);
+    if (parsed.kind === "request" || parsed.kind === "chunked") this.consume(headEnd);
     return parsed;
   }
 }
@@ -193,7 +221,7 @@ function latin1(bytes: Uint8Array, start: number, end: number): string {
 }
 
 /** Builds the request from its head lines (request line first, then field lines). */
-function parseRequest(lines: string[]): ParseResult {
+function parseRequest(lines: string[]): HeadResult {
   const [requestLine, ...fieldLines] = lines;
   if (requestLine === undefined) return error(400, "empty request");
   const start = parseRequestLine(requestLine);
@@ -211,7 +239,8 @@ function parseRequest(lines: string[]): ParseResult {
   if (hosts.length > 1 || (start.version === "HTTP/1.1" && hosts.length === 0)) {
     return error(400, "a request needs exactly one Host field");
   }
-  const body = bodyLength(headers);
+  const body = bodyLength(headers, start.version);
+  if (body === "chunked") return { kind: "chunked", request: { ...start, headers, bodyLength: 0 } };
   if (typeof body !== "number") return error(body.status, body.reason);
   return { kind: "request", request: { ...start, headers, bodyLength: body } };
 }
@@ -261,14 +290,16 @@ function parseFieldLine(line: string): [string, string] | string {
 /** RFC 9112 §6.3: how long the body is, from Content-Length and Transfer-Encoding. */
 function bodyLength(
   headers: readonly (readonly [string, string])[],
-): number | { status: ErrorStatus; reason: string } {
+  version: HttpRequest["version"],
+): number | "chunked" | { status: ErrorStatus; reason: string } {
   const lengths = headers.filter(([name]) => name === "content-length").map(([, v]) => v);
-  const chunked = headers.some(([name]) => name === "transfer-encoding");
-  // §6.3 item 3: both present is a request smuggling attempt; answer 400 and close.
-  if (chunked && lengths.length > 0) {
-    return { status: 400, reason: "both Content-Length and Transfer-Encoding" };
-  }
-  if (chunked) return { status: 501, reason: "Transfer-Encoding is not supported" };
+  const codings = headers
+    .filter(([name]) => name === "transfer-encoding")
+    .flatMap(([, value]) => value.toLowerCase().split(","))
+    .map((coding) => coding.trim())
+    .filter((coding) => coding !== "");
+  const hasTransferEncoding = headers.some(([name]) => name === "transfer-encoding");
+  if (hasTransferEncoding) return transferCoding(codings, lengths.length > 0, version);
   if (lengths.length === 0) return 0;
   // RFC 9110 §8.6: a list of identical values may be treated as one value.
   const values = new Set(lengths.flatMap((value) => value.split(",").map((v) => v.trim())));
@@ -279,6 +310,26 @@ function bodyLength(
   const length = Number(only);
   if (length > MAX_BODY_BYTES) return { status: 413, reason: "request body too large" };
   return length;
+}
+
+/** RFC 9112 §6.1 and §6.3: a Transfer-Encoding we can frame is exactly "chunked". */
+function transferCoding(
+  codings: string[],
+  hasContentLength: boolean,
+  version: HttpRequest["version"],
+): "chunked" | { status: ErrorStatus; reason: string } {
+  // §6.3 item 3: both present is a request smuggling attempt; answer 400 and close.
+  if (hasContentLength) return { status: 400, reason: "both Content-Length and Transfer-Encoding" };
+  // §6.1: Transfer-Encoding in an HTTP/1.0 message means faulty framing.
+  if (version === "HTTP/1.0") return { status: 400, reason: "Transfer-Encoding in HTTP/1.0" };
+  // §6.3 item 4: chunked must be the final coding, and is applied at most once (§6.1).
+  if (codings.at(-1) !== "chunked" || codings.indexOf("chunked") !== codings.length - 1) {
+    return { status: 400, reason: "chunked is not the final transfer coding" };
+  }
+  // §6.1: a transfer coding we do not understand gets 501.
+  if (codings.length > 1)
+    return { status: 501, reason: `transfer coding ${codings[0]} is not supported` };
+  return "chunked";
 }
 
 /** The value of the first field named `name` (lower case), if present. */
