@@ -107,6 +107,9 @@ function startNextResponse(socket: Conn): boolean {
   return true;
 }
 
+/** Response heads already encoded, by status, length and connection handling. */
+const heads = new Map<string, Uint8Array>();
+
 function respond(
   socket: Conn,
   status: number,
@@ -118,12 +121,18 @@ function respond(
   const out = socket.data;
   const length = patternBytes > 0 ? patternBytes : text.length;
   const reason = { 200: "OK", 404: "Not Found", 405: "Method Not Allowed" }[status] ?? "Error";
-  const head =
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${length}\r\n` +
-    `Content-Type: ${patternBytes > 0 ? "application/octet-stream" : "text/plain"}\r\n` +
-    (close ? "Connection: close\r\n" : "") +
-    "\r\n";
-  out.queue.push(Buffer.from(headOnly ? head : head + text, "latin1"));
+  const key = `${status} ${length} ${close} ${headOnly} ${text}`;
+  let bytes = heads.get(key);
+  if (bytes === undefined) {
+    const head =
+      `HTTP/1.1 ${status} ${reason}\r\nContent-Length: ${length}\r\n` +
+      `Content-Type: ${patternBytes > 0 ? "application/octet-stream" : "text/plain"}\r\n` +
+      (close ? "Connection: close\r\n" : "") +
+      "\r\n";
+    bytes = Buffer.from(headOnly ? head : head + text, "latin1");
+    if (heads.size < 1000) heads.set(key, bytes);
+  }
+  out.queue.push(bytes);
   if (!headOnly) {
     out.bodyRemaining = patternBytes;
     out.bodySent = 0;
