@@ -3,8 +3,8 @@
  * virtual clock: host A is 10.0.0.2, host B is 10.0.0.1.
  *
  * Time moves only in `run(promise)`: it lets every pending promise continuation run,
- * then advances the clock 1 ms at a time (delivering packets, firing TCP timers) until
- * the promise settles, and returns its value (or throws its error). A test reads like
+ * then advances the clock (delivering packets, firing TCP timers) until the promise
+ * settles, and returns its value (or throws its error). A test reads like
  * the program it tests:
  *
  * @example
@@ -89,10 +89,16 @@ export function socketHosts(options: SocketHostsOptions = {}): SocketHosts {
     });
     watched.catch(() => {}); // the caller gets the rejection from `await watched` below
     const end = clock.now() + limitMs;
+    // 1 ms steps while packets flow; while the link is quiet (waiting for a timer),
+    // steps double up to 64 ms so a minute of retransmission back-off runs quickly.
+    const packetsSent = () => a.link.faults.sent + b.link.faults.sent;
+    let step = 1;
     await settle();
     while (!done && clock.now() < end) {
-      clock.advance(1);
+      const before = packetsSent();
+      clock.advance(Math.min(step, end - clock.now()));
       await settle();
+      step = packetsSent() === before ? Math.min(step * 2, 64) : 1;
     }
     if (!done) throw new Error(`run: still pending after ${limitMs} ms of virtual time`);
     return watched;

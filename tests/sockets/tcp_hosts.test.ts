@@ -97,7 +97,7 @@ describe("TCP over the memory link", () => {
     await expect(run(a.api.connect(fd, "10.0.0.1", 80), 120_000)).rejects.toMatchObject({
       code: "ETIMEDOUT",
     });
-  });
+  }, 30_000);
 
   test("non-blocking: connect EINPROGRESS → POLLOUT; recv EAGAIN → POLLIN after data", async () => {
     const hosts = socketHosts();

@@ -21,13 +21,13 @@ async function readLine(
   const reader = stream.getReader();
   const decoder = new TextDecoder();
   let buffered = "";
-  const deadline = Date.now() + ms;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<undefined>((resolve) => {
+    timer = setTimeout(() => resolve(undefined), ms);
+  });
   try {
-    while (Date.now() < deadline) {
-      const chunk = await Promise.race([
-        reader.read(),
-        Bun.sleep(deadline - Date.now()).then(() => undefined),
-      ]);
+    for (;;) {
+      const chunk = await Promise.race([reader.read(), timeout]);
       if (chunk === undefined || chunk.done) break;
       buffered += decoder.decode(chunk.value, { stream: true });
       const lines = buffered.split("\n");
@@ -36,6 +36,7 @@ async function readLine(
       if (found !== undefined) return found;
     }
   } finally {
+    clearTimeout(timer); // a timer left pending slows later tests' setImmediate loops
     reader.releaseLock();
   }
   throw new Error(`no matching line within ${ms} ms`);
