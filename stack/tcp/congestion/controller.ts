@@ -16,7 +16,7 @@
  * Sequence-number convention: every sequence number passed in or stored here is an
  * *exclusive* edge like SND.NXT ("one past the last byte"). The RFCs' HighData and
  * `recover` are inclusive ("the highest sequence number transmitted"), so this file's
- * `recover` is the RFC's `recover + 1`, i.e. SND.NXT at the time recovery began.
+ * `recover` is the RFC's `recover + 1`, i.e. SND.MAX at the time recovery began.
  *
  * HOW TCP CALLS A CONTROLLER (the wiring recipe). tests/stack/tcp/congestion/sim.ts is
  * this recipe as running code (a sender over a lossy path); keep the two in step.
@@ -48,7 +48,7 @@
  *  2. An ACK with SND.UNA < SEG.ACK ≤ SND.MAX (RFC 9293 §3.10.7.4 "fifth"), in order:
  *       bytesAcked = SEG.ACK − SND.UNA; SND.UNA = SEG.ACK; board.onCumulativeAck(SND.UNA)
  *       (true = the receiver reneged; it has cleared itself); restart the RTO timer;
- *       action = cc.onAck({ now, bytesAcked, sndUna: SND.UNA, sndNxt: SND.MAX,
+ *       action = cc.onAck({ now, bytesAcked, sndUna: SND.UNA, sndMax: SND.MAX,
  *                           bytesInFlight: SND.MAX − SND.UNA, rttMs: SRTT, appLimited });
  *     `appLimited` (optional, RFC 7661 / RFC 9438 §5.8): true if the sender was not
  *     cwnd-limited (less than cwnd outstanding and nothing queued) when this data was
@@ -64,7 +64,7 @@
  *       with SACK, RFC 6675 §2: board.update(seg.sackBlocks, SND.UNA, SND.MAX).newlySacked
  *         > 0 (call update for every ACK carrying blocks, even if step 2 ran).
  *     If it is one: when !cc.inRecovery, highRxt = max(highRxt, SND.UNA) (RFC 6675 (3.1));
- *       action = cc.onDuplicateAck({ now, sndUna: SND.UNA, sndNxt: SND.MAX,
+ *       action = cc.onDuplicateAck({ now, sndUna: SND.UNA, sndMax: SND.MAX,
  *                   bytesInFlight: SND.MAX − SND.UNA, lost: board.isLost(SND.UNA) });
  *     (`lost` only with SACK.) Actions:
  *       "retransmit"       → fast retransmit (RFC 5681 §3.2 step 3, RFC 6675 (4.3)): resend
@@ -77,7 +77,7 @@
  *     Finally run step 1 (output).
  *
  *  4. Retransmission timeout (RFC 6298 §5.4–5.6), before resending:
- *       cc.onRetransmitTimeout({ now, sndUna: SND.UNA, sndNxt: SND.MAX,
+ *       cc.onRetransmitTimeout({ now, sndUna: SND.UNA, sndMax: SND.MAX,
  *                                bytesInFlight: SND.MAX − SND.UNA });
  *       board.clear() (RFC 2018 §8, RFC 6675 §5.1); highRxt = SND.UNA;
  *       rescueRxt = undefined; SND.NXT = SND.UNA; back off the timer; step 1.
@@ -85,7 +85,7 @@
  *     1 SMSS, recover = SND.MAX, and leaves recovery.
  *
  *  5. Optional: a retransmission proved spurious (RFC 3522 Eifel: the ACK echoes a TSval
- *     older than the retransmission; or a D-SACK, board.update(...).dsack):
+ *     older than the retransmission; or D-SACK evidence, RFC 3708, from board.update(...).dsack):
  *     cc.onSpuriousRetransmit(now) restores cwnd/ssthresh/CUBIC state (RFC 9438 §4.9).
  *
  *  6. Optional: before sending after an idle period longer than RTO (RFC 5681 §4.1):
@@ -106,7 +106,7 @@ export interface AckEvent {
   /** The new SND.UNA (= SEG.ACK). */
   readonly sndUna: number;
   /** SND.MAX: one past the highest sequence number sent (RFC 6675 HighData + 1). */
-  readonly sndNxt: number;
+  readonly sndMax: number;
   /** FlightSize after this ACK (SND.MAX − SND.UNA), bytes. */
   readonly bytesInFlight: number;
   /** The smoothed RTT (RFC 6298 SRTT) if there is one; CUBIC uses it (RFC 9438 §4.2). */
@@ -120,7 +120,7 @@ export interface LossEvent {
   readonly now: number;
   readonly sndUna: number;
   /** SND.MAX, as in AckEvent. */
-  readonly sndNxt: number;
+  readonly sndMax: number;
   /** FlightSize (SND.MAX − SND.UNA), bytes. */
   readonly bytesInFlight: number;
   /** SACK only: the scoreboard's IsLost(SND.UNA) (RFC 6675 §5 step (2)). */

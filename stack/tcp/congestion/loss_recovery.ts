@@ -167,7 +167,7 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
     this.window = this.smss;
     // RFC 6582 §3.2 step 4 / RFC 6675 §5.1: remember the highest sequence number sent
     // and leave recovery; no new recovery until it is acknowledged.
-    this.recoveryPoint = loss.sndNxt;
+    this.recoveryPoint = loss.sndMax;
     this.recoverySetByTimeout = true;
     this.recovery = "none";
     this.duplicates = 0;
@@ -222,7 +222,7 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
     if (!this.mayEnterRecovery(loss.sndUna)) return false;
     this.undo = this.snapshot();
     // RFC 6582 step 2 / RFC 6675 (4.1): recover = HighData.
-    this.recoveryPoint = loss.sndNxt;
+    this.recoveryPoint = loss.sndMax;
     this.recoverySetByTimeout = false;
     // RFC 5681 §3.2 step 2: "additional data sent in limited transmit MUST NOT be
     // included in this calculation": use FlightSize as of the first duplicate ACK.

@@ -36,7 +36,7 @@ describe("any sequence of events keeps the controller sane", () => {
           for (const e of events) {
             now += 7;
             const flight = seqDiff(sndMax, sndUna);
-            const loss = { now, sndUna, sndNxt: sndMax, bytesInFlight: flight };
+            const loss = { now, sndUna, sndMax, bytesInFlight: flight };
             const before = { cwnd: cc.cwnd, inRecovery: cc.inRecovery, recover: cc.recover };
             if (e.kind === "send") sndMax = seqAdd(sndMax, e.segments * MSS);
             if (e.kind === "ack" && flight > 0) {
@@ -46,7 +46,7 @@ describe("any sequence of events keeps the controller sane", () => {
                 now,
                 bytesAcked,
                 sndUna,
-                sndNxt: sndMax,
+                sndMax,
                 bytesInFlight: seqDiff(sndMax, sndUna),
                 rttMs: 50,
                 appLimited: e.appLimited,

@@ -35,16 +35,16 @@ function afterLoss(rttMs: number): { cc: Cubic; p: Path } {
 /** A loss detected by SACK with `flight` outstanding, then the full ACK ending recovery. */
 function lose(cc: Cubic, p: Path, flight: number): void {
   const sndNxt = p.sndUna + flight;
-  expect(cc.onLossDetected({ now: p.now, sndUna: p.sndUna, sndNxt, bytesInFlight: flight })).toBe(
-    true,
-  );
+  expect(
+    cc.onLossDetected({ now: p.now, sndUna: p.sndUna, sndMax: sndNxt, bytesInFlight: flight }),
+  ).toBe(true);
   p.now += p.rttMs;
   const ssthresh = cc.ssthresh;
   const action = cc.onAck({
     now: p.now,
     bytesAcked: flight,
     sndUna: sndNxt,
-    sndNxt: sndNxt + ssthresh,
+    sndMax: sndNxt + ssthresh,
     bytesInFlight: ssthresh,
   });
   expect(action).toBe("recovery-end");
@@ -97,7 +97,7 @@ describe("multiplicative decrease (RFC 9438 §4.6, §4.7)", () => {
     fc.assert(
       fc.property(fc.integer({ min: 1, max: 10_000_000 }), (flight) => {
         const cc = cubic();
-        cc.onLossDetected({ now: 0, sndUna: 0, sndNxt: flight, bytesInFlight: flight });
+        cc.onLossDetected({ now: 0, sndUna: 0, sndMax: flight, bytesInFlight: flight });
         expect(cc.ssthresh).toBe(Math.max(Math.floor(flight * BETA_CUBIC), 2 * MSS));
         expect(cc.cwnd).toBe(cc.ssthresh);
       }),
@@ -183,7 +183,7 @@ describe("timeouts, slow start, undo (RFC 9438 §4.8–§4.10)", () => {
     cc.onRetransmitTimeout({
       now: p.now,
       sndUna: p.sndUna,
-      sndNxt: p.sndUna + 80_000,
+      sndMax: p.sndUna + 80_000,
       bytesInFlight: 80_000,
     });
     expect(cc.cwnd).toBe(MSS);
@@ -217,7 +217,7 @@ describe("timeouts, slow start, undo (RFC 9438 §4.8–§4.10)", () => {
     cc.onLossDetected({
       now: p.now,
       sndUna: p.sndUna,
-      sndNxt: p.sndUna + 80_000,
+      sndMax: p.sndUna + 80_000,
       bytesInFlight: 80_000,
     });
     expect(cc.cwnd).toBe(56_000);
@@ -238,7 +238,7 @@ describe("timeouts, slow start, undo (RFC 9438 §4.8–§4.10)", () => {
         now: p.now,
         bytesAcked: 100,
         sndUna: p.sndUna,
-        sndNxt: p.sndUna,
+        sndMax: p.sndUna,
         bytesInFlight: 0,
         appLimited: true,
       });

@@ -36,7 +36,7 @@ export function roundTrip(p: Path, segmentsPerAck = 1): void {
       now: p.now,
       bytesAcked,
       sndUna: p.sndUna,
-      sndNxt,
+      sndMax: sndNxt,
       bytesInFlight: (sndNxt - p.sndUna) >>> 0,
       rttMs: p.rttMs,
     });

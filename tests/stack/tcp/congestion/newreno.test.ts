@@ -19,7 +19,7 @@ function newReno(options: { sack?: boolean; mss?: number } = {}): CongestionCont
 
 /** A duplicate ACK at SND.UNA = 0 with `flight` outstanding and SND.MAX = flight. */
 function dup(cc: CongestionController, flight: number, lost?: boolean) {
-  return cc.onDuplicateAck({ now: 0, sndUna: 0, sndNxt: flight, bytesInFlight: flight, lost });
+  return cc.onDuplicateAck({ now: 0, sndUna: 0, sndMax: flight, bytesInFlight: flight, lost });
 }
 
 /** Three duplicate ACKs: enters fast recovery with `flight` bytes outstanding. */
@@ -44,7 +44,7 @@ describe("initial window (RFC 6928 §2)", () => {
     const cc = newReno({ mss: 536 });
     cc.setMss(1460);
     expect(cc.cwnd).toBe(14600);
-    cc.onAck({ now: 1, bytesAcked: 1460, sndUna: 1460, sndNxt: 14600, bytesInFlight: 13140 });
+    cc.onAck({ now: 1, bytesAcked: 1460, sndUna: 1460, sndMax: 14600, bytesInFlight: 13140 });
     cc.setMss(1000);
     expect(cc.cwnd).toBe(14600 + 1460);
   });
@@ -88,7 +88,7 @@ describe("congestion avoidance (RFC 5681 §3.1, RFC 3465 §2.1)", () => {
       now: 1,
       bytesAcked: 2 * window,
       sndUna: 2 * window,
-      sndNxt: 2 * window,
+      sndMax: 2 * window,
       bytesInFlight: window,
     });
     expect(cc.cwnd).toBe(window);
@@ -117,7 +117,7 @@ describe("congestion avoidance (RFC 5681 §3.1, RFC 3465 §2.1)", () => {
               now: 2,
               bytesAcked: size,
               sndUna: una,
-              sndNxt: una + window,
+              sndMax: una + window,
               bytesInFlight: window,
             });
             // Never more than one SMSS per window's worth of ACKs.
@@ -143,7 +143,7 @@ describe("congestion avoidance (RFC 5681 §3.1, RFC 3465 §2.1)", () => {
       now: 1,
       bytesAcked: 1000,
       sndUna: 1000,
-      sndNxt: 2000,
+      sndMax: 2000,
       bytesInFlight: 1000,
       appLimited: true,
     });
@@ -170,12 +170,12 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 3042, RFC 6582)
     const cc = newReno();
     expect(dup(cc, 10_000)).toBe("limited-transmit");
     expect(cc.sendWindow).toBe(11_000);
-    expect(cc.onDuplicateAck({ now: 0, sndUna: 0, sndNxt: 11_000, bytesInFlight: 11_000 })).toBe(
+    expect(cc.onDuplicateAck({ now: 0, sndUna: 0, sndMax: 11_000, bytesInFlight: 11_000 })).toBe(
       "limited-transmit",
     );
     expect(cc.sendWindow).toBe(12_000);
     expect(cc.cwnd).toBe(10_000);
-    expect(cc.onDuplicateAck({ now: 0, sndUna: 0, sndNxt: 12_000, bytesInFlight: 12_000 })).toBe(
+    expect(cc.onDuplicateAck({ now: 0, sndUna: 0, sndMax: 12_000, bytesInFlight: 12_000 })).toBe(
       "retransmit",
     );
     // RFC 5681 §3.2 step 2: the FlightSize of the first duplicate ACK, not 12 000.
@@ -200,7 +200,7 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 3042, RFC 6582)
       now: 1,
       bytesAcked: 3000,
       sndUna: 3000,
-      sndNxt: 10_000,
+      sndMax: 10_000,
       bytesInFlight: 7000,
     });
     expect(action).toBe("retransmit");
@@ -215,7 +215,7 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 3042, RFC 6582)
       now: 1,
       bytesAcked: 10_000,
       sndUna: 10_000,
-      sndNxt: 16_000,
+      sndMax: 16_000,
       bytesInFlight: 6000,
     });
     expect(action).toBe("recovery-end");
@@ -227,7 +227,7 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 3042, RFC 6582)
       now: 1,
       bytesAcked: 10_000,
       sndUna: 10_000,
-      sndNxt: 10_000,
+      sndMax: 10_000,
       bytesInFlight: 0,
     });
     expect(action).toBe("recovery-end");
@@ -237,16 +237,16 @@ describe("fast retransmit and fast recovery (RFC 5681 §3.2, RFC 3042, RFC 6582)
   test("RFC 6582 step 2: no second fast retransmit for duplicate ACKs below recover", () => {
     const cc = newReno();
     enterFastRecovery(cc, 10_000);
-    cc.onAck({ now: 1, bytesAcked: 10_000, sndUna: 10_000, sndNxt: 20_000, bytesInFlight: 10_000 });
+    cc.onAck({ now: 1, bytesAcked: 10_000, sndUna: 10_000, sndMax: 20_000, bytesInFlight: 10_000 });
     const at = (sndUna: number) =>
-      cc.onDuplicateAck({ now: 2, sndUna, sndNxt: 20_000, bytesInFlight: 20_000 - sndUna });
+      cc.onDuplicateAck({ now: 2, sndUna, sndMax: 20_000, bytesInFlight: 20_000 - sndUna });
     expect([at(10_000), at(10_000), at(10_000)]).toEqual([
       "limited-transmit",
       "limited-transmit",
       "none",
     ]);
     expect(cc.inRecovery).toBe(false);
-    cc.onAck({ now: 3, bytesAcked: 1000, sndUna: 11_000, sndNxt: 20_000, bytesInFlight: 9000 });
+    cc.onAck({ now: 3, bytesAcked: 1000, sndUna: 11_000, sndMax: 20_000, bytesInFlight: 9000 });
     expect([at(11_000), at(11_000), at(11_000)]).toEqual([
       "limited-transmit",
       "limited-transmit",
@@ -261,7 +261,7 @@ describe("retransmission timeout (RFC 5681 §3.1)", () => {
     const p = path(cc);
     roundTrip(p);
     roundTrip(p);
-    const loss = { now: p.now, sndUna: p.sndUna, sndNxt: p.sndUna + 40_000, bytesInFlight: 40_000 };
+    const loss = { now: p.now, sndUna: p.sndUna, sndMax: p.sndUna + 40_000, bytesInFlight: 40_000 };
     cc.onRetransmitTimeout(loss);
     expect(cc.cwnd).toBe(MSS);
     expect(cc.ssthresh).toBe(20_000);
@@ -273,7 +273,7 @@ describe("retransmission timeout (RFC 5681 §3.1)", () => {
 
   test("then slow start again up to ssthresh", () => {
     const cc = newReno();
-    cc.onRetransmitTimeout({ now: 0, sndUna: 0, sndNxt: 16_000, bytesInFlight: 16_000 });
+    cc.onRetransmitTimeout({ now: 0, sndUna: 0, sndMax: 16_000, bytesInFlight: 16_000 });
     const p = path(cc);
     const windows: number[] = [];
     for (let i = 0; i < 5; i++) {
@@ -286,15 +286,15 @@ describe("retransmission timeout (RFC 5681 §3.1)", () => {
   test("a timeout ends fast recovery; with SACK no new recovery until recover is acked (RFC 6675 §5.1)", () => {
     const cc = newReno({ sack: true });
     expect(dup(cc, 10_000, true)).toBe("retransmit");
-    cc.onRetransmitTimeout({ now: 1, sndUna: 0, sndNxt: 10_000, bytesInFlight: 10_000 });
+    cc.onRetransmitTimeout({ now: 1, sndUna: 0, sndMax: 10_000, bytesInFlight: 10_000 });
     expect(cc.inRecovery).toBe(false);
     expect(dup(cc, 10_000, true)).toBe("limited-transmit");
-    cc.onAck({ now: 2, bytesAcked: 10_000, sndUna: 10_000, sndNxt: 12_000, bytesInFlight: 2000 });
+    cc.onAck({ now: 2, bytesAcked: 10_000, sndUna: 10_000, sndMax: 12_000, bytesInFlight: 2000 });
     expect(
       cc.onDuplicateAck({
         now: 3,
         sndUna: 10_000,
-        sndNxt: 12_000,
+        sndMax: 12_000,
         bytesInFlight: 2000,
         lost: true,
       }),
@@ -316,7 +316,7 @@ describe("SACK-based recovery (RFC 6675 §5)", () => {
       now: 1,
       bytesAcked: 4000,
       sndUna: 4000,
-      sndNxt: 20_000,
+      sndMax: 20_000,
       bytesInFlight: 16_000,
     });
     expect(partial).toBe("none");
@@ -325,7 +325,7 @@ describe("SACK-based recovery (RFC 6675 §5)", () => {
       now: 2,
       bytesAcked: 16_000,
       sndUna: 20_000,
-      sndNxt: 30_000,
+      sndMax: 30_000,
       bytesInFlight: 10_000,
     });
     expect(full).toBe("recovery-end");
@@ -334,7 +334,7 @@ describe("SACK-based recovery (RFC 6675 §5)", () => {
 
   test("onLossDetected enters recovery once", () => {
     const cc = newReno({ sack: true });
-    const loss = { now: 0, sndUna: 0, sndNxt: 8000, bytesInFlight: 8000 };
+    const loss = { now: 0, sndUna: 0, sndMax: 8000, bytesInFlight: 8000 };
     expect(cc.onLossDetected(loss)).toBe(true);
     expect(cc.onLossDetected(loss)).toBe(false);
     expect(cc.ssthresh).toBe(4000);
@@ -353,7 +353,7 @@ describe("undo of a spurious reduction (RFC 9438 §4.9, RFC 4015 idea)", () => {
       ...before,
       inRecovery: false,
     });
-    cc.onRetransmitTimeout({ now: 2, sndUna: 0, sndNxt: 20_000, bytesInFlight: 20_000 });
+    cc.onRetransmitTimeout({ now: 2, sndUna: 0, sndMax: 20_000, bytesInFlight: 20_000 });
     cc.onSpuriousRetransmit(3);
     expect({ cwnd: cc.cwnd, ssthresh: cc.ssthresh }).toEqual(before);
   });

@@ -188,7 +188,7 @@ export function simulate(options: SimOptions): SimResult {
         now,
         bytesAcked,
         sndUna,
-        sndNxt: sndMax,
+        sndMax,
         bytesInFlight: seqDiff(sndMax, sndUna),
         rttMs: 2 * oneWay,
       });
@@ -204,7 +204,7 @@ export function simulate(options: SimOptions): SimResult {
       const action = cc.onDuplicateAck({
         now,
         sndUna,
-        sndNxt: sndMax,
+        sndMax,
         bytesInFlight: seqDiff(sndMax, sndUna),
         lost: options.sack ? board.isLost(sndUna) : undefined,
       });
@@ -218,7 +218,7 @@ export function simulate(options: SimOptions): SimResult {
     if (sndUna === sndMax) return;
     result.timeouts++;
     // Recipe step 4.
-    cc.onRetransmitTimeout({ now, sndUna, sndNxt: sndMax, bytesInFlight: seqDiff(sndMax, sndUna) });
+    cc.onRetransmitTimeout({ now, sndUna, sndMax, bytesInFlight: seqDiff(sndMax, sndUna) });
     board.clear();
     sndNxt = sndUna;
     highRxt = sndUna;
