@@ -71,7 +71,10 @@ export class TcpSocket extends Pollable {
       listening: false,
     };
     listening.context.tcpPorts.add(socket.binding);
-    connection.options = { ...connection.options, ...socket.explicitOptions };
+    // Linux: an accepted socket inherits the listener's options (buffers only grow).
+    if (Object.keys(socket.explicitOptions).length > 0) {
+      connection.options = { ...connection.options, ...socket.explicitOptions };
+    }
     connection.onChange = () => socket.changed();
     return socket;
   }
