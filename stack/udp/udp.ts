@@ -21,6 +21,7 @@ export { UdpBinding } from "./binding.ts";
 export const UDP_MAX_PAYLOAD = 65_507;
 /** RFC 792 Destination Unreachable code 3. */
 const PORT_UNREACHABLE = 3;
+const NO_BINDINGS: readonly UdpBinding[] = [];
 
 /** What UDP needs from the stack around it (the `Stack` provides all of it). */
 export interface UdpHost {
@@ -78,7 +79,7 @@ export class Udp implements UdpBindingOwner {
       return;
     }
     const data = d.payload.subarray(UDP_HEADER_LENGTH, header.length);
-    const candidates = this.byPort.get(header.destinationPort) ?? [];
+    const candidates = this.byPort.get(header.destinationPort) ?? NO_BINDINGS;
     if (d.broadcast) {
       let delivered = 0;
       for (const binding of candidates) {
@@ -110,7 +111,7 @@ export class Udp implements UdpBindingOwner {
    * one could not tell which of its sends failed.
    */
   icmpError(report: IcmpErrorReport, _now: number): void {
-    const list = this.byPort.get(report.sourcePort) ?? [];
+    const list = this.byPort.get(report.sourcePort) ?? NO_BINDINGS;
     for (const binding of list) {
       if (
         binding.isConnected &&
