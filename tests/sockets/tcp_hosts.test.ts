@@ -208,6 +208,29 @@ describe("TCP over the memory link", () => {
     b.api.listen(reusing);
   });
 
+  test("socket options: accepted sockets inherit the listener's; TCP_INFO and TCP_CONGESTION are live", async () => {
+    const hosts = socketHosts();
+    const { a, b, run } = hosts;
+    const server = b.api.socket("inet", "stream");
+    b.api.setsockopt(server, "SO_RCVBUF", 1 << 20);
+    b.api.setsockopt(server, "TCP_NODELAY", true);
+    b.api.bind(server, "0.0.0.0", 7);
+    b.api.listen(server);
+    const client = a.api.socket("inet", "stream");
+    a.api.setsockopt(client, "TCP_CONGESTION", "reno");
+    await run(a.api.connect(client, "10.0.0.1", 7));
+    const accepted = await run(b.api.accept(server));
+    expect(b.api.getsockopt(accepted, "SO_RCVBUF")).toBe(1 << 20);
+    expect(b.api.getsockopt(accepted, "TCP_NODELAY")).toBe(true);
+    expect(a.api.getsockopt(client, "TCP_CONGESTION")).toBe("newreno");
+    expect(b.api.getsockopt(accepted, "TCP_CONGESTION")).toBe("cubic");
+    expect(a.api.getsockopt(client, "TCP_INFO")).toMatchObject({
+      state: "ESTABLISHED",
+      congestion: "newreno",
+    });
+    expect(b.api.getsockopt(server, "TCP_INFO")).toEqual({ state: "LISTEN" });
+  });
+
   test("a blocking send larger than the buffers waits for the reader (flow control)", async () => {
     const small = {
       sendBufferBytes: 16384,
