@@ -145,6 +145,32 @@ describe("ICMP errors we send", () => {
     expect(host.stats.get("icmpOutDestUnreachs")).toBe(1);
   });
 
+  test("port unreachable quotes any UDP datagram exactly: its header (options too) + 8 octets", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(0xffff),
+        fc.integer({ min: 1, max: 0xffff }),
+        fc.uint8Array({ maxLength: 100 }),
+        fc.constantFrom(
+          new Uint8Array(0),
+          Uint8Array.of(1, 1, 1, 0),
+          Uint8Array.of(7, 7, 4, 0, 0, 0, 0, 0),
+        ),
+        (sourcePort, destinationPort, data, options) => {
+          const host = ipHost();
+          const offending = udpPacket({ sourcePort, destinationPort, data, options });
+          host.receive(offending, 0);
+          expect(host.sent.length).toBe(1);
+          const reply = icmpOf(host.sent[0]!);
+          const headerLength = 20 + options.length;
+          expect([reply.type, reply.code, reply.checksumOk]).toEqual([3, 3, true]);
+          expect(reply.data).toEqual(offending.subarray(0, headerLength + 8));
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
   const never: [string, Uint8Array][] = [
     ["a datagram sent to broadcast", udpPacket({ destination: 0xffffffff })],
     ["a datagram sent to the subnet broadcast", udpPacket({ destination: 0x0a0000ff })],

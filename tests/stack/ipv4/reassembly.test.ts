@@ -1,5 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { internetChecksum } from "../../../stack/checksum.ts";
 import { IpProtocol } from "../../../stack/ipv4/datagram.ts";
 import { isParseFailure, parseIpv4Header } from "../../../stack/ipv4/header.ts";
 import { type Fragment, Reassembly } from "../../../stack/ipv4/reassembly.ts";
@@ -217,6 +218,27 @@ describe("IPv4 input with fragments", () => {
     expect(receiver.tcp.inputs[0]!.payload).toEqual(data);
     expect(receiver.stats.get("ipReasmOKs")).toBe(1);
     expect(receiver.stats.get("ipReasmReqds")).toBe(sender.sent.length);
+  });
+
+  test("a flood of 2,000 never-finished datagrams through input stays within the 1 MiB default", () => {
+    const host = ipHost();
+    const header = ipv4Packet({ protocol: IpProtocol.UDP }).subarray(0, 20);
+    for (let id = 0; id < 2000; id++) {
+      const first = fragmentOf(header, new Uint8Array(1480).fill(id & 0xff), 0, true);
+      first[4] = id >>> 8;
+      first[5] = id & 0xff;
+      first[10] = 0;
+      first[11] = 0;
+      const checksum = internetChecksum(first.subarray(0, 20));
+      first[10] = checksum >>> 8;
+      first[11] = checksum & 0xff;
+      host.receive(first, id);
+      expect(host.ipv4.reassembly.bytesInUse).toBeLessThanOrEqual(1024 * 1024);
+    }
+    expect(host.stats.get("ipReasmReqds")).toBe(2000);
+    // Evicted ones count as failures; the survivors are the newest.
+    expect(host.stats.get("ipReasmFails")).toBe(2000 - host.ipv4.reassembly.datagramsInProgress);
+    expect(host.ipv4.nextDeadline()).toBeGreaterThan(30_000);
   });
 
   test("a timed-out datagram draws ICMP Time Exceeded code 1 from poll()", () => {
