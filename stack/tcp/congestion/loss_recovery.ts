@@ -44,13 +44,13 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
   private sack: boolean;
   private recovery: Recovery = "none";
   private duplicates = 0;
-  /** FlightSize at the first duplicate ACK: excludes limited-transmit data (RFC 5681 §3.2 step 2). */
+  /** FlightSize at the first duplicate ACK: without limited-transmit data (RFC 5681 §3.2 (2)). */
   private flightAtFirstDuplicate = 0;
-  /** FlightSize when recovery began: the cap on NewReno window inflation (RFC 5681 §3.2 step 4 note). */
+  /** FlightSize when recovery began: caps NewReno's inflation (RFC 5681 §3.2 step 4, note). */
   private flightAtRecovery = 0;
   /** SND.MAX when recovery or the last timeout began (RFC 6582 `recover` + 1). */
   private recoveryPoint: number | undefined;
-  /** recover was set by a timeout (RFC 6675 §5.1 then forbids a new recovery until it is acked). */
+  /** recover was set by a timeout: RFC 6675 §5.1 forbids a new recovery until it is acked. */
   private recoverySetByTimeout = false;
   private consecutiveTimeouts = 0;
   /** Nothing acked yet: setMss may still recompute the initial window. */
