@@ -48,9 +48,15 @@ export function onListen(
   // Second: "Any acknowledgment is bad if it arrives on a connection still in the
   // LISTEN state": <SEQ=SEG.ACK><CTL=RST> -- unless it completes a SYN cookie.
   if (seg.flags & Flag.ACK) {
-    const tcb = tcp.config.synCookies ? fromCookie(tcp, listener, d, seg, now) : undefined;
-    if (tcb === undefined) tcp.sendReset(d.destination, d.source, seg, seg.ack, 0, Flag.RST);
-    return tcb;
+    const cookies = tcp.config.synCookies;
+    const tcb = cookies ? fromCookie(tcp, listener, d, seg, now) : undefined;
+    if (tcb !== undefined) return tcb;
+    // Deviation: while the half-open table is full (cookies in use) a failed ACK is
+    // dropped, not reset: it may be a genuine client's later segment that overtook the
+    // one whose sequence number validates the cookie, which will arrive or be resent.
+    if (cookies && listener.halfOpen.size >= tcp.config.synBacklog) return undefined;
+    tcp.sendReset(d.destination, d.source, seg, seg.ack, 0, Flag.RST);
+    return undefined;
   }
   // Third: the SYN. (Security/precedence checks are not implemented.)
   if (!(seg.flags & Flag.SYN)) return undefined; // fourth: "drop the segment and return"
@@ -70,6 +76,7 @@ export function onListen(
     seg.sourcePort,
     undefined,
     now,
+    listener.connectionOptions,
   );
   tcb.listener = listener;
   listener.halfOpen.add(tcb);
@@ -122,6 +129,7 @@ function fromCookie(
     seg.sourcePort,
     cookie,
     now,
+    listener.connectionOptions,
   );
   tcb.listener = listener;
   tcb.irs = clientIsn;

@@ -3,7 +3,7 @@
  * half-open connections (SYN-RECEIVED, bounded by `synBacklog`) and the established
  * ones waiting for accept() (bounded by `backlog`).
  */
-import type { TcpConnection, TcpListener } from "./connection.ts";
+import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import type { Tcb } from "./tcb.ts";
 import type { Tcp } from "./tcp.ts";
 import { abortCall } from "./user_calls.ts";
@@ -20,6 +20,8 @@ export class Listener implements TcpListener {
     readonly localAddress: number,
     readonly localPort: number,
     backlog: number,
+    /** Options for the connections it accepts (SO_RCVBUF etc. set on the listening socket). */
+    readonly connectionOptions: TcpConnectionOptions | undefined = undefined,
   ) {
     this.backlogValue = Math.max(1, backlog);
   }

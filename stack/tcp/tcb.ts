@@ -187,7 +187,16 @@ export class Tcb implements TcpConnection {
   }
 
   set options(value: TcpConnectionOptions) {
-    this.optionsValue = value;
+    // SO_RCVBUF / SO_SNDBUF may grow a live connection's buffers (never shrink them);
+    // the window scale was fixed at the SYN from maxReceiveBufferBytes, so this works.
+    const max = this.layer.config.maxReceiveBufferBytes;
+    this.recvBuffer.grow(Math.min(value.receiveBufferBytes, max));
+    this.sendBuffer.grow(value.sendBufferBytes);
+    this.optionsValue = {
+      ...value,
+      receiveBufferBytes: this.recvBuffer.capacity,
+      sendBufferBytes: this.sendBuffer.capacity,
+    };
     this.layer.markDirty(this);
   }
 

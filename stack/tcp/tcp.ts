@@ -253,8 +253,13 @@ export class Tcp {
   }
 
   /** Passive OPEN (RFC 9293 §3.10.1). The socket layer has checked for conflicts. */
-  listen(localAddress: number, localPort: number, backlog: number): TcpListener {
-    const listener = new Listener(this, localAddress >>> 0, localPort, backlog);
+  listen(
+    localAddress: number,
+    localPort: number,
+    backlog: number,
+    options?: TcpConnectionOptions,
+  ): TcpListener {
+    const listener = new Listener(this, localAddress >>> 0, localPort, backlog, options);
     let byAddress = this.listeners.get(localPort);
     if (byAddress === undefined) {
       byAddress = new Map();

@@ -93,6 +93,30 @@ describe("two stacks over a lossy link", () => {
     );
   }, 120_000);
 
+  const oneOff: [string, Partial<TcpConfig>][] = [
+    ["SACK off", { sack: false }],
+    ["timestamps off", { timestamps: false }],
+    ["window scaling off", { windowScale: false }],
+    ["NewReno instead of CUBIC", { congestion: "newreno" }],
+  ];
+  for (const [name, config] of oneOff) {
+    test(`with ${name}`, () => {
+      fc.assert(
+        fc.property(scenario, (s) => check(s, config)),
+        { numRuns: 6 },
+      );
+    }, 120_000);
+  }
+
+  // SYN cookies answer every SYN: the handshake completes from the first segment after
+  // it (RFC 4987 §3.6), even when the network loses or reorders that segment.
+  test("with SYN cookies answering every SYN (synBacklog 0)", () => {
+    fc.assert(
+      fc.property(scenario, (s) => check(s, { synBacklog: 0 })),
+      { numRuns: 8 },
+    );
+  }, 120_000);
+
   test("with SACK, timestamps and window scaling off, and NewReno", () => {
     fc.assert(
       fc.property(scenario, (s) =>
