@@ -34,7 +34,8 @@ export class UdpBinding implements UdpEndpoint {
   remotePort = 0;
   error: UdpEndpointError | undefined = undefined;
   onChange: (() => void) | undefined = undefined;
-  private queue: UdpDatagram[] = [];
+  // A FIFO as an array and a head index; taken slots are cleared so the GC can have them.
+  private queue: (UdpDatagram | undefined)[] = [];
   private head = 0;
   private queuedBytes = 0;
   private closed = false;
@@ -68,7 +69,7 @@ export class UdpBinding implements UdpEndpoint {
   receive(): UdpDatagram | undefined {
     if (this.head >= this.queue.length) return undefined;
     const datagram = this.queue[this.head]!;
-    this.queue[this.head++] = undefined as unknown as UdpDatagram;
+    this.queue[this.head++] = undefined;
     this.queuedBytes -= datagram.data.length + DATAGRAM_OVERHEAD_BYTES;
     if (this.head === this.queue.length) {
       this.queue = [];
