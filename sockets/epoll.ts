@@ -27,10 +27,15 @@ export class EpollInstance extends Pollable implements Watcher {
   private readonly ready = new Set<Interest>();
 
   add(fd: number, target: Pollable, events: number): void {
-    if (target === this)
+    if (target === this) {
       throw new SocketError("EINVAL", "epoll_ctl", "an epoll set cannot watch itself");
-    if (this.byFd.has(fd))
+    }
+    if (this.byFd.has(fd)) {
       throw new SocketError("EEXIST", "epoll_ctl", `${fd} is already in the set`);
+    }
+    if (target instanceof EpollInstance && target.reaches(this)) {
+      throw new SocketError("ELOOP", "epoll_ctl", "epoll sets would watch each other in a circle");
+    }
     const interest: Interest = { fd, target, events };
     this.byFd.set(fd, interest);
     this.byTarget.set(target, interest);
@@ -96,6 +101,15 @@ export class EpollInstance extends Pollable implements Watcher {
     this.byFd.clear();
     this.byTarget.clear();
     this.ready.clear();
+  }
+
+  /** True if `other` is this set or is watched by it, directly or through nested sets. */
+  reaches(other: EpollInstance): boolean {
+    if (other === this) return true;
+    for (const target of this.byTarget.keys()) {
+      if (target instanceof EpollInstance && target.reaches(other)) return true;
+    }
+    return false;
   }
 
   private collect(maxEvents: number): { fd: number; events: number }[] {

@@ -35,6 +35,7 @@ export type SocketErrorCode =
   | "ENOPROTOOPT"
   | "ENOENT"
   | "EEXIST"
+  | "ELOOP"
   | "EMFILE";
 
 /** What each code means, in the words of strerror(3), lower-cased. */
@@ -64,6 +65,7 @@ const DESCRIPTIONS: Record<SocketErrorCode, string> = {
   ENOPROTOOPT: "protocol not available (unknown socket option)",
   ENOENT: "no such entry",
   EEXIST: "already registered",
+  ELOOP: "too many levels of nesting (a loop)",
   EMFILE: "too many open descriptors",
 };
 

@@ -202,6 +202,21 @@ describe("epoll", () => {
     await expect(waiting).rejects.toMatchObject({ code: "EBADF" });
   });
 
+  test("nested epoll sets: an inner set's readiness reaches the outer one; loops are ELOOP", async () => {
+    const env = setup();
+    const { fd, connection } = await connectedPair(env);
+    const inner = env.sockets.epollCreate();
+    const outer = env.sockets.epollCreate();
+    env.sockets.epollCtl(inner, "add", fd, POLLIN);
+    env.sockets.epollCtl(outer, "add", inner, POLLIN);
+    expect(() => env.sockets.epollCtl(inner, "add", outer, POLLIN)).toThrow("ELOOP");
+    expect(() => env.sockets.epollCtl(inner, "add", inner, POLLIN)).toThrow("EINVAL");
+    const waiting = env.sockets.epollWait(outer, 4, -1);
+    await settle();
+    connection.deliver([1]);
+    expect(await waiting).toEqual([{ fd: inner, events: POLLIN }]);
+  });
+
   test("an epoll descriptor is itself pollable (POLLIN when an event is ready)", async () => {
     const env = setup();
     const { fd, connection } = await connectedPair(env);
