@@ -41,7 +41,7 @@ export type SocketErrorCode =
 /** What each code means, in the words of strerror(3), lower-cased. */
 const DESCRIPTIONS: Record<SocketErrorCode, string> = {
   EBADF: "bad file descriptor",
-  EAGAIN: "resource temporarily unavailable (the call would block)",
+  EAGAIN: "resource temporarily unavailable: the call would block",
   EADDRINUSE: "address already in use",
   EADDRNOTAVAIL: "cannot assign requested address",
   EAFNOSUPPORT: "address family not supported",
@@ -60,9 +60,9 @@ const DESCRIPTIONS: Record<SocketErrorCode, string> = {
   ETIMEDOUT: "connection timed out",
   EHOSTUNREACH: "no route to host",
   ENETUNREACH: "network is unreachable",
-  EPIPE: "broken pipe (the sending side is shut down)",
+  EPIPE: "broken pipe: the sending side is shut down",
   EMSGSIZE: "message too long",
-  ENOPROTOOPT: "protocol not available (unknown socket option)",
+  ENOPROTOOPT: "protocol not available: unknown socket option",
   ENOENT: "no such entry",
   EEXIST: "already registered",
   ELOOP: "too many levels of nesting (a loop)",
