@@ -174,6 +174,12 @@ export interface CongestionOptions {
   initialWindowSegments?: number;
   /** CUBIC fast convergence (RFC 9438 §4.7); on by default, as on Linux. */
   fastConvergence?: boolean;
+  /**
+   * Continue from another controller's window when TCP_CONGESTION changes mid-connection:
+   * pass { cwnd: old.cwnd, ssthresh: old.ssthresh } (Linux keeps both; recovery state and
+   * the algorithm's own variables start afresh).
+   */
+  from?: { readonly cwnd: number; readonly ssthresh: number };
 }
 
 /** Creates the controller named like TCP_CONGESTION. */

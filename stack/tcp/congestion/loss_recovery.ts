@@ -62,6 +62,11 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
     this.iwSegments = options.initialWindowSegments ?? 10;
     this.window = initialWindow(options.mss, this.iwSegments);
     this.sack = options.sack ?? false;
+    if (options.from !== undefined) {
+      this.window = Math.max(options.from.cwnd, options.mss);
+      this.threshold = Math.max(options.from.ssthresh, 2 * options.mss);
+      this.pristine = false;
+    }
   }
 
   // The window arithmetic, per algorithm.

@@ -86,3 +86,23 @@ describe("any sequence of events keeps the controller sane", () => {
     );
   });
 });
+
+describe("switching algorithm mid-connection (TCP_CONGESTION)", () => {
+  test("the new controller continues from the old cwnd and ssthresh", () => {
+    const old = createCongestionController("cubic", { mss: MSS, now: 0, sack: true });
+    old.onLossDetected({ now: 0, sndUna: 0, sndMax: 100 * MSS, bytesInFlight: 100 * MSS });
+    const next = createCongestionController("newreno", {
+      mss: MSS,
+      now: 5,
+      from: { cwnd: old.cwnd, ssthresh: old.ssthresh },
+    });
+    expect(next.name).toBe("newreno");
+    expect({ cwnd: next.cwnd, ssthresh: next.ssthresh }).toEqual({
+      cwnd: 70 * MSS,
+      ssthresh: 70 * MSS,
+    });
+    expect(next.inRecovery).toBe(false);
+    next.setMss(1000); // no longer pristine: the window stays
+    expect(next.cwnd).toBe(70 * MSS);
+  });
+});
