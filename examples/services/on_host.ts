@@ -30,8 +30,11 @@ export interface ServedHost {
 export interface HostServices {
   readonly api: SocketApi;
   readonly services: RunningServices;
-  /** "10.0.0.2 is up: icmp echo, echo tcp/7 udp/7, ...; try: ping 10.0.0.2, curl http://10.0.0.2/" */
-  banner(): string;
+  /**
+   * The first line a person sees: "tstcp: 10.0.0.2/24 is up{where}: icmp echo, echo tcp/7
+   * udp/7, ...; try: ping 10.0.0.2, curl http://10.0.0.2/, nc 10.0.0.2 7".
+   */
+  banner(where?: string): string;
   /** The connection table and counters, as SIGUSR1 prints them. */
   ss(): string;
   /** Stop accepting, FIN every connection, RST what is left after `graceMs`. */
@@ -50,12 +53,12 @@ export function serveOnHost(
   return {
     api,
     services,
-    banner() {
+    banner(where = "") {
       const running = services.describe();
       const tries = [`ping ${address}`];
       if (names.includes("http")) tries.push(`curl http://${address}/`);
       if (names.includes("echo")) tries.push(`nc ${address} 7`);
-      return `tstcp: ${address} is up: icmp echo${running ? `, ${running}` : ""}; try: ${tries.join(", ")} (SIGUSR1: connection table)`;
+      return `tstcp: ${address}/${host.stack.prefixLength} is up${where}: icmp echo${running ? `, ${running}` : ""}; try: ${tries.join(", ")} (SIGUSR1: connection table)`;
     },
     ss,
     async stop(graceMs = 1000) {
