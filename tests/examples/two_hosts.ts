@@ -7,7 +7,7 @@
  * `run(promise)` lets the programs' async tasks run and moves virtual time forward in
  * small steps until the promise settles (or a virtual-time limit passes).
  */
-import { attachDriver } from "../../device/driver.ts";
+import { attachDriver, type Driver } from "../../device/driver.ts";
 import { createMemoryLink } from "../../device/memory_link.ts";
 import { createSocketApi, type SocketApi } from "../../sockets/api.ts";
 import { parseIpv4 } from "../../stack/address.ts";
@@ -18,6 +18,7 @@ import type { Trace } from "../../stack/trace.ts";
 
 export interface Host {
   readonly stack: Stack;
+  readonly driver: Driver;
   readonly api: SocketApi;
   readonly address: string;
 }
@@ -46,7 +47,7 @@ export function twoHosts(options: { seed?: number; traceB?: Trace; loss?: number
       ...(trace ? { trace } : {}),
     });
     const driver = attachDriver(stack, link, clock);
-    return { stack, api: createSocketApi(stack, clock, driver.kick), address };
+    return { stack, driver, api: createSocketApi(stack, clock, driver.kick), address };
   };
   const a = host("10.0.0.1", linkA, seed * 2);
   const b = host("10.0.0.2", linkB, seed * 2 + 1, options.traceB);
