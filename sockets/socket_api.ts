@@ -5,6 +5,14 @@
  *
  * Both concurrency models work: one async task per client awaiting blocking calls, or
  * one event loop over non-blocking sockets with `poll`/`epollWait`.
+ *
+ * Where this differs from Linux, on purpose:
+ *  - blocking calls return promises; "blocking" means the promise waits;
+ *  - `poll` returns only the descriptors with something to report, not the whole array;
+ *  - `send` on a stream socket that never connected is ENOTCONN (POSIX; Linux says EPIPE);
+ *  - SO_LINGER with a positive time closes gracefully without waiting (close() cannot block);
+ *  - buffer sizes are taken as given (Linux doubles SO_RCVBUF/SO_SNDBUF for bookkeeping);
+ *  - TCP_CONGESTION takes and gives a string ("cubic", "newreno"; "reno" means newreno).
  */
 import {
   ANY_ADDRESS,
