@@ -22,6 +22,12 @@ const lib = dlopen("libc.so.6", {
   __errno_location: { args: [], returns: FFIType.ptr },
 });
 
+// The same ioctl for requests whose argument is a plain integer (TUNSETOFFLOAD): a
+// symbol has one signature per dlopen handle, so it gets a handle of its own.
+const valueLib = dlopen("libc.so.6", {
+  ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.u64], returns: FFIType.i32 },
+});
+
 /** open(2) flags (asm-generic/fcntl.h). */
 export const O_RDWR = 0x2;
 export const O_NONBLOCK = 0x800;
@@ -80,6 +86,11 @@ export function close(fd: number): number {
 /** ioctl(fd, request, argument): `argument` is the struct the request reads or fills. */
 export function ioctl(fd: number, request: number, argument: Uint8Array): number {
   return lib.symbols.ioctl(fd, request, ptr(argument));
+}
+
+/** ioctl(fd, request, value) for a request that takes an integer, not a struct. */
+export function ioctlValue(fd: number, request: number, value: number): number {
+  return valueLib.symbols.ioctl(fd, request, value);
 }
 
 export function socket(domain: number, type: number, protocol: number): number {

@@ -15,15 +15,20 @@
  * SharedArrayBuffer; this thread then reads every waiting packet into one preallocated
  * buffer (no allocation per packet), hands each to the handler, and calls `flush` once.
  * Closing the fd removes the interface (it is not persistent).
+ *
+ * With `offload: true` every read and write starts with a virtio_net_hdr and the kernel
+ * and this process exchange TCP super-segments of up to 64 KB (`offload.ts`).
  */
 import { writeFileSync } from "node:fs";
 import { type Cidr, formatIpv4, netmask, parseCidr } from "../stack/address.ts";
 import type { Device } from "./device.ts";
 import * as libc from "./libc.ts";
 import { DeviceError, deviceErrorFor, Errno } from "./libc.ts";
+import { completeChecksum, TsoCoalescer, VNET_HEADER_BYTES } from "./offload.ts";
 
 /** ioctl requests (linux/if_tun.h, linux/sockios.h). */
 const TUNSETIFF = 0x400454ca;
+const TUNSETOFFLOAD = 0x400454d0;
 const SIOCGIFFLAGS = 0x8913;
 const SIOCSIFFLAGS = 0x8914;
 const SIOCSIFADDR = 0x8916;
@@ -32,6 +37,10 @@ const SIOCSIFMTU = 0x8922;
 /** TUNSETIFF flags (linux/if_tun.h). */
 const IFF_TUN = 0x0001;
 const IFF_NO_PI = 0x1000;
+const IFF_VNET_HDR = 0x4000;
+/** TUNSETOFFLOAD flags: we finish partial checksums and take TCPv4 super-segments. */
+const TUN_F_CSUM = 0x01;
+const TUN_F_TSO4 = 0x02;
 /** Interface flags (linux/if.h). */
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
@@ -43,8 +52,8 @@ const IFR_UNION = 16;
 /** Inside the union, a struct sockaddr_in: family (host order), port, then the address. */
 const SIN_ADDR = IFR_UNION + 4;
 
-/** The largest packet a read can return: the IPv4 maximum (RFC 791 §3.1: 65,535 octets). */
-const READ_BUFFER_BYTES = 65536;
+/** The largest packet a read can return: the IPv4 maximum (RFC 791 §3.1: 65,535 octets), after a vnet header. */
+const READ_BUFFER_BYTES = VNET_HEADER_BYTES + 65536;
 /** Packets drained per wake-up at most, so a flood cannot starve timers and sockets. */
 const MAX_BATCH = 256;
 const READY = 0;
@@ -57,6 +66,13 @@ export interface TunOptions {
   mtu?: number;
   /** The kernel side's address and prefix, e.g. "10.0.0.1/24". Omitted: left unconfigured and down. */
   address?: string;
+  /**
+   * IFF_VNET_HDR with checksum and TCPv4 segmentation offload (see `offload.ts`): the
+   * kernel hands up TCP super-segments of up to 64 KB, and consecutive segments we send
+   * are merged into super-segments the kernel splits. Packets above the MTU then reach
+   * the stack. Default: the environment variable TSTCP_TUN_OFFLOAD=1, else off.
+   */
+  offload?: boolean;
 }
 
 export interface TunCounters {
@@ -69,6 +85,11 @@ export interface TunCounters {
   readErrors: number;
   /** Exceptions thrown by the receive handler (a bug above; reported on stderr). */
   handlerErrors: number;
+  /** With offload: super-segments read (GSO from the kernel) and written (TSO to it). */
+  superSegmentsIn: number;
+  superSegmentsOut: number;
+  /** With offload: segments merged into the super-segments written. */
+  segmentsMergedOut: number;
 }
 
 export class Tun implements Device {
@@ -83,7 +104,11 @@ export class Tun implements Device {
     sendErrors: 0,
     readErrors: 0,
     handlerErrors: 0,
+    superSegmentsIn: 0,
+    superSegmentsOut: 0,
+    segmentsMergedOut: 0,
   };
+  readonly offload: boolean;
   private handler: ((packet: Uint8Array) => void) | undefined;
   private flush: (() => void) | undefined;
   private readonly buffer = new Uint8Array(READ_BUFFER_BYTES);
@@ -91,11 +116,15 @@ export class Tun implements Device {
   private readonly worker: Worker;
   private readonly workerStopped: Promise<void>;
   private closing: Promise<void> | undefined;
+  private readonly coalescer: TsoCoalescer | undefined;
+  private flushQueued = false;
 
-  private constructor(name: string, mtu: number, fd: number) {
+  private constructor(name: string, mtu: number, fd: number, offload: boolean) {
     this.name = name;
     this.mtu = mtu;
     this.fd = fd;
+    this.offload = offload;
+    if (offload) this.coalescer = new TsoCoalescer((bytes) => this.writeOut(bytes));
     this.worker = new Worker(new URL("./tun_reader_worker.ts", import.meta.url).href);
     this.workerStopped = new Promise((resolve) => {
       this.worker.addEventListener("message", () => resolve());
@@ -122,31 +151,60 @@ export class Tun implements Device {
     const fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_NONBLOCK | libc.O_CLOEXEC);
     if (fd < 0) throw deviceErrorFor(libc.errno(), "open /dev/net/tun", options.name);
     let name = options.name;
+    const offload = options.offload ?? process.env.TSTCP_TUN_OFFLOAD === "1";
     try {
       const ifr = ifreq(name);
-      new DataView(ifr.buffer).setUint16(IFR_UNION, IFF_TUN | IFF_NO_PI, true);
+      const flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
+      new DataView(ifr.buffer).setUint16(IFR_UNION, flags, true);
       if (libc.ioctl(fd, TUNSETIFF, ifr) < 0) {
         throw deviceErrorFor(libc.errno(), `create the TUN interface ${name}`, name);
       }
       name = nameOf(ifr); // the kernel fills in "tun%d"
+      if (offload && libc.ioctlValue(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) {
+        throw deviceErrorFor(libc.errno(), `enable offloads on ${name}`, name);
+      }
       disableIpv6(name);
       configure(name, mtu, cidr);
     } catch (error) {
       libc.close(fd); // the interface disappears with its only fd
       throw error;
     }
-    return new Tun(name, mtu, fd);
+    return new Tun(name, mtu, fd, offload);
   }
 
   /** Writes one packet to the kernel. Never throws: a refused write is counted and dropped. */
   send(packet: Uint8Array): void {
     if (this.closing !== undefined) return;
-    if (libc.write(this.fd, packet) < 0) {
+    const coalescer = this.coalescer;
+    if (coalescer === undefined) {
+      this.writeOut(packet);
+      return;
+    }
+    coalescer.send(packet);
+    // Nothing may wait past this turn: the end of a drain flushes, and so does this.
+    if (coalescer.pending && !this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(() => this.flushOutput());
+    }
+  }
+
+  /** With offload: writes the super-segment being built, if any. */
+  private flushOutput(): void {
+    this.flushQueued = false;
+    if (this.closing === undefined) this.coalescer?.flush();
+  }
+
+  private writeOut(bytes: Uint8Array): void {
+    if (libc.write(this.fd, bytes) < 0) {
       this.counters.sendErrors++;
       return;
     }
     this.counters.packetsOut++;
-    this.counters.bytesOut += packet.byteLength;
+    this.counters.bytesOut += bytes.byteLength;
+    if (this.coalescer !== undefined && bytes[1] !== 0) {
+      this.counters.superSegmentsOut++;
+      this.counters.segmentsMergedOut = this.coalescer.mergedSegments;
+    }
   }
 
   onReceive(handler: (packet: Uint8Array) => void, flush?: () => void): void {
@@ -197,9 +255,24 @@ export class Tun implements Device {
       packets++;
       this.counters.packetsIn++;
       this.counters.bytesIn += length;
-      this.deliver(this.buffer.subarray(0, length));
+      if (this.coalescer === undefined) this.deliver(this.buffer.subarray(0, length));
+      else this.deliverOffloaded(length);
     }
     if (packets > 0 && this.flush !== undefined) this.guard(this.flush);
+    this.coalescer?.flush();
+  }
+
+  /** Strips the vnet header and finishes a partial checksum; the stack sees plain IPv4. */
+  private deliverOffloaded(length: number): void {
+    if (length <= VNET_HEADER_BYTES) return;
+    const header = this.buffer.subarray(0, VNET_HEADER_BYTES);
+    const packet = this.buffer.subarray(VNET_HEADER_BYTES, length);
+    if (header[1] !== 0) this.counters.superSegmentsIn++;
+    if (!completeChecksum(header, packet)) {
+      this.counters.readErrors++;
+      return;
+    }
+    this.deliver(packet);
   }
 
   private deliver(packet: Uint8Array): void {

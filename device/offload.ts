@@ -1,0 +1,220 @@
+/**
+ * TUN offloads: the `virtio_net_hdr` the kernel puts in front of every packet when the
+ * TUN is opened with IFF_VNET_HDR, and what we do with it in both directions. This is
+ * how gVisor's netstack and QEMU move bulk TCP through a TUN at a fraction of the
+ * per-packet cost: one read or write carries up to 64 KB instead of one MTU.
+ *
+ *   struct virtio_net_hdr {      (linux/virtio_net.h; little-endian on a TUN by default)
+ *     u8  flags;                 1 = NEEDS_CSUM: the checksum at csum_start+csum_offset
+ *                                    holds only the pseudo-header sum; finish it
+ *     u8  gso_type;              0 = none, 1 = TCPv4: split into gso_size-byte segments
+ *     u16 hdr_len;               IP + TCP header bytes, copied in front of each segment
+ *     u16 gso_size;              payload bytes per segment (the MSS)
+ *     u16 csum_start;            where the checksummed part starts (the TCP header)
+ *     u16 csum_offset;           the checksum field within it (16 for TCP)
+ *   }
+ *
+ * Kernel → us (the upload direction): with TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) the
+ * kernel's TCP sends "super-segments" of up to 64 KB with a partial checksum. To the
+ * stack that is just an IPv4 packet larger than the MTU: `completeChecksum` finishes the
+ * checksum, so the stack above checks it as usual and needs no change.
+ *
+ * Us → kernel (the download direction): `TsoCoalescer` collects the consecutive
+ * full-sized segments of one connection the stack sends in one burst, and writes them
+ * as one super-segment with gso_type TCPv4; the kernel splits it again (tcp_gso_segment:
+ * the header is copied to each piece, SEQ advanced, PSH and FIN kept for the last).
+ * Anything it cannot merge is written alone, in order, with an all-zero header.
+ */
+import { internetChecksum, onesComplementSum, pseudoHeaderSum } from "../stack/checksum.ts";
+
+export const VNET_HEADER_BYTES = 10;
+const NEEDS_CSUM = 1;
+const GSO_TCPV4 = 1;
+
+/** IPv4 (RFC 791 §3.1) and TCP (RFC 9293 §3.1) offsets this file reads. */
+const IP_TOTAL_LENGTH = 2;
+const IP_FLAGS_FRAGMENT = 6;
+const IP_PROTOCOL = 9;
+const IP_CHECKSUM = 10;
+const IP_SOURCE = 12;
+const IP_DESTINATION = 16;
+const IP_HEADER_BYTES = 20;
+const TCP_SEQ = 4;
+const TCP_DATA_OFFSET = 12;
+const TCP_FLAGS = 13;
+const TCP_CHECKSUM = 16;
+const PROTOCOL_TCP = 6;
+const ACK = 0x10;
+const PSH = 0x08;
+/** Merging stops before the IPv4 total length (16 bits) would overflow. */
+const MAX_SUPER_SEGMENT = 65535;
+
+/**
+ * Kernel → us: if the header says NEEDS_CSUM, writes the finished checksum into the
+ * packet (as the kernel's skb_checksum_help does). `packet` starts after the header.
+ * Returns false for an offset outside the packet (the packet is then dropped).
+ */
+export function completeChecksum(header: Uint8Array, packet: Uint8Array): boolean {
+  if ((header[0]! & NEEDS_CSUM) === 0) return true;
+  const start = header[6]! | (header[7]! << 8);
+  const at = start + (header[8]! | (header[9]! << 8));
+  if (at + 2 > packet.length) return false;
+  const sum = internetChecksum(packet.subarray(start));
+  packet[at] = sum >>> 8;
+  packet[at + 1] = sum & 0xff;
+  return true;
+}
+
+/** Payload bytes of a TCP/IPv4 packet we could merge, or 0 for anything else. */
+function mergeablePayload(packet: Uint8Array): number {
+  if (packet.length < IP_HEADER_BYTES + 20 || packet[0] !== 0x45) return 0;
+  if (packet[IP_PROTOCOL] !== PROTOCOL_TCP) return 0;
+  // Not a fragment: MF clear and offset zero (DF may be set).
+  if ((((packet[IP_FLAGS_FRAGMENT]! << 8) | packet[IP_FLAGS_FRAGMENT + 1]!) & 0x3fff) !== 0) {
+    return 0;
+  }
+  if (((packet[IP_TOTAL_LENGTH]! << 8) | packet[IP_TOTAL_LENGTH + 1]!) !== packet.length) return 0;
+  const flags = packet[IP_HEADER_BYTES + TCP_FLAGS]!;
+  if ((flags & ~PSH) !== ACK) return 0; // no SYN, FIN, RST, URG, ECE, CWR
+  const tcpHeader = (packet[IP_HEADER_BYTES + TCP_DATA_OFFSET]! >>> 4) * 4;
+  return Math.max(0, packet.length - IP_HEADER_BYTES - tcpHeader);
+}
+
+function readUint32(bytes: Uint8Array, at: number): number {
+  return (
+    ((bytes[at]! << 24) | (bytes[at + 1]! << 16) | (bytes[at + 2]! << 8) | bytes[at + 3]!) >>> 0
+  );
+}
+
+/**
+ * Us → kernel: merges runs of TCP segments into TSO super-segments. `send` adds one
+ * packet (copied: the caller may reuse it at once); `flush` writes what is pending. The
+ * owner must call `flush` before control returns to the event loop.
+ */
+export class TsoCoalescer {
+  /** The vnet header, then the run under construction (or one packet to pass through). */
+  private readonly buffer = new Uint8Array(VNET_HEADER_BYTES + MAX_SUPER_SEGMENT);
+  private readonly packet = this.buffer.subarray(VNET_HEADER_BYTES);
+  /** Bytes of IPv4 packet in the run; 0 when none is pending. */
+  private length = 0;
+  private headerBytes = 0;
+  private segmentSize = 0;
+  private segments = 0;
+  private nextSeq = 0;
+  /** The last segment was shorter than the first, or carried PSH: the run is closed. */
+  private closed = false;
+  /** Super-segments written, and the segments they carried: for the counters. */
+  superSegments = 0;
+  mergedSegments = 0;
+
+  /** `write` gets the vnet header and the packet in one buffer, valid during the call. */
+  constructor(private readonly write: (bytes: Uint8Array) => void) {}
+
+  send(packet: Uint8Array): void {
+    const payload = mergeablePayload(packet);
+    if (payload > 0 && this.length > 0 && this.extends(packet, payload)) {
+      this.append(packet, payload);
+      return;
+    }
+    this.flush();
+    if (packet.length > MAX_SUPER_SEGMENT) return; // cannot be an IPv4 packet
+    this.packet.set(packet);
+    this.length = packet.length;
+    this.segments = 1;
+    if (payload === 0) {
+      this.flush(); // not TCP data: out at once, in order
+      return;
+    }
+    this.headerBytes = packet.length - payload;
+    this.segmentSize = payload;
+    this.nextSeq = (readUint32(packet, IP_HEADER_BYTES + TCP_SEQ) + payload) >>> 0;
+    this.closed = (packet[IP_HEADER_BYTES + TCP_FLAGS]! & PSH) !== 0;
+  }
+
+  /** Whether a packet or run waits for `flush`. */
+  get pending(): boolean {
+    return this.length > 0;
+  }
+
+  /** Writes the pending packet or super-segment, if any. */
+  flush(): void {
+    if (this.length === 0) return;
+    const header = this.buffer;
+    header.fill(0, 0, VNET_HEADER_BYTES);
+    if (this.segments > 1) this.finishSuperSegment();
+    this.write(this.buffer.subarray(0, VNET_HEADER_BYTES + this.length));
+    this.length = 0;
+  }
+
+  /** Same connection, same headers but SEQ, the next sequence number, and room left. */
+  private extends(packet: Uint8Array, payload: number): boolean {
+    if (this.closed || payload > this.segmentSize) return false;
+    if (packet.length - payload !== this.headerBytes) return false;
+    if (this.length + payload > MAX_SUPER_SEGMENT) return false;
+    if (readUint32(packet, IP_HEADER_BYTES + TCP_SEQ) !== this.nextSeq) return false;
+    const run = this.packet;
+    // TOS, DF, TTL, protocol, addresses (bytes 1, 6, 8, 9, 12..20).
+    if (packet[1] !== run[1] || packet[6] !== run[6] || packet[8] !== run[8]) return false;
+    for (let i = IP_SOURCE; i < IP_HEADER_BYTES; i++) if (packet[i] !== run[i]) return false;
+    // Ports, ACK, data offset, window, urgent pointer and options: all but SEQ, flags, checksum.
+    for (let i = IP_HEADER_BYTES; i < this.headerBytes; i++) {
+      const inTcp = i - IP_HEADER_BYTES;
+      if (inTcp >= TCP_SEQ && inTcp < TCP_SEQ + 4) continue;
+      if (inTcp === TCP_FLAGS || inTcp === TCP_CHECKSUM || inTcp === TCP_CHECKSUM + 1) continue;
+      if (packet[i] !== run[i]) return false;
+    }
+    return true;
+  }
+
+  private append(packet: Uint8Array, payload: number): void {
+    this.packet.set(packet.subarray(packet.length - payload), this.length);
+    this.length += payload;
+    this.segments++;
+    this.nextSeq = (this.nextSeq + payload) >>> 0;
+    const flags = packet[IP_HEADER_BYTES + TCP_FLAGS]!;
+    // The kernel keeps PSH on the last piece only, so it may join the run's header.
+    this.packet[IP_HEADER_BYTES + TCP_FLAGS]! |= flags & PSH;
+    if (payload < this.segmentSize || (flags & PSH) !== 0) this.closed = true;
+  }
+
+  /**
+   * Total length and header checksum for the whole run; the TCP checksum field holds the
+   * pseudo-header sum only (NEEDS_CSUM), as __tcp_v4_send_check leaves it for a NIC.
+   */
+  private finishSuperSegment(): void {
+    const p = this.packet;
+    p[IP_TOTAL_LENGTH] = this.length >>> 8;
+    p[IP_TOTAL_LENGTH + 1] = this.length & 0xff;
+    p[IP_CHECKSUM] = 0;
+    p[IP_CHECKSUM + 1] = 0;
+    const ipSum = internetChecksum(p.subarray(0, IP_HEADER_BYTES));
+    p[IP_CHECKSUM] = ipSum >>> 8;
+    p[IP_CHECKSUM + 1] = ipSum & 0xff;
+    const tcpLength = this.length - IP_HEADER_BYTES;
+    const pseudo = onesComplementSum(
+      new Uint8Array(0),
+      pseudoHeaderSum(
+        readUint32(p, IP_SOURCE),
+        readUint32(p, IP_DESTINATION),
+        PROTOCOL_TCP,
+        tcpLength,
+      ),
+    );
+    p[IP_HEADER_BYTES + TCP_CHECKSUM] = pseudo >>> 8;
+    p[IP_HEADER_BYTES + TCP_CHECKSUM + 1] = pseudo & 0xff;
+    const h = this.buffer;
+    h[0] = NEEDS_CSUM;
+    h[1] = GSO_TCPV4;
+    writeLe16(h, 2, this.headerBytes);
+    writeLe16(h, 4, this.segmentSize);
+    writeLe16(h, 6, IP_HEADER_BYTES);
+    writeLe16(h, 8, TCP_CHECKSUM);
+    this.superSegments++;
+    this.mergedSegments += this.segments;
+  }
+}
+
+function writeLe16(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value & 0xff;
+  bytes[at + 1] = value >>> 8;
+}

@@ -1,0 +1,231 @@
+/**
+ * TUN offloads without a TUN: the TSO coalescer against a model of the kernel's
+ * tcp_gso_segment (split a super-segment back into MSS-sized pieces), and the receive
+ * side's checksum completion.
+ */
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { completeChecksum, TsoCoalescer, VNET_HEADER_BYTES } from "../../device/offload.ts";
+import { internetChecksum, onesComplementSum, pseudoHeaderSum } from "../../stack/checksum.ts";
+import { HOST, ipv4Packet, PEER } from "../helpers/packets.ts";
+import { checksumOk, tcpBytes } from "../helpers/tcp_wire.ts";
+
+const TCP = 6;
+const UDP = 17;
+
+interface Spec {
+  flow: 0 | 1;
+  seq: number;
+  size: number;
+  flags: string;
+  id: number;
+}
+
+function packetOf(spec: Spec): Uint8Array {
+  const data = new Uint8Array(spec.size).map((_, i) => (spec.seq + i) & 0xff);
+  const tcp = tcpBytes(HOST, PEER, {
+    flags: spec.flags,
+    seq: spec.seq,
+    ack: 777,
+    sourcePort: spec.flow === 0 ? 19 : 9,
+    destinationPort: 40000,
+    data,
+    options: { timestamp: { value: 5, echo: 6 } },
+  });
+  return ipv4Packet({
+    source: HOST,
+    destination: PEER,
+    protocol: TCP,
+    payload: tcp,
+    identification: spec.id,
+    dontFragment: true,
+  });
+}
+
+/** The kernel's view of what we wrote: tcp_gso_segment splits a TCPv4 super-segment. */
+function kernelSplit(written: Uint8Array): Uint8Array[] {
+  const header = written.subarray(0, VNET_HEADER_BYTES);
+  const packet = written.subarray(VNET_HEADER_BYTES);
+  if (header[1] === 0) {
+    expect([...header]).toEqual(new Array(VNET_HEADER_BYTES).fill(0));
+    return [packet.slice()];
+  }
+  expect(header[1]).toBe(1); // GSO_TCPV4
+  expect(header[0]).toBe(1); // NEEDS_CSUM
+  const view = new DataView(header.buffer, header.byteOffset);
+  const headerBytes = view.getUint16(2, true);
+  const gsoSize = view.getUint16(4, true);
+  expect([view.getUint16(6, true), view.getUint16(8, true)]).toEqual([20, 16]);
+  // The IP header of the whole is valid, and the TCP checksum field holds the pseudo-header sum.
+  expect(internetChecksum(packet.subarray(0, 20))).toBe(0);
+  const p = new DataView(packet.buffer, packet.byteOffset);
+  expect(p.getUint16(2)).toBe(packet.length);
+  const pseudo = onesComplementSum(
+    new Uint8Array(0),
+    pseudoHeaderSum(HOST, PEER, TCP, packet.length - 20),
+  );
+  expect(p.getUint16(36)).toBe(pseudo);
+  const pieces: Uint8Array[] = [];
+  const seq0 = p.getUint32(24);
+  for (let at = headerBytes; at < packet.length; at += gsoSize) {
+    const end = Math.min(packet.length, at + gsoSize);
+    const piece = new Uint8Array(headerBytes + end - at);
+    piece.set(packet.subarray(0, headerBytes));
+    piece.set(packet.subarray(at, end), headerBytes);
+    const v = new DataView(piece.buffer);
+    v.setUint16(2, piece.length);
+    v.setUint32(24, (seq0 + at - headerBytes) >>> 0);
+    if (end < packet.length) piece[33]! &= ~0x08; // PSH (and FIN) stay on the last piece only
+    v.setUint16(36, 0);
+    v.setUint16(
+      36,
+      internetChecksum(piece.subarray(20), pseudoHeaderSum(HOST, PEER, TCP, piece.length - 20)),
+    );
+    pieces.push(piece);
+  }
+  return pieces;
+}
+
+/** What the comparison ignores: the IP identification (the kernel numbers pieces itself) and PSH on merged pieces. */
+function normalised(packet: Uint8Array, keepPsh: boolean): string {
+  const copy = packet.slice();
+  copy.fill(0, 4, 6);
+  copy.fill(0, 10, 12);
+  if (!keepPsh && copy[9] === TCP) {
+    copy[33]! &= ~0x08;
+    copy.fill(0, 36, 38);
+  }
+  return Buffer.from(copy).toString("hex");
+}
+
+function run(packets: Uint8Array[], flushEvery = Number.POSITIVE_INFINITY): Uint8Array[] {
+  const written: Uint8Array[] = [];
+  const tso = new TsoCoalescer((bytes) => written.push(bytes.slice()));
+  packets.forEach((packet, i) => {
+    tso.send(packet);
+    if ((i + 1) % flushEvery === 0) tso.flush();
+  });
+  tso.flush();
+  expect(tso.pending).toBe(false);
+  return written;
+}
+
+describe("TsoCoalescer", () => {
+  test("consecutive full segments of one connection become one super-segment; the kernel's split gives them back", () => {
+    const specs: Spec[] = [0, 1, 2, 3].map((i) => ({
+      flow: 0,
+      seq: 1000 + i * 1448,
+      size: i === 3 ? 500 : 1448,
+      flags: i === 3 ? "AP" : "A",
+      id: i,
+    }));
+    const packets = specs.map(packetOf);
+    const written = run(packets);
+    expect(written.length).toBe(1);
+    const pieces = kernelSplit(written[0]!);
+    expect(pieces.map((p) => normalised(p, true))).toEqual(packets.map((p) => normalised(p, true)));
+    for (const piece of pieces) expect(checksumOk(HOST, PEER, piece.subarray(20))).toBe(true);
+  });
+
+  test("a single segment, a SYN, a UDP datagram and a gap in sequence numbers pass through unchanged and in order", () => {
+    const udp = ipv4Packet({
+      source: HOST,
+      destination: PEER,
+      protocol: UDP,
+      payload: new Uint8Array(12),
+    });
+    const packets = [
+      packetOf({ flow: 0, seq: 1, size: 0, flags: "S", id: 1 }),
+      packetOf({ flow: 0, seq: 100, size: 1000, flags: "A", id: 2 }),
+      udp,
+      packetOf({ flow: 0, seq: 1100, size: 1000, flags: "A", id: 3 }),
+      packetOf({ flow: 0, seq: 5000, size: 1000, flags: "A", id: 4 }),
+    ];
+    const written = run(packets);
+    expect(written.length).toBe(packets.length);
+    expect(written.map((w) => Buffer.from(w.subarray(VNET_HEADER_BYTES)).toString("hex"))).toEqual(
+      packets.map((p) => Buffer.from(p).toString("hex")),
+    );
+  });
+
+  test("property: whatever the mix of connections, sizes and flush points, the kernel's split gives back every segment in order", () => {
+    const spec = fc.record({
+      flow: fc.constantFrom(0 as const, 1 as const),
+      size: fc.oneof(fc.constant(1448), fc.constant(1448), fc.integer({ min: 0, max: 1448 })),
+      push: fc.boolean(),
+      gap: fc.integer({ min: 0, max: 20 }),
+    });
+    fc.assert(
+      fc.property(
+        fc.array(spec, { maxLength: 80 }),
+        fc.integer({ min: 1, max: 100 }),
+        (steps, flushEvery) => {
+          const next = [1000, 900_000];
+          const packets = steps.map((s, id) => {
+            const seq = s.gap === 0 ? next[s.flow]! + 7 : next[s.flow]!; // now and then out of sequence
+            next[s.flow] = seq + s.size;
+            return packetOf({ flow: s.flow, seq, size: s.size, flags: s.push ? "AP" : "A", id });
+          });
+          const pieces = run(packets, flushEvery).flatMap(kernelSplit);
+          expect(pieces.map((p) => normalised(p, false))).toEqual(
+            packets.map((p) => normalised(p, false)),
+          );
+          for (const piece of pieces) expect(checksumOk(HOST, PEER, piece.subarray(20))).toBe(true);
+          // PSH is never lost: each pushed segment is still pushed, or its data is in a piece that is.
+          const pushedOut = pieces.filter((p) => (p[33]! & 0x08) !== 0).length;
+          expect(pushedOut).toBeLessThanOrEqual(
+            packets.filter((p) => (p[33]! & 0x08) !== 0).length,
+          );
+        },
+      ),
+      { numRuns: 200 },
+    );
+  });
+
+  test("a run stops short of the 65,535-byte IPv4 limit", () => {
+    const packets = Array.from({ length: 60 }, (_, i) =>
+      packetOf({ flow: 0, seq: i * 1448, size: 1448, flags: "A", id: i }),
+    );
+    const written = run(packets);
+    expect(written.length).toBe(2);
+    for (const w of written) expect(w.length - VNET_HEADER_BYTES).toBeLessThanOrEqual(65535);
+    expect(written.flatMap(kernelSplit).length).toBe(60);
+  });
+});
+
+describe("completeChecksum", () => {
+  const partialHeader = (start: number, offset: number) => {
+    const header = new Uint8Array(VNET_HEADER_BYTES);
+    const view = new DataView(header.buffer);
+    header[0] = 1;
+    view.setUint16(6, start, true);
+    view.setUint16(8, offset, true);
+    return header;
+  };
+
+  test("finishes a partial TCP checksum (pseudo-header sum in the field) into a valid one", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 3000 }), (data) => {
+        const packet = packetOf({ flow: 0, seq: 1, size: 0, flags: "A", id: 1 });
+        const whole = new Uint8Array(packet.length + data.length);
+        whole.set(packet);
+        whole.set(data, packet.length);
+        const tcpLength = whole.length - 20;
+        new DataView(whole.buffer).setUint16(
+          36,
+          onesComplementSum(new Uint8Array(0), pseudoHeaderSum(HOST, PEER, TCP, tcpLength)),
+        );
+        expect(completeChecksum(partialHeader(20, 16), whole)).toBe(true);
+        expect(checksumOk(HOST, PEER, whole.subarray(20))).toBe(true);
+      }),
+    );
+  });
+
+  test("leaves a packet without NEEDS_CSUM alone, and refuses an offset beyond the packet", () => {
+    const packet = packetOf({ flow: 0, seq: 1, size: 10, flags: "A", id: 1 });
+    const before = packet.slice();
+    expect(completeChecksum(new Uint8Array(VNET_HEADER_BYTES), packet)).toBe(true);
+    expect(packet).toEqual(before);
+    expect(completeChecksum(partialHeader(20, packet.length), packet)).toBe(false);
+  });
+});
