@@ -17,6 +17,7 @@ import { CHARGEN_PERIOD_BYTES, chargenBuffer } from "./patterns.ts";
 const CHUNK_BYTES = 64 * 1024;
 const CHARGEN = chargenBuffer(CHUNK_BYTES + CHARGEN_PERIOD_BYTES);
 const MAX_HEAD_BYTES = 16 * 1024;
+const SMALL_BODY_BYTES = 16 * 1024;
 
 /** What a connection still owes its peer; `pump` writes it as far as the socket takes. */
 interface Outgoing {
@@ -130,10 +131,17 @@ function respond(
       (close ? "Connection: close\r\n" : "") +
       "\r\n";
     bytes = Buffer.from(headOnly ? head : head + text, "latin1");
+    // A small body goes out with its head in one write (one segment, as a good server does).
+    if (!headOnly && patternBytes > 0 && patternBytes <= SMALL_BODY_BYTES) {
+      const whole = new Uint8Array(bytes.length + patternBytes);
+      whole.set(bytes);
+      whole.set(CHARGEN.subarray(0, patternBytes), bytes.length);
+      bytes = whole;
+    }
     if (heads.size < 1000) heads.set(key, bytes);
   }
   out.queue.push(bytes);
-  if (!headOnly) {
+  if (!headOnly && patternBytes > SMALL_BODY_BYTES) {
     out.bodyRemaining = patternBytes;
     out.bodySent = 0;
   }
@@ -151,6 +159,7 @@ function listen(
     port,
     socket: {
       open(socket) {
+        socket.setNoDelay(true);
         socket.data = outgoing(http);
         handlers.open?.(socket);
       },

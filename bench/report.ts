@@ -3,8 +3,6 @@
  * the kernel's figure from the same run, their ratio, the issue's target, and gVisor
  * netstack's figure on this machine kind for scale.
  */
-import { NotAvailable } from "./proc.ts";
-
 /** A measured figure (median of `samples`) or the reason there is none. */
 export type Value = { value: number; samples: number[] } | { na: string };
 
@@ -46,42 +44,6 @@ export function na(reason: string): Value {
 
 export function numberOf(value: Value | undefined): number | undefined {
   return value !== undefined && "value" in value ? value.value : undefined;
-}
-
-/**
- * Runs `measure` `runs` times and returns, for each key it reports, the median over the
- * runs that succeeded. A run that throws `NotAvailable` (or anything else) is skipped;
- * if none succeeds every key is "n/a" with the first reason.
- */
-export async function repeat<K extends string>(
-  keys: readonly K[],
-  runs: number,
-  measure: (run: number) => Promise<Record<K, number>>,
-): Promise<Record<K, Value>> {
-  const samples = new Map<K, number[]>(keys.map((key) => [key, []]));
-  const failures: string[] = [];
-  for (let i = 0; i < runs; i++) {
-    try {
-      const result = await measure(i);
-      for (const key of keys) {
-        const sample = result[key];
-        if (Number.isFinite(sample)) samples.get(key)!.push(sample);
-      }
-    } catch (error) {
-      failures.push(reasonOf(error));
-      // A service that is not up fails fast and alike every time: do not retry it.
-      if (i === 0 && error instanceof NotAvailable) break;
-    }
-  }
-  const out = {} as Record<K, Value>;
-  for (const key of keys) {
-    const values = samples.get(key)!;
-    out[key] =
-      values.length > 0
-        ? { value: median(values), samples: values }
-        : na(failures[0] ?? "no sample");
-  }
-  return out;
 }
 
 export function reasonOf(error: unknown): string {

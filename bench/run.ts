@@ -14,8 +14,9 @@
  *
  * Usage: bun bench/run.ts [--smoke] [--runs N] [--connections N] [--out FILE] [--no-micro]
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
-import { hostname } from "node:os";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { cpus, hostname } from "node:os";
+import type { Sides } from "./alternate.ts";
 import { slabBytes } from "./connections.ts";
 import { describeEnvironment, renderEnvironment } from "./environment.ts";
 import { runMicro } from "./micro.ts";
@@ -39,7 +40,6 @@ import {
   type Plan,
   pingRows,
   requestRows,
-  type Sides,
   SMOKE_PLAN,
 } from "./system.ts";
 
@@ -257,6 +257,10 @@ async function measureSystem(topology: Topology, plan: Plan, notes: string[]): P
   return rows;
 }
 
+function loadAverage(): string {
+  return readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+}
+
 function summarize(rows: Row[]): string[] {
   const lines: string[] = [];
   for (const row of rows) {
@@ -272,6 +276,7 @@ function summarize(rows: Row[]): string[] {
 async function main(): Promise<void> {
   const options = parseOptions(process.argv.slice(2));
   const begun = performance.now();
+  const loadAtStart = loadAverage();
   const onSignal = () => {
     console.error("\ninterrupted: removing the namespaces");
     void cleanup().then(() => process.exit(130));
@@ -296,6 +301,10 @@ async function main(): Promise<void> {
     await cleanup();
   }
   environment ??= await describeEnvironment(undefined);
+  environment.push([
+    "Load average (1, 5, 15 min)",
+    `${loadAtStart} at the start, ${loadAverage()} at the end, on ${cpus().length} CPUs (other work on the machine shows here)`,
+  ]);
   const seconds = ((performance.now() - begun) / 1000).toFixed(0);
   const report = [
     `# Benchmarks: the stack against the Linux kernel${options.smoke ? " (smoke run: tiny volumes, figures meaningless)" : ""}`,

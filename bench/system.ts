@@ -1,23 +1,14 @@
 /**
- * The whole-system benchmarks, each figure measured on our stack and then on the kernel
- * reference in the same run, as rows of the results table.
+ * The whole-system benchmarks as rows of the results table: each figure measured on our
+ * stack and on the kernel reference in the same run, their runs alternated.
  */
+
+import { alternate, type SideSource, type Sides } from "./alternate.ts";
 import { type BulkKind, megabytesPerSecond, type Transfer, transfer } from "./bulk.ts";
 import { manyConnections } from "./connections.ts";
 import { pingFlood, pingRtt } from "./ping.ts";
 import { NotAvailable } from "./proc.ts";
-import {
-  atLeast,
-  below,
-  formatNumber,
-  median,
-  na,
-  numberOf,
-  type Row,
-  reasonOf,
-  repeat,
-  type Value,
-} from "./report.ts";
+import { atLeast, below, formatNumber, na, numberOf, type Row, type Value } from "./report.ts";
 import { portProblem, type Side } from "./side.ts";
 import { wrk } from "./wrk.ts";
 
@@ -67,39 +58,21 @@ export const SMOKE_PLAN: Plan = {
   connectionSeconds: 10,
 };
 
-/** Gets a side ready to measure (restarting a crashed stack), or throws why it cannot be. */
-export type SideSource = () => Promise<Side>;
-
-export interface Sides {
-  ours: SideSource;
-  kernel: SideSource;
-}
-
-/** Runs `measure` on our stack, then on the kernel; a side that is not there gives n/a. */
-async function onBoth<K extends string>(
-  sides: Sides,
-  keys: readonly K[],
-  measure: (side: Side) => Promise<Record<K, Value>>,
-): Promise<{ ours: Record<K, Value>; kernel: Record<K, Value> }> {
-  const measureSide = async (source: SideSource) => {
-    try {
-      return await measure(await source());
-    } catch (error) {
-      const reason = reasonOf(error);
-      return Object.fromEntries(keys.map((key) => [key, na(reason)])) as Record<K, Value>;
-    }
-  };
-  const ours = await measureSide(sides.ours);
-  const kernel = await measureSide(sides.kernel);
-  return { ours, kernel };
-}
-
 export async function pingRows(sides: Sides, plan: Plan, bareSource: SideSource): Promise<Row[]> {
   const section = "ICMP echo";
-  const rtt = await onBoth(sides, ["p50Ms", "p99Ms"] as const, (side) =>
-    repeat(["p50Ms", "p99Ms"] as const, plan.runs, () => pingRtt(side, plan.pingCount)),
+  const rtt = await alternate(sides, {
+    keys: ["p50Ms", "p99Ms"] as const,
+    runs: plan.runs,
+    measure: (side) => pingRtt(side, plan.pingCount),
+  });
+  const flood = await alternate(
+    { bare: bareSource, ...sides },
+    {
+      keys: ["repliesPerSecond", "lossPercent"] as const,
+      runs: plan.runs,
+      measure: (side) => pingFlood(side, 1_000_000, plan.floodSeconds),
+    },
   );
-  const flood = await floods({ bare: bareSource, ...sides }, plan);
   const bare = numberOf(flood.bare.repliesPerSecond);
   const floodTarget =
     bare === undefined
@@ -116,7 +89,7 @@ export async function pingRows(sides: Sides, plan: Plan, bareSource: SideSource)
       ...pick(flood, "repliesPerSecond"),
       ...(floodTarget === undefined ? {} : { target: floodTarget }),
       gvisor: "116,000/s",
-      note: `ping -f -w ${plan.floodSeconds}; runs alternate bare echo, ours, kernel`,
+      note: `ping -f -w ${plan.floodSeconds}`,
     },
     { section, name: "Flood loss", unit: "%", ...pick(flood, "lossPercent") },
     {
@@ -128,43 +101,6 @@ export async function pingRows(sides: Sides, plan: Plan, bareSource: SideSource)
       note: "bench/bare_echo.ts: device/tun.ts only, on a second TUN beside the stack",
     },
   ];
-}
-
-type FloodKeys = "repliesPerSecond" | "lossPercent";
-
-/** Flood runs alternating bare echo, ours, kernel, so a busy moment hits all three alike. */
-async function floods(
-  sources: Sides & { bare: SideSource },
-  plan: Plan,
-): Promise<Record<"bare" | "ours" | "kernel", Record<FloodKeys, Value>>> {
-  const names = ["bare", "ours", "kernel"] as const;
-  const keys = ["repliesPerSecond", "lossPercent"] as const;
-  const samples = Object.fromEntries(names.map((n) => [n, [] as Record<FloodKeys, number>[]]));
-  const failures: Record<string, string> = {};
-  for (let run = 0; run < plan.runs; run++) {
-    for (const name of names) {
-      if (failures[name] !== undefined && samples[name]!.length === 0) continue;
-      try {
-        const side = await sources[name]();
-        samples[name]!.push(await pingFlood(side, 1_000_000, plan.floodSeconds));
-      } catch (error) {
-        failures[name] ??= reasonOf(error);
-      }
-    }
-  }
-  const out = {} as Record<(typeof names)[number], Record<FloodKeys, Value>>;
-  for (const name of names) {
-    const runs = samples[name]!;
-    out[name] = {} as Record<FloodKeys, Value>;
-    for (const key of keys) {
-      const values = runs.map((r) => r[key]);
-      out[name][key] =
-        values.length > 0
-          ? { value: median(values), samples: values }
-          : na(failures[name] ?? "no sample");
-    }
-  }
-  return out;
 }
 
 function pick<K extends string>(
@@ -193,25 +129,13 @@ class CpuTally {
 
 const PORTS: Record<BulkKind, number> = { chargen: 19, http: 80, upload: 9 };
 
-/** Probes the rate with a small transfer, sizes the runs to the time budget, runs them. */
-async function bulkOf(
-  side: Side,
-  kind: BulkKind,
-  plan: Plan,
-  tally: CpuTally,
-): Promise<{ mbps: Value; volume: number }> {
+/** Checks the port, then probes the rate with a small transfer and sizes the runs by it. */
+async function bulkVolume(side: Side, kind: BulkKind, plan: Plan): Promise<number> {
   const problem = await portProblem(side, PORTS[kind]);
   if (problem !== undefined) throw new NotAvailable(problem);
   const probe = await transfer(side, kind, plan.probeBytes, 10);
-  const rate = probe.bytes / probe.seconds;
-  const wanted = Math.round(rate * plan.bulkTargetSeconds);
-  const volume = Math.min(plan.bulkMaxBytes, Math.max(plan.bulkMinBytes, wanted));
-  const result = await repeat(["mbps"] as const, plan.runs, async () => {
-    const moved = await transfer(side, kind, volume, plan.bulkTimeoutSeconds);
-    tally.add(moved);
-    return { mbps: megabytesPerSecond(moved) };
-  });
-  return { mbps: result.mbps, volume };
+  const wanted = Math.round((probe.bytes / probe.seconds) * plan.bulkTargetSeconds);
+  return Math.min(plan.bulkMaxBytes, Math.max(plan.bulkMinBytes, wanted));
 }
 
 export async function bulkRows(sides: Sides, plan: Plan): Promise<Row[]> {
@@ -225,11 +149,19 @@ export async function bulkRows(sides: Sides, plan: Plan): Promise<Row[]> {
   ];
   for (const [kind, name, gvisor] of kinds) {
     const volumes: Record<string, number> = {};
-    const both = await onBoth(sides, ["mbps"] as const, async (side) => {
-      const label = side.label === "ours" ? "ours" : "kernel";
-      const result = await bulkOf(side, kind, plan, tallies[label]);
-      volumes[label] = result.volume;
-      return { mbps: result.mbps };
+    const both = await alternate(sides, {
+      keys: ["mbps"] as const,
+      runs: plan.runs,
+      prepare: async (side) => {
+        const volume = await bulkVolume(side, kind, plan);
+        volumes[side.label] = volume;
+        return volume;
+      },
+      measure: async (side, volume) => {
+        const moved = await transfer(side, kind, volume, plan.bulkTimeoutSeconds);
+        (side.label === "ours" ? tallies.ours : tallies.kernel).add(moved);
+        return { mbps: megabytesPerSecond(moved) };
+      },
     });
     const note = Object.entries(volumes)
       .map(([label, bytes]) => `${label} ${formatNumber(bytes / 1e6)} MB/run`)
@@ -268,16 +200,14 @@ export async function bulkRows(sides: Sides, plan: Plan): Promise<Row[]> {
 export async function requestRows(sides: Sides, plan: Plan): Promise<Row[]> {
   const section = "HTTP request/response (wrk -t1 -c50, GET /bytes/64)";
   const keys = ["requestsPerSecond", "p50Ms", "p99Ms", "errors"] as const;
-  const keepAlive = await onBoth(sides, keys, (side) =>
-    repeat(keys, plan.runs, () =>
-      wrk(side, { seconds: plan.wrkSeconds, connections: 50, close: false }),
-    ),
-  );
-  const fresh = await onBoth(sides, keys, (side) =>
-    repeat(keys, plan.runs, () =>
-      wrk(side, { seconds: plan.wrkSeconds, connections: 50, close: true }),
-    ),
-  );
+  const wrkRuns = (close: boolean) =>
+    alternate(sides, {
+      keys,
+      runs: plan.runs,
+      measure: (side) => wrk(side, { seconds: plan.wrkSeconds, connections: 50, close }),
+    });
+  const keepAlive = await wrkRuns(false);
+  const fresh = await wrkRuns(true);
   const errors = (both: typeof keepAlive) =>
     `errors (median): ours ${show(both.ours.errors)}, kernel ${show(both.kernel.errors)}`;
   return [
@@ -317,37 +247,43 @@ export async function connectionRows(
   const section = `Idle connections (${formatNumber(plan.connections)} to echo, kernel-socket clients)`;
   const keys = ["connected", "kilobytesPerConnection", "echoed", "lost"] as const;
   const closedNotes: Record<string, string> = {};
-  const both = await onBoth(sides, keys, async (side) => {
-    const read = side.label === "ours" ? memory.ours : memory.kernel;
-    const attempt = (count: number) =>
-      manyConnections(side, {
-        count,
-        seconds: plan.connectionSeconds,
-        memoryBytes: () => read(side),
-      });
-    let result = await attempt(plan.connections);
-    let scaled = "";
-    // Far fewer than asked: measure again at what the server took, so the memory per
-    // connection and the echoes are about connections that exist.
-    if (result.connected < 0.9 * plan.connections && result.connected >= 10) {
-      scaled = `, scaled down from ${plan.connections} after ${result.connected} connected`;
-      result = await attempt(Math.floor(result.connected * 0.9));
-    }
-    const one = (value: number): Value => ({ value, samples: [value] });
-    closedNotes[side.label] =
-      `${side.label}: ${result.connected} of ${result.requested} connected in ${result.connectSeconds.toFixed(1)} s, ${result.closedWhileIdle} closed by the server while idle${scaled}`;
-    return {
-      connected: one(result.connected),
-      kilobytesPerConnection:
-        result.bytesPerConnection > 0
-          ? one(result.bytesPerConnection / 1000)
-          : na(
-              `memory fell by ${formatNumber(-result.bytesPerConnection)} B/conn: a GC outweighed the growth`,
-            ),
-      echoed: one(result.echoed),
-      lost: one(result.lost),
-    };
+  const both = await alternate(sides, {
+    keys,
+    runs: 1,
+    measure: async (side) => {
+      const read = side.label === "ours" ? memory.ours : memory.kernel;
+      const attempt = (count: number) =>
+        manyConnections(side, {
+          count,
+          seconds: plan.connectionSeconds,
+          memoryBytes: () => read(side),
+        });
+      let result = await attempt(plan.connections);
+      let scaled = "";
+      // Far fewer than asked: measure again at what the server took, so the memory per
+      // connection and the echoes are about connections that exist.
+      if (result.connected < 0.9 * plan.connections && result.connected >= 10) {
+        scaled = `, scaled down from ${plan.connections} after ${result.connected} connected`;
+        result = await attempt(Math.floor(result.connected * 0.9));
+      }
+      closedNotes[side.label] =
+        `${side.label}: ${result.connected} of ${result.requested} connected in ${result.connectSeconds.toFixed(1)} s, ${result.closedWhileIdle} closed by the server while idle${scaled}`;
+      return {
+        connected: result.connected,
+        kilobytesPerConnection: result.bytesPerConnection / 1000,
+        echoed: result.echoed,
+        lost: result.lost,
+      };
+    },
   });
+  for (const figures of [both.ours, both.kernel]) {
+    const kilobytes = numberOf(figures.kilobytesPerConnection);
+    if (kilobytes !== undefined && kilobytes <= 0) {
+      figures.kilobytesPerConnection = na(
+        `memory fell by ${formatNumber(-kilobytes * 1000)} B/conn: a GC outweighed the growth`,
+      );
+    }
+  }
   return [
     {
       section,
