@@ -106,8 +106,10 @@ export function parseIpv4Header(packet: Uint8Array): Ipv4Header | Ipv4ParseFailu
   if (internetChecksum(packet.subarray(0, headerLength)) !== 0) {
     return failure("ipInHdrErrors", "bad header checksum");
   }
-  const optionsProblem = checkOptions(packet.subarray(OPTIONS, headerLength));
-  if (optionsProblem !== undefined) return failure("ipInHdrErrors", optionsProblem);
+  if (headerLength > IPV4_HEADER_LENGTH) {
+    const optionsProblem = checkOptions(packet.subarray(OPTIONS, headerLength));
+    if (optionsProblem !== undefined) return failure("ipInHdrErrors", optionsProblem);
+  }
   const flagsOffset = view.getUint16(FLAGS_FRAGMENT_OFFSET);
   const moreFragments = (flagsOffset & FLAG_MF) !== 0;
   const fragmentOffset = (flagsOffset & FRAGMENT_OFFSET_MASK) * 8;

@@ -81,7 +81,8 @@ export class Ipv4 {
       return;
     }
     // Bytes past Total Length are link padding (RFC 791 §3.1: Total Length is authoritative).
-    const datagram = packet.subarray(0, header.totalLength);
+    const datagram =
+      packet.length === header.totalLength ? packet : packet.subarray(0, header.totalLength);
     const sourceProblem = this.checkSource(header.source);
     if (sourceProblem !== undefined) {
       stats.drop("ipInAddrErrors", sourceProblem);
