@@ -1,13 +1,14 @@
 /**
- * What every socket needs from its surroundings: the stack, the clock, the driver's
- * kick, the port tables, and checks on addresses shared by TCP and UDP.
+ * What every socket needs from its surroundings (the stack, the clock, the driver's
+ * kick, the port tables), and the claiming of a local address and port, shared by TCP
+ * and UDP: `claimPort` for bind(), `claimConnectEndpoint` for connect().
  */
-import { formatIpv4 } from "../stack/address.ts";
+import { ANY_ADDRESS, formatIpv4 } from "../stack/address.ts";
 import type { Clock } from "../stack/clock.ts";
 import type { TcpConnectionOptions } from "../stack/tcp/connection.ts";
 import { SocketError } from "./errors.ts";
 import type { SocketStack } from "./layers.ts";
-import type { PortTable } from "./ports.ts";
+import { type Binding, ephemeralPort, type PortTable } from "./ports.ts";
 
 export interface SocketContext {
   readonly stack: SocketStack;
@@ -34,4 +35,67 @@ export function checkLocalAddress(context: SocketContext, address: number, sysca
       `${formatIpv4(address)} is not an address of this stack (${formatIpv4(context.stack.address)})`,
     );
   }
+}
+
+/**
+ * bind(): checks that the address is ours, picks an ephemeral port for port 0, refuses
+ * a clash (EADDRINUSE), and records the binding in `table`.
+ */
+export function claimPort(
+  context: SocketContext,
+  table: PortTable,
+  request: { address: number; port: number; reuseAddress: boolean; syscall: string },
+): Binding {
+  const { address, port, reuseAddress, syscall } = request;
+  checkLocalAddress(context, address, syscall);
+  const name = table.protocol.toUpperCase();
+  const chosen = port === 0 ? table.chooseEphemeral(address, context.stack.random) : port;
+  if (chosen === undefined) {
+    throw new SocketError("EADDRINUSE", syscall, `no ephemeral ${name} port is free`);
+  }
+  if (table.conflicts(address, chosen, reuseAddress)) {
+    const detail = `${name} ${formatEndpoint(address, chosen)} is already in use`;
+    throw new SocketError("EADDRINUSE", syscall, detail);
+  }
+  const binding = { address, port: chosen, reuseAddress, listening: false };
+  table.add(binding);
+  return binding;
+}
+
+/**
+ * connect(): the local side of a new TCP connection: the bound port, or (like Linux's
+ * autobind) an ephemeral one, claimed here; the address is the stack's own when the
+ * socket is bound to 0.0.0.0. The four-tuple must be new (RFC 9293 §3.4: it names the
+ * connection).
+ */
+export function claimConnectEndpoint(
+  context: SocketContext,
+  bound: Binding | undefined,
+  request: { remote: { address: number; port: number }; reuseAddress: boolean },
+): { local: { address: number; port: number }; binding: Binding } {
+  const { stack, tcpPorts } = context;
+  const { address, port } = request.remote;
+  const bindAddress = bound?.address ?? ANY_ADDRESS;
+  const localAddress = bindAddress === ANY_ADDRESS ? stack.address : bindAddress;
+  const fresh = (p: number) => !stack.tcp.fourTupleInUse(localAddress, p, address, port);
+  if (bound !== undefined) {
+    if (!fresh(bound.port)) {
+      const tuple = `${formatEndpoint(localAddress, bound.port)} → ${formatEndpoint(address, port)}`;
+      throw new SocketError("EADDRNOTAVAIL", "connect", `a connection ${tuple} already exists`);
+    }
+    return { local: { address: localAddress, port: bound.port }, binding: bound };
+  }
+  const suitable = (p: number) => !tcpPorts.conflicts(localAddress, p, false) && fresh(p);
+  const chosen = ephemeralPort(stack.random, suitable);
+  if (chosen === undefined) {
+    throw new SocketError("EADDRNOTAVAIL", "connect", "no ephemeral TCP port is free");
+  }
+  const binding = {
+    address: ANY_ADDRESS,
+    port: chosen,
+    reuseAddress: request.reuseAddress,
+    listening: false,
+  };
+  tcpPorts.add(binding);
+  return { local: { address: localAddress, port: chosen }, binding };
 }

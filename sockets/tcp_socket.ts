@@ -17,11 +17,11 @@ import type {
   TcpListener,
   TcpState,
 } from "../stack/tcp/connection.ts";
-import { checkLocalAddress, formatEndpoint, type SocketContext } from "./context.ts";
+import { claimConnectEndpoint, claimPort, formatEndpoint, type SocketContext } from "./context.ts";
 import { peerErrorDetail, SocketError } from "./errors.ts";
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from "./poll_events.ts";
 import { Pollable, WOULD_BLOCK } from "./pollable.ts";
-import { type Binding, ephemeralPort } from "./ports.ts";
+import type { Binding } from "./ports.ts";
 import { connectedReadiness } from "./tcp_readiness.ts";
 
 type Phase = "idle" | "listening" | "connecting" | "connected" | "failed";
@@ -83,20 +83,12 @@ export class TcpSocket extends Pollable {
     if (this.binding !== undefined) {
       throw new SocketError("EINVAL", "bind", "the socket is already bound");
     }
-    checkLocalAddress(this.context, address, "bind");
-    const { tcpPorts, stack } = this.context;
-    const chosen = port === 0 ? tcpPorts.chooseEphemeral(address, stack.random) : port;
-    if (chosen === undefined || tcpPorts.conflicts(address, chosen, this.reuseAddress)) {
-      throw new SocketError(
-        "EADDRINUSE",
-        "bind",
-        chosen === undefined
-          ? "no ephemeral TCP port is free"
-          : `TCP ${formatEndpoint(address, chosen)} is already in use`,
-      );
-    }
-    this.binding = { address, port: chosen, reuseAddress: this.reuseAddress, listening: false };
-    tcpPorts.add(this.binding);
+    this.binding = claimPort(this.context, this.context.tcpPorts, {
+      address,
+      port,
+      reuseAddress: this.reuseAddress,
+      syscall: "bind",
+    });
   }
 
   listen(backlog: number): void {
@@ -359,48 +351,17 @@ export class TcpSocket extends Pollable {
 
   private openConnection(address: number, port: number): void {
     const { stack, clock } = this.context;
-    const local = this.localEndpointFor(address, port);
+    const remote = { address, port };
+    const { local, binding } = claimConnectEndpoint(this.context, this.binding, {
+      remote,
+      reuseAddress: this.reuseAddress,
+    });
+    this.binding = binding;
     const options = { ...this.context.tcpDefaults(), ...this.explicitOptions };
-    this.connection = stack.tcp.connect(local, { address, port }, options, clock.now());
+    this.connection = stack.tcp.connect(local, remote, options, clock.now());
     this.connection.onChange = () => this.changed();
     this.phase = "connecting";
     this.context.kick();
-  }
-
-  /**
-   * The local side of a new connection: the bound port, or (like Linux's autobind) an
-   * ephemeral one; the address is the stack's own when bound to 0.0.0.0. The four-tuple
-   * must be new (RFC 9293 §3.4: it names the connection).
-   */
-  private localEndpointFor(address: number, port: number): { address: number; port: number } {
-    const { stack, tcpPorts } = this.context;
-    const bound = this.binding;
-    const localAddress =
-      bound === undefined || bound.address === ANY_ADDRESS ? stack.address : bound.address;
-    if (bound !== undefined) {
-      if (stack.tcp.fourTupleInUse(localAddress, bound.port, address, port)) {
-        const tuple = `${formatEndpoint(localAddress, bound.port)} → ${formatEndpoint(address, port)}`;
-        throw new SocketError("EADDRNOTAVAIL", "connect", `a connection ${tuple} already exists`);
-      }
-      return { address: localAddress, port: bound.port };
-    }
-    const chosen = ephemeralPort(
-      stack.random,
-      (p) =>
-        !tcpPorts.conflicts(localAddress, p, false) &&
-        !stack.tcp.fourTupleInUse(localAddress, p, address, port),
-    );
-    if (chosen === undefined) {
-      throw new SocketError("EADDRNOTAVAIL", "connect", "no ephemeral TCP port is free");
-    }
-    this.binding = {
-      address: ANY_ADDRESS,
-      port: chosen,
-      reuseAddress: this.reuseAddress,
-      listening: false,
-    };
-    tcpPorts.add(this.binding);
-    return { address: localAddress, port: chosen };
   }
 
   private waitForHandshake(): Promise<void> {

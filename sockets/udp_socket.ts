@@ -11,7 +11,7 @@
  *    the rest (MSG_TRUNC semantics of Linux).
  */
 import { ANY_ADDRESS } from "../stack/address.ts";
-import { checkLocalAddress, formatEndpoint, type SocketContext } from "./context.ts";
+import { claimPort, formatEndpoint, type SocketContext } from "./context.ts";
 import { SocketError } from "./errors.ts";
 import type { BoundUdpEndpoint } from "./layers.ts";
 import { POLLERR, POLLIN, POLLOUT } from "./poll_events.ts";
@@ -47,24 +47,14 @@ export class UdpSocket extends Pollable {
     if (this.endpoint !== undefined) {
       throw new SocketError("EINVAL", syscall, "the socket is already bound");
     }
-    checkLocalAddress(this.context, address, syscall);
     const { udpPorts, stack } = this.context;
-    const chosen = port === 0 ? udpPorts.chooseEphemeral(address, stack.random) : port;
-    if (chosen === undefined || udpPorts.conflicts(address, chosen, this.reuseAddress)) {
-      throw new SocketError(
-        "EADDRINUSE",
-        syscall,
-        chosen === undefined
-          ? "no ephemeral UDP port is free"
-          : `UDP ${formatEndpoint(address, chosen)} is already in use`,
-      );
-    }
+    const request = { address, port, reuseAddress: this.reuseAddress, syscall };
+    const binding = claimPort(this.context, udpPorts, request);
     const options =
       this.receiveBufferBytes === undefined ? {} : { receiveQueueBytes: this.receiveBufferBytes };
-    this.endpoint = stack.udp.bind(address, chosen, options);
+    this.endpoint = stack.udp.bind(address, binding.port, options);
     this.endpoint.onChange = () => this.changed();
-    this.binding = { address, port: chosen, reuseAddress: this.reuseAddress, listening: false };
-    udpPorts.add(this.binding);
+    this.binding = binding;
   }
 
   /**
