@@ -4,7 +4,8 @@
  * and a pending error, set by ICMP on a connected endpoint the way Linux does it.
  *
  * RFC 768 has no connections: "connect" only fixes the default destination and filters
- * what is received (RFC 1122 §4.1.3.4 lets an application specify the remote end).
+ * what is received, the BSD way. Each queued datagram keeps the address it was sent to
+ * (RFC 1122 §4.1.3.5: the specific-destination address "MUST be passed up").
  */
 import type { UdpDatagram, UdpEndpoint } from "./endpoint.ts";
 
@@ -111,10 +112,15 @@ export class UdpBinding implements UdpEndpoint {
   }
 
   /** Called by UDP input: queues a copy of `data`; false if the queue is full. */
-  enqueue(sourceAddress: number, sourcePort: number, data: Uint8Array): boolean {
+  enqueue(
+    sourceAddress: number,
+    sourcePort: number,
+    destinationAddress: number,
+    data: Uint8Array,
+  ): boolean {
     const charge = data.length + DATAGRAM_OVERHEAD_BYTES;
     if (this.queuedBytes + charge > this.receiveQueueBytes) return false;
-    this.queue.push({ sourceAddress, sourcePort, data: data.slice() });
+    this.queue.push({ sourceAddress, sourcePort, destinationAddress, data: data.slice() });
     this.queuedBytes += charge;
     this.onChange?.();
     return true;

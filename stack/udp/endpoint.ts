@@ -5,6 +5,11 @@
 export interface UdpDatagram {
   readonly sourceAddress: number;
   readonly sourcePort: number;
+  /**
+   * The address the datagram was sent to: ours, or a broadcast (RFC 1122 §4.1.3.5, the
+   * "specific-destination address"; IP_PKTINFO). Optional so fakes need not set it.
+   */
+  readonly destinationAddress?: number;
   /** A copy owned by the queue. */
   readonly data: Uint8Array;
 }

@@ -60,7 +60,8 @@ export function parseUdpHeader(
   }
   const checksum = view.getUint16(CHECKSUM);
   // RFC 768: "An all zero transmitted checksum value means that the transmitter generated
-  // no checksum"; RFC 1122 §4.1.3.4: if one is present, it MUST be verified.
+  // no checksum"; RFC 1122 §4.1.3.4: "If a UDP datagram is received with a checksum that
+  // is non-zero and invalid, UDP MUST silently discard the datagram."
   if (checksum !== 0) {
     const initial = pseudoHeaderSum(source, destination, IpProtocol.UDP, length);
     if (internetChecksum(segment.subarray(0, length), initial) !== 0) {

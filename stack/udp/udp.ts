@@ -85,7 +85,7 @@ export class Udp implements UdpBindingOwner {
       for (const binding of candidates) {
         if (matchScore(binding, d, header.sourcePort) < 0) continue;
         delivered++;
-        this.deliver(binding, d.source, header.sourcePort, data);
+        this.deliver(binding, d, header.sourcePort, data);
       }
       // RFC 1122 §3.2.2: no ICMP error about a broadcast; just count it.
       if (delivered === 0) stats.drop("udpNoPorts", `broadcast to port ${header.destinationPort}`);
@@ -102,7 +102,7 @@ export class Udp implements UdpBindingOwner {
       this.host.icmp.sendDestinationUnreachable(d, PORT_UNREACHABLE, now);
       return;
     }
-    this.deliver(best, d.source, header.sourcePort, data);
+    this.deliver(best, d, header.sourcePort, data);
   }
 
   /**
@@ -156,8 +156,13 @@ export class Udp implements UdpBindingOwner {
     if (list.length === 0) this.byPort.delete(binding.localPort);
   }
 
-  private deliver(binding: UdpBinding, source: number, sourcePort: number, data: Uint8Array): void {
-    if (binding.enqueue(source, sourcePort, data)) {
+  private deliver(
+    binding: UdpBinding,
+    d: Ipv4Datagram,
+    sourcePort: number,
+    data: Uint8Array,
+  ): void {
+    if (binding.enqueue(d.source, sourcePort, d.destination, data)) {
       this.host.stats.count("udpInDatagrams");
     } else {
       // RFC 4113 has no name for it; Linux counts RcvbufErrors (and InErrors).

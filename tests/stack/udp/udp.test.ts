@@ -84,6 +84,7 @@ describe("UDP input", () => {
     expect(endpoint.receive()).toEqual({
       sourceAddress: PEER,
       sourcePort: 1234,
+      destinationAddress: HOST,
       data: bytes("hello"),
     });
     expect(endpoint.receive()).toBeUndefined();
@@ -145,6 +146,7 @@ describe("UDP input", () => {
       0,
     );
     expect([a.queueLength, b.queueLength, c.queueLength]).toEqual([1, 1, 0]);
+    expect(a.receive()?.destinationAddress).toBe(0xffffffff);
     host.receive(udpPacket({ destination: 0xffffffff, destinationPort: 68 }), 0);
     expect(host.sent).toEqual([]);
     expect(host.stats.get("udpNoPorts")).toBe(1);
@@ -224,7 +226,12 @@ describe("UDP output", () => {
         const to = b.udp.bind(0, 2222);
         from.sendTo(data, HOST, 2222, 0);
         for (const packet of a.sent) b.receive(packet, 0);
-        expect(to.receive()).toEqual({ sourceAddress: PEER, sourcePort: 1111, data });
+        expect(to.receive()).toEqual({
+          sourceAddress: PEER,
+          sourcePort: 1111,
+          destinationAddress: HOST,
+          data,
+        });
       }),
       { numRuns: 50 },
     );
