@@ -47,6 +47,8 @@ function main(): void {
     name: argument("--tun", "bare0"),
     mtu: Number(argument("--mtu", "1500")),
     address: argument("--host", "10.0.0.1/24"),
+    // The plain path (no virtio-net header), whatever TSTCP_TUN_OFFLOAD says.
+    offload: false,
   });
   let replies = 0;
   tun.onReceive((packet) => {

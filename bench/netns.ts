@@ -43,7 +43,11 @@ export class Namespace {
   }
 
   /** Starts a background process inside the namespace (`ip netns exec` execs, so its PID is the program's). */
-  spawn(label: string, argv: string[], options: { stdin?: "pipe" | "ignore" } = {}): Background {
+  spawn(
+    label: string,
+    argv: string[],
+    options: { stdin?: "pipe" | "ignore"; env?: Record<string, string | undefined> } = {},
+  ): Background {
     return new Background(label, ["ip", "netns", "exec", this.name, ...argv], options);
   }
 

@@ -70,10 +70,11 @@ export class Background {
   constructor(
     readonly label: string,
     argv: string[],
-    options: { stdin?: "pipe" | "ignore" } = {},
+    options: { stdin?: "pipe" | "ignore"; env?: Record<string, string | undefined> } = {},
   ) {
     this.child = Bun.spawn(argv, {
       stdin: options.stdin ?? "ignore",
+      env: options.env ?? process.env,
       stdout: "pipe",
       stderr: "pipe",
     });

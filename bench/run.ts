@@ -13,6 +13,8 @@
  * bounded in count and time; the namespaces are removed in `finally` and on Ctrl-C.
  *
  * Usage: bun bench/run.ts [--smoke] [--runs N] [--connections N] [--out FILE] [--no-micro]
+ *                         [--offload | --no-offload]   (TSTCP_TUN_OFFLOAD for the stack; default:
+ *                                                        inherited, results file gets -offload)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, hostname } from "node:os";
@@ -53,6 +55,8 @@ const MAX_STACK_STARTS = 3;
 
 interface Options {
   smoke: boolean;
+  /** TSTCP_TUN_OFFLOAD for the stack: forced on or off, or undefined to inherit. */
+  offload: boolean | undefined;
   micro: boolean;
   plan: Plan;
   out: string;
@@ -69,11 +73,17 @@ function parseOptions(argv: string[]): Options {
   if (runs !== undefined) plan.runs = Math.max(1, Number(runs));
   const connections = value("--connections");
   if (connections !== undefined) plan.connections = Math.max(1, Number(connections));
+  const offload = argv.includes("--offload")
+    ? true
+    : argv.includes("--no-offload")
+      ? false
+      : undefined;
   const date = new Date().toISOString().slice(0, 10);
   const defaultOut = smoke
     ? `/tmp/tstcp-bench-smoke-${process.pid}.md`
-    : `${ROOT}bench/results/${date}-${hostname()}.md`;
-  return { smoke, micro: !argv.includes("--no-micro"), plan, out: value("--out") ?? defaultOut };
+    : `${ROOT}bench/results/${date}-${hostname()}${offload ? "-offload" : ""}.md`;
+  const out = value("--out") ?? defaultOut;
+  return { smoke, offload, micro: !argv.includes("--no-micro"), plan, out };
 }
 
 /** Every process we start, stopped in `cleanup`. */
@@ -82,9 +92,14 @@ const started: Background[] = [];
 /** Set once cleanup begins: nothing new may start after that (Ctrl-C races the run). */
 let stopping = false;
 
-function spawnIn(ns: Namespace, label: string, argv: string[]): Background {
+function spawnIn(
+  ns: Namespace,
+  label: string,
+  argv: string[],
+  env?: Record<string, string | undefined>,
+): Background {
   if (stopping) throw new NotAvailable("interrupted");
-  const process = ns.spawn(label, argv);
+  const process = ns.spawn(label, argv, env === undefined ? {} : { env });
   started.push(process);
   return process;
 }
@@ -143,8 +158,14 @@ function bareSource(topology: Topology): () => Promise<Side> {
  * `bun run start` (examples/host.ts) is preferred; while it serves no TCP service yet,
  * `bench/stack_host.ts` (its startHost + the services' serveOnHost) stands in, noted.
  */
-function stackSource(topology: Topology): { source: () => Promise<Side>; notes: string[] } {
+function stackSource(
+  topology: Topology,
+  offload: boolean | undefined,
+): { source: () => Promise<Side>; notes: string[]; tunDetails: string[] } {
   let current: Side | undefined;
+  const tunDetails: string[] = [];
+  const env =
+    offload === undefined ? undefined : { ...process.env, TSTCP_TUN_OFFLOAD: offload ? "1" : "0" };
   let starts = 0;
   let program = `${ROOT}examples/host.ts`;
   let lastFailure = "";
@@ -159,15 +180,11 @@ function stackSource(topology: Topology): { source: () => Promise<Side>; notes: 
       "--host",
       STACK_HOST_SIDE,
     ];
-    const server = spawnIn(topology.stackSide, "stack", [
-      BUN,
-      program,
-      ...args,
-      "--mtu",
-      String(MTU),
-    ]);
+    const argv = [BUN, program, ...args, "--mtu", String(MTU)];
+    const server = spawnIn(topology.stackSide, "stack", argv, env);
     try {
       await waitForInterface(topology.stackSide, STACK_TUN, server);
+      tunDetails.push(await tunMode(topology.stackSide, STACK_TUN));
       await Bun.sleep(300);
       if (!server.running) throw new NotAvailable(`stack exited at start: ${server.lastLines(3)}`);
     } catch (error) {
@@ -198,7 +215,17 @@ function stackSource(topology: Topology): { source: () => Promise<Side>; notes: 
     current = side;
     return current;
   };
-  return { source, notes };
+  return { source, notes, tunDetails };
+}
+
+/** "tun type tun pi off vnet_hdr on ..." as `ip -details link` shows the stack's TUN. */
+async function tunMode(ns: Namespace, name: string): Promise<string> {
+  const shown = await ns.exec(["ip", "-details", "link", "show", name], { timeoutMs: 5000 });
+  const match = /tun type \S+ pi (on|off) vnet_hdr (on|off)/.exec(shown.stdout);
+  if (match === null) return "unknown (ip -details link shows no tun line)";
+  return match[2] === "on"
+    ? "IFF_VNET_HDR on (TSTCP_TUN_OFFLOAD=1: checksum and TSO4 offload via virtio-net headers)"
+    : `none: plain TUN, IFF_NO_PI (pi ${match[1]}, vnet_hdr off)`;
 }
 
 async function servesNoTcp(side: Side): Promise<boolean> {
@@ -221,8 +248,14 @@ function kernelSource(topology: Topology): () => Promise<Side> {
   };
 }
 
-async function measureSystem(topology: Topology, plan: Plan, notes: string[]): Promise<Row[]> {
-  const stack = stackSource(topology);
+async function measureSystem(
+  topology: Topology,
+  options: Options,
+  notes: string[],
+  tunDetails: string[],
+): Promise<Row[]> {
+  const plan = options.plan;
+  const stack = stackSource(topology, options.offload);
   const sides: Sides = { ours: stack.source, kernel: kernelSource(topology) };
   const rows: Row[] = [];
   rows.push(...(await pingRows(sides, plan, bareSource(topology))));
@@ -254,6 +287,7 @@ async function measureSystem(topology: Topology, plan: Plan, notes: string[]): P
     })),
   );
   notes.push(...stack.notes);
+  tunDetails.push(...new Set(stack.tunDetails));
   return rows;
 }
 
@@ -285,6 +319,7 @@ async function main(): Promise<void> {
   process.on("SIGTERM", onSignal);
   const rows: Row[] = [];
   const notes: string[] = [];
+  const tunDetails: string[] = [];
   if (options.micro) {
     console.error("micro benchmarks...");
     rows.push(...(await runMicro({ timeMs: options.smoke ? 20 : 250 })));
@@ -294,13 +329,15 @@ async function main(): Promise<void> {
     console.error("namespaces...");
     const topology = await createTopology(options.smoke ? "tstcp-smoke" : "tstcp-bench");
     environment = await describeEnvironment(topology);
-    rows.push(...(await measureSystem(topology, options.plan, notes)));
+    rows.push(...(await measureSystem(topology, options, notes, tunDetails)));
   } catch (error) {
     notes.push(`system benchmarks stopped: ${reasonOf(error)}`);
   } finally {
     await cleanup();
   }
   environment ??= await describeEnvironment(undefined);
+  const tunRow = environment.find(([key]) => key === "Offloads, our TUN");
+  if (tunRow !== undefined && tunDetails.length > 0) tunRow[1] = tunDetails.join("; ");
   environment.push([
     "Load average (1, 5, 15 min)",
     `${loadAtStart} at the start, ${loadAverage()} at the end, on ${cpus().length} CPUs (other work on the machine shows here)`,
