@@ -85,7 +85,10 @@ export function claimConnectEndpoint(
     }
     return { local: { address: localAddress, port: bound.port }, binding: bound };
   }
-  const suitable = (p: number) => !tcpPorts.conflicts(localAddress, p, false) && fresh(p);
+  // RFC 6056 §2.3: what must be unused on this system is the connection's instance-id
+  // (the four-tuple), so a port whose old connection with another peer waits in
+  // TIME-WAIT may serve a new one, as in Linux.
+  const suitable = (p: number) => !tcpPorts.socketConflicts(localAddress, p, false) && fresh(p);
   const chosen = ephemeralPort(stack.random, suitable);
   if (chosen === undefined) {
     throw new SocketError("EADDRNOTAVAIL", "connect", "no ephemeral TCP port is free");

@@ -44,12 +44,20 @@ export class PortTable {
 
   /** True if binding (`address`, `port`) with this SO_REUSEADDR setting would clash. */
   conflicts(address: number, port: number, reuseAddress: boolean): boolean {
+    return (
+      this.socketConflicts(address, port, reuseAddress) ||
+      (!reuseAddress && this.heldByStack(address, port))
+    );
+  }
+
+  /** Only the clash with other sockets' bindings (not with connections left in the stack). */
+  socketConflicts(address: number, port: number, reuseAddress: boolean): boolean {
     for (const other of this.byPort.get(port) ?? []) {
       if (!overlap(address, other.address)) continue;
       const shareable = reuseAddress && other.reuseAddress;
       if (!shareable || (this.protocol === "tcp" && other.listening)) return true;
     }
-    return !reuseAddress && this.heldByStack(address, port);
+    return false;
   }
 
   /** listen(): true if another socket overlapping `binding` already listens on its port. */

@@ -231,6 +231,43 @@ describe("TCP over the memory link", () => {
     expect(b.api.getsockopt(server, "TCP_INFO")).toEqual({ state: "LISTEN" });
   });
 
+  test("an ephemeral port held by a TIME-WAIT connection is reused only for another peer", async () => {
+    const hosts = socketHosts();
+    const { a, b, run } = hosts;
+    const servers = [7, 8].map((port) => {
+      const server = b.api.socket("inet", "stream");
+      b.api.bind(server, "0.0.0.0", port);
+      b.api.listen(server);
+      return server;
+    });
+    // A closes first, so A's side waits in TIME-WAIT on its ephemeral port.
+    const first = a.api.socket("inet", "stream");
+    await run(a.api.connect(first, "10.0.0.1", 7));
+    const accepted = await run(b.api.accept(servers[0]!));
+    const used = a.api.getsockname(first).port;
+    a.api.close(first);
+    await hosts.advance(5);
+    b.api.close(accepted);
+    await hosts.advance(50);
+    expect([...a.stack.tcp.connections()].map((c) => c.state)).toEqual(["TIME-WAIT"]);
+    // A plain bind() to that port is refused; a connect() may pick it again for port 8,
+    // never for the same peer and port 7 (the four-tuple would collide).
+    const plain = a.api.socket("inet", "stream");
+    expect(() => a.api.bind(plain, "0.0.0.0", used)).toThrow("EADDRINUSE");
+    const same = a.api.socket("inet", "stream");
+    a.api.setsockopt(same, "SO_REUSEADDR", true);
+    a.api.bind(same, "0.0.0.0", used);
+    await expect(run(a.api.connect(same, "10.0.0.1", 7))).rejects.toMatchObject({
+      code: "EADDRNOTAVAIL",
+    });
+    const other = a.api.socket("inet", "stream");
+    a.api.setsockopt(other, "SO_REUSEADDR", true);
+    a.api.close(same);
+    a.api.bind(other, "0.0.0.0", used);
+    await run(a.api.connect(other, "10.0.0.1", 8));
+    expect(a.api.getsockname(other).port).toBe(used);
+  });
+
   test("a blocking send larger than the buffers waits for the reader (flow control)", async () => {
     const small = {
       sendBufferBytes: 16384,

@@ -85,6 +85,17 @@ describe("connect", () => {
     expect(sockets.getsockname(fd).port).toBe(port);
   });
 
+  test("connect may take an ephemeral port the stack still holds (TIME-WAIT) if the four-tuple is new", async () => {
+    const { sockets, stack } = setup();
+    for (let port = 49152; port <= 65535; port++) stack.tcp.heldPorts.add(port);
+    const fd = sockets.socket("inet", "stream");
+    const done = sockets.connect(fd, "10.0.0.1", 80);
+    stack.tcp.last.establish();
+    await done;
+    const bound = sockets.socket("inet", "stream");
+    expect(() => sockets.bind(bound, "0.0.0.0", 0)).toThrow("EADDRINUSE"); // bind() may not
+  });
+
   test("ETIMEDOUT when the handshake gives up", async () => {
     const { sockets, stack } = setup();
     const fd = sockets.socket("inet", "stream");
