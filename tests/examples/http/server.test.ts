@@ -138,4 +138,48 @@ describe("HTTP server over a memory link", () => {
     expect(h.clock.now() - started).toBeGreaterThanOrEqual(30_000);
     await h.run(server.stop());
   });
+
+  test("pipelined requests with bodies (Content-Length and chunked) are answered in order", async () => {
+    const { h, server } = setUp(7);
+    const upload = "x".repeat(200_000);
+    const chunked = "4\r\nabcd\r\n0\r\n\r\n";
+    const { raw } = await exchange(
+      h,
+      `POST /stats HTTP/1.1\r\nHost: b\r\nContent-Length: ${upload.length}\r\n\r\n${upload}` +
+        `PUT / HTTP/1.1\r\nHost: b\r\nTransfer-Encoding: chunked\r\n\r\n${chunked}` +
+        "HEAD / HTTP/1.1\r\nHost: b\r\n\r\n" +
+        "GET /nothing HTTP/1.1\r\nHost: b\r\n\r\n" +
+        "GET /bytes/7 HTTP/1.1\r\nHost: b\r\nConnection: close\r\n\r\n",
+    );
+    const responses = parseResponses(raw, [false, false, true, false, false]);
+    expect(responses.map((r) => r.status)).toEqual([405, 405, 200, 404, 200]);
+    expect(responses[0]?.fields.get("allow")).toBe("GET, HEAD");
+    expect(Number(responses[2]?.fields.get("content-length"))).toBeGreaterThan(100);
+    expect(responses[4]?.body.toString()).toBe(' !"#$%&');
+    await h.run(server.stop());
+  });
+
+  test("a request sent one byte every 2 s gets 408 once 10 s have passed since its first byte", async () => {
+    const { h, server } = setUp(8);
+    const api = h.a.api;
+    const fd = api.socket("inet", "stream");
+    await h.run(api.connect(fd, h.b.address, 80));
+    const started = h.clock.now();
+    let answeredAt = 0;
+    const reply = api.recv(fd, 4096).then((data) => {
+      answeredAt = h.clock.now();
+      return data;
+    });
+    for (const byte of "GET / HTTP/1.1\r\n") {
+      if (answeredAt > 0) break;
+      await h.run(api.send(fd, Buffer.from(byte)));
+      await h.pass(2000);
+    }
+    const text = Buffer.from(await h.run(reply)).toString();
+    expect(text).toStartWith("HTTP/1.1 408 Request Timeout\r\n");
+    expect(answeredAt - started).toBeGreaterThanOrEqual(10_000);
+    expect(answeredAt - started).toBeLessThan(10_100);
+    api.close(fd);
+    await h.run(server.stop());
+  });
 });
