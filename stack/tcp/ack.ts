@@ -5,7 +5,7 @@
  * an ACK of our FIN causes.
  */
 import { Flag, type TcpSegment } from "./header.ts";
-import { onDuplicateAck, onNewAck, onSackUpdate } from "./loss_recovery.ts";
+import { checkDuplicateAck, onNewAck } from "./loss_recovery.ts";
 import { tsNow } from "./output.ts";
 import { challengeAck } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
@@ -30,12 +30,11 @@ export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
     return false;
   }
   const wnd = seg.wnd * 2 ** tcb.sndScale; // RFC 7323 §2.3: scale every non-SYN window
-  if (tcb.sackEnabled && seg.options.sackBlocks !== undefined) {
-    tcb.scoreboard.update(seg.options.sackBlocks, tcb.sndUna, tcb.sndMax);
-  }
-  if (seqGt(seg.ack, tcb.sndUna)) newAck(tcb, seg, now);
-  else if (isDuplicateAck(tcb, seg, wnd)) onDuplicateAck(tcb, now);
-  if (tcb.sackEnabled && seg.options.sackBlocks !== undefined) onSackUpdate(tcb, now);
+  // Loss recovery steps 2 and 3 (loss_recovery.ts): new data acknowledged, then the
+  // duplicate-ACK test (RFC 5681 §2 compares with the window before this update).
+  const advanced = seqGt(seg.ack, tcb.sndUna);
+  if (advanced) newAck(tcb, seg, now);
+  checkDuplicateAck(tcb, seg, !advanced && isDuplicateAck(tcb, seg, wnd), now);
   // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
   // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
   if (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, seg.ack))) {
@@ -91,13 +90,13 @@ function newAck(tcb: Tcb, seg: TcpSegment, now: number): void {
     tcb.sndBufSeq = seqAdd(tcb.sndBufSeq, dataAcked);
     tcb.changed = true; // send buffer space freed
   }
+  const flightBefore = tcb.flightBytes;
   tcb.sndUna = seg.ack;
   if (seqLt(tcb.sndNxt, tcb.sndUna)) tcb.sndNxt = tcb.sndUna;
-  tcb.scoreboard.advance(tcb.sndUna);
   measureRtt(tcb, seg, now);
   tcb.retries = 0;
   restartRetransmitTimer(tcb, now);
-  onNewAck(tcb, acked, now);
+  onNewAck(tcb, acked, flightBefore, now);
 }
 
 /** RFC 7323 §4.1 (RTTM) with timestamps; else the one timed segment (RFC 6298 §3). */
@@ -109,6 +108,7 @@ function measureRtt(tcb: Tcb, seg: TcpSegment, now: number): void {
       if (seqLt(ts.echo, tcb.rtoTsVal)) {
         tcb.counters.spuriousRetrans!++;
         tcb.layer.host.stats.count("tcpSpuriousRetrans");
+        tcb.cc.onSpuriousRetransmit(now); // RFC 9438 §4.9 / RFC 3522: undo the reduction
       }
       tcb.rtoTsVal = undefined;
     }

@@ -51,10 +51,13 @@ export function onListen(
     const cookies = tcp.config.synCookies;
     const tcb = cookies ? fromCookie(tcp, listener, d, seg, now) : undefined;
     if (tcb !== undefined) return tcb;
-    // Deviation: while the half-open table is full (cookies in use) a failed ACK is
-    // dropped, not reset: it may be a genuine client's later segment that overtook the
-    // one whose sequence number validates the cookie, which will arrive or be resent.
-    if (cookies && listener.halfOpen.size >= tcp.config.synBacklog) return undefined;
+    // Deviation: while the half-open table is full (cookies in use) a failed ACK without
+    // FIN is dropped, not reset: it may be a genuine client's later segment that overtook
+    // the one whose sequence number validates the cookie (that one will arrive or be
+    // resent). A FIN is still reset, so a peer retransmitting its FIN to a connection
+    // whose TIME-WAIT has ended learns that it is gone.
+    const overflowing = listener.halfOpen.size >= tcp.config.synBacklog;
+    if (cookies && overflowing && !(seg.flags & Flag.FIN)) return undefined;
     tcp.sendReset(d.destination, d.source, seg, seg.ack, 0, Flag.RST);
     return undefined;
   }

@@ -1,122 +1,135 @@
 /**
- * Loss detection and recovery, shared by every congestion controller.
+ * Loss recovery: how the connection drives its congestion controller and SACK
+ * scoreboard (congestion/controller.ts, sack/scoreboard.ts). This file follows the
+ * "wiring recipe" at the top of congestion/controller.ts step by step; the step numbers
+ * below are the recipe's.
  *
- * - Fast retransmit on the third duplicate ACK (RFC 5681 §3.2), entered at most once
- *   per window of data (RFC 6582 §3.2 step 2: only when the ACK covers more than
- *   `recover`).
- * - Without SACK, NewReno fast recovery (RFC 6582): cwnd = ssthresh + 3·SMSS, inflated
- *   by each further duplicate; a partial ACK retransmits the next hole and deflates.
- * - With SACK, RFC 6675 conservative recovery: cwnd = ssthresh, and while `pipe` (the
- *   estimate of bytes still in the network) is below cwnd, retransmit the next hole
- *   the scoreboard shows, else send new data. Entered also when more than
- *   (DupThresh − 1)·SMSS bytes are SACKed (RFC 6675 §5, IsLost).
+ * - Fast retransmit on the third duplicate ACK (RFC 5681 §3.2), at most once per window
+ *   (RFC 6582 `recover`); without SACK, NewReno partial ACKs (RFC 6582 §3.2).
+ * - With SACK, RFC 6675: duplicate ACKs are ACKs that SACK new data, and during recovery
+ *   NextSeg() picks what to send while pipe < cwnd.
  * - Timeout (RFC 5681 §3.1, RFC 6582 §4): loss window, recovery abandoned, SACK
- *   information forgotten (RFC 2018 §8: the receiver may have reneged).
+ *   information forgotten (RFC 2018 §8, RFC 6675 §5.1).
  */
-import { retransmit } from "./output.ts";
-import { seqAdd, seqDiff, seqGe, seqLt, seqMax } from "./seq.ts";
+import type { TcpSegment } from "./header.ts";
+import { retransmit, transmitNewData } from "./output.ts";
+import { seqAdd, seqDiff, seqLt, seqMax, seqMin } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 
-const DUP_THRESH = 3; // RFC 5681 §3.2, RFC 6675 §2
-
-/** RFC 6675 §4 SetPipe, simplified: every hole below the highest SACK is lost. */
+/** RFC 6675 SetPipe(): bytes estimated to be in the network. */
 export function pipe(tcb: Tcb): number {
-  const outstanding = seqDiff(tcb.sndMax, tcb.sndUna);
-  const lostNotResent = tcb.scoreboard.holeBytesAbove(seqMax(tcb.highRxt, tcb.sndUna));
-  return Math.max(0, outstanding - tcb.scoreboard.sackedBytes - lostNotResent);
+  return tcb.board.pipe(tcb.sndUna, tcb.sndMax, tcb.highRxt);
 }
 
-/** New data was cumulatively acknowledged (after SND.UNA moved). */
-export function onNewAck(tcb: Tcb, ackedBytes: number, now: number): void {
-  tcb.dupAcks = 0;
-  const cc = tcb.cc;
-  const smss = tcb.smss;
-  if (!tcb.inRecovery) {
-    cc.onAck(ackedBytes, smss, now, tcb.srttMs);
-    return;
-  }
-  if (seqGe(tcb.sndUna, tcb.recover)) {
-    // RFC 6582 §3.2 step 3, full acknowledgment: cwnd = min(ssthresh, max(FlightSize, SMSS) + SMSS).
-    tcb.inRecovery = false;
-    cc.cwnd = Math.min(cc.ssthresh, Math.max(tcb.flightBytes, smss) + smss);
-    return;
-  }
-  if (tcb.sackEnabled) return; // RFC 6675: output keeps filling holes while pipe < cwnd
-  // RFC 6582 §3.2 step 4, partial acknowledgment: resend the first unacked segment,
-  // deflate cwnd by the newly acked amount, add back one SMSS if that was at least one.
-  retransmit(tcb, tcb.sndUna, smss, now);
-  cc.cwnd = Math.max(cc.cwnd - ackedBytes + (ackedBytes >= smss ? smss : 0), smss);
-}
-
-/** A duplicate ACK (RFC 5681 §2 definition, checked by the caller). */
-export function onDuplicateAck(tcb: Tcb, now: number): void {
-  tcb.dupAcks++;
-  if (tcb.inRecovery) {
-    if (!tcb.sackEnabled) tcb.cc.cwnd += tcb.smss; // RFC 5681 §3.2 step 4: inflate
-    return;
-  }
-  if (tcb.dupAcks >= DUP_THRESH) enterRecovery(tcb, now);
-}
-
-/** RFC 6675 §5: enough bytes SACKed above SND.UNA means the first segment is lost. */
-export function onSackUpdate(tcb: Tcb, now: number): void {
-  if (!tcb.inRecovery && tcb.scoreboard.sackedBytes > (DUP_THRESH - 1) * tcb.smss)
-    enterRecovery(tcb, now);
-}
-
-function enterRecovery(tcb: Tcb, now: number): void {
-  // RFC 6582 §3.2 step 2: only if the ACK covers more than "recover" (the highest
-  // sequence number sent when the last recovery or timeout began; ours is one past it).
-  if (seqLt(tcb.sndUna, tcb.recover)) return;
-  const stats = tcb.layer.host.stats;
-  const cc = tcb.cc;
-  const smss = tcb.smss;
-  tcb.inRecovery = true;
-  tcb.recover = tcb.sndMax;
-  cc.onLoss(tcb.flightBytes, smss, now);
-  stats.count("tcpFastRetrans");
-  tcb.counters.fastRetrans!++;
-  if (tcb.sackEnabled) {
-    stats.count("tcpSackRecoveries");
-    tcb.counters.sackRecoveries!++;
-    cc.cwnd = cc.ssthresh; // RFC 6675 §5 step 4.2
-    tcb.highRxt = tcb.sndUna;
-    return; // output() retransmits the holes
-  }
-  retransmit(tcb, tcb.sndUna, smss, now); // RFC 5681 §3.2 step 3
-  cc.cwnd = cc.ssthresh + DUP_THRESH * smss;
+/** Unsent bytes the peer's window still admits (RFC 6675 NextSeg rule 2's limit). */
+function newDataBytes(tcb: Tcb): number {
+  const unsent = seqDiff(seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length), tcb.sndMax);
+  const room = tcb.sndWnd - seqDiff(tcb.sndMax, tcb.sndUna);
+  return Math.max(0, Math.min(unsent, room));
 }
 
 /**
- * RFC 6675 §5 step (C): while pipe < cwnd, retransmit the next hole below the highest
- * SACKed byte (NextSeg rule 1). New data (rule 2) is left to the normal output path.
+ * Step 1a, RFC 6675 §5 step (C): while cwnd − pipe ≥ SMSS, send what NextSeg() names.
  * Returns true if anything was sent.
  */
 export function sackRecoverySend(tcb: Tcb, now: number): boolean {
-  const board = tcb.scoreboard;
   let sent = false;
-  for (let guard = 0; guard < 1000; guard++) {
-    const highest = board.highestSacked;
-    if (highest === undefined || pipe(tcb) >= tcb.cc.cwnd) break;
-    let start = seqMax(tcb.highRxt, tcb.sndUna);
-    for (let end = board.sackedEnd(start); end !== undefined; end = board.sackedEnd(start))
-      start = end;
-    if (!seqLt(start, highest)) break;
-    const nextSacked = board.nextSackedStart(start) ?? highest;
-    const length = retransmit(tcb, start, Math.min(tcb.smss, seqDiff(nextSacked, start)), now);
-    if (length === 0) break;
-    tcb.highRxt = seqAdd(start, length);
+  for (let guard = 0; guard < 10_000; guard++) {
+    if (tcb.cc.cwnd - pipe(tcb) < tcb.smss) break;
+    const next = tcb.board.nextSeg({
+      sndUna: tcb.sndUna,
+      sndMax: tcb.sndMax,
+      highRxt: tcb.highRxt,
+      rescueRxt: tcb.rescueRxt,
+      newDataBytes: newDataBytes(tcb),
+    });
+    if (next === undefined) break;
+    if (next.rule === 2) {
+      if (transmitNewData(tcb, next.length, now) === 0) break; // C.3: SND.MAX advances
+    } else {
+      const length = retransmit(tcb, next.seq, next.length, now);
+      if (length === 0) break;
+      if (next.rule === 4) tcb.rescueRxt = tcb.cc.recover;
+      else tcb.highRxt = seqMax(tcb.highRxt, seqAdd(next.seq, length)); // C.2
+    }
     sent = true;
   }
   return sent;
 }
 
-/** RFC 5681 §3.1 / RFC 6582 §4: a retransmission timeout ends any recovery. */
+/** Step 2: an ACK advanced SND.UNA by `bytesAcked` (already applied to the TCB). */
+export function onNewAck(tcb: Tcb, bytesAcked: number, flightBefore: number, now: number): void {
+  tcb.board.onCumulativeAck(tcb.sndUna);
+  const action = tcb.cc.onAck({
+    now,
+    bytesAcked,
+    sndUna: tcb.sndUna,
+    sndMax: tcb.sndMax,
+    bytesInFlight: tcb.flightBytes,
+    ...(tcb.hasRttSample ? { rttMs: tcb.srttMs } : {}),
+    // RFC 7661 / RFC 9438 §5.8: using under half of cwnd, the sender is not
+    // cwnd-limited (the application or the peer's window limits it): cwnd stays.
+    appLimited: 2 * flightBefore < tcb.cc.cwnd,
+  });
+  if (action === "retransmit") retransmit(tcb, tcb.sndUna, tcb.smss, now); // RFC 6582 partial ACK
+  if (action === "recovery-end") tcb.rescueRxt = undefined;
+}
+
+/**
+ * Step 3: is this ACK a duplicate? Without SACK the RFC 5681 §2 test (`classic`); with
+ * SACK, RFC 6675 §2: it SACKs data not SACKed before.
+ */
+export function checkDuplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, now: number): void {
+  let duplicate = classic;
+  if (tcb.sackEnabled) {
+    const blocks = seg.options.sackBlocks;
+    duplicate =
+      blocks !== undefined && tcb.board.update(blocks, tcb.sndUna, tcb.sndMax).newlySacked > 0;
+  }
+  if (!duplicate) return;
+  const cc = tcb.cc;
+  if (!cc.inRecovery) tcb.highRxt = seqMax(tcb.highRxt, tcb.sndUna); // RFC 6675 (3.1)
+  const action = cc.onDuplicateAck({
+    now,
+    sndUna: tcb.sndUna,
+    sndMax: tcb.sndMax,
+    bytesInFlight: tcb.flightBytes,
+    ...(tcb.sackEnabled ? { lost: tcb.board.isLost(tcb.sndUna) } : {}),
+  });
+  if (action === "retransmit") fastRetransmit(tcb, now);
+  // "limited-transmit": output() sends new data within cc.sendWindow (RFC 3042).
+}
+
+/** RFC 5681 §3.2 step 3 / RFC 6675 (4.3): resend the segment at SND.UNA. */
+function fastRetransmit(tcb: Tcb, now: number): void {
+  const stats = tcb.layer.host.stats;
+  stats.count("tcpFastRetrans");
+  tcb.counters.fastRetrans!++;
+  if (tcb.sackEnabled) {
+    stats.count("tcpSackRecoveries");
+    tcb.counters.sackRecoveries!++;
+    // A retransmission of it from the previous recovery is still in flight.
+    if (seqLt(tcb.sndUna, tcb.highRxt)) return;
+  }
+  const nextSacked = tcb.board.nextSackedStart(tcb.sndUna) ?? tcb.sndMax;
+  const length = Math.min(tcb.smss, seqDiff(seqMin(nextSacked, tcb.sndMax), tcb.sndUna));
+  const sent = retransmit(tcb, tcb.sndUna, length, now);
+  if (tcb.sackEnabled) {
+    tcb.highRxt = seqAdd(tcb.sndUna, sent);
+    tcb.rescueRxt = tcb.highRxt;
+  }
+}
+
+/** Step 4: a retransmission timeout (the caller resets SND.NXT and backs off). */
 export function lossOnTimeout(tcb: Tcb, now: number): void {
-  tcb.cc.onTimeout(tcb.flightBytes, tcb.smss, now);
-  tcb.inRecovery = false;
-  tcb.dupAcks = 0;
-  tcb.recover = tcb.sndMax;
-  tcb.scoreboard.clear(); // RFC 2018 §8
-  tcb.rtoTsVal = Math.floor(now) + tcb.tsOffset;
+  tcb.cc.onRetransmitTimeout({
+    now,
+    sndUna: tcb.sndUna,
+    sndMax: tcb.sndMax,
+    bytesInFlight: tcb.flightBytes,
+  });
+  tcb.board.clear(); // RFC 2018 §8: the receiver may have reneged
+  tcb.highRxt = tcb.sndUna;
+  tcb.rescueRxt = undefined;
+  tcb.rtoTsVal = (Math.floor(now) + tcb.tsOffset) >>> 0;
 }

@@ -14,6 +14,7 @@
 import { buildSegment, Flag, finishChecksum, TCP_PROTOCOL } from "./header.ts";
 import { pipe, sackRecoverySend } from "./loss_recovery.ts";
 import type { TcpOptions } from "./options.ts";
+import { maxSackBlocks } from "./sack/receiver_blocks.ts";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 import { armPersist } from "./timers.ts";
@@ -35,8 +36,10 @@ export function output(tcb: Tcb, now: number): void {
     case "FIN-WAIT-1":
     case "CLOSING":
     case "LAST-ACK":
-      if (tcb.inRecovery && tcb.sackEnabled) sentAck = sackRecoverySend(tcb, now);
-      sentAck = sendData(tcb, now) || sentAck;
+      // Loss-recovery recipe step 1 (loss_recovery.ts): RFC 6675 NextSeg() while in SACK
+      // recovery, else new data (or go-back-N after a timeout) within the windows.
+      if (tcb.cc.inRecovery && tcb.sackEnabled) sentAck = sackRecoverySend(tcb, now);
+      else sentAck = sendData(tcb, now);
       break;
     default:
       break;
@@ -66,11 +69,10 @@ function dataRoom(tcb: Tcb): number {
 /** How many more bytes the congestion and send windows allow past SND.NXT. */
 function usableWindow(tcb: Tcb): number {
   const cc = tcb.cc;
-  const inFlight = tcb.inRecovery && tcb.sackEnabled ? pipe(tcb) : seqDiff(tcb.sndNxt, tcb.sndUna);
-  // RFC 3042 limited transmit: one new segment for each of the first two duplicate ACKs.
-  const limited =
-    !tcb.inRecovery && tcb.dupAcks > 0 && tcb.dupAcks < 3 ? tcb.dupAcks * tcb.smss : 0;
-  const congestionRoom = Math.floor(cc.cwnd) + limited - inFlight;
+  // Recipe step 1b: with SACK and duplicate ACKs, what is in flight is pipe (RFC 6675).
+  const inFlight = tcb.sackEnabled && cc.dupAcks > 0 ? pipe(tcb) : seqDiff(tcb.sndNxt, tcb.sndUna);
+  // cc.sendWindow is cwnd plus RFC 3042 limited transmit on the first duplicate ACKs.
+  const congestionRoom = Math.floor(cc.sendWindow) - inFlight;
   const windowRoom = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
   return Math.min(congestionRoom, windowRoom);
 }
@@ -79,11 +81,13 @@ function usableWindow(tcb: Tcb): number {
 function sendData(tcb: Tcb, now: number): boolean {
   let sent = false;
   const smss = dataRoom(tcb);
+  // RFC 5681 §4.1: after an idle period longer than RTO, restart from the initial window.
+  if (tcb.flightBytes === 0 && now - tcb.lastSendMs > tcb.rtoMs) tcb.cc.onIdleRestart(now);
   for (let guard = 0; guard < 100_000; guard++) {
     const dataEnd = seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length);
     if (tcb.sackEnabled && seqLt(tcb.sndNxt, tcb.sndMax)) {
       // Go-back-N after a timeout skips what the receiver already SACKed.
-      const end = tcb.scoreboard.sackedEnd(tcb.sndNxt);
+      const end = tcb.board.sackedEnd(tcb.sndNxt);
       if (end !== undefined) {
         tcb.sndNxt = seqMin(end, tcb.sndMax);
         continue;
@@ -94,7 +98,7 @@ function sendData(tcb: Tcb, now: number): boolean {
     let len = Math.max(0, Math.min(available, smss, usable));
     const retransmitting = seqLt(tcb.sndNxt, tcb.sndMax);
     if (retransmitting && tcb.sackEnabled) {
-      const nextSacked = tcb.scoreboard.nextSackedStart(tcb.sndNxt);
+      const nextSacked = tcb.board.nextSackedStart(tcb.sndNxt);
       if (nextSacked !== undefined) len = Math.min(len, seqDiff(nextSacked, tcb.sndNxt));
     }
     const finNow =
@@ -149,6 +153,30 @@ export function retransmit(tcb: Tcb, seq: number, maxLen: number, now: number): 
 }
 
 /**
+ * Sends `maxLen` bytes of new data at SND.MAX (RFC 6675 NextSeg rule 2), with the FIN
+ * if that empties the buffer after CLOSE. Returns the bytes of sequence space sent.
+ */
+export function transmitNewData(tcb: Tcb, maxLen: number, now: number): number {
+  const dataEnd = seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length);
+  const available = Math.max(0, seqDiff(dataEnd, tcb.sndMax));
+  const len = Math.min(maxLen, dataRoom(tcb), available);
+  const fin = tcb.finQueued && tcb.finSeq === undefined && len === available;
+  if (len === 0 && !fin) return 0;
+  transmit(
+    tcb,
+    tcb.sndMax,
+    len,
+    Flag.ACK | (fin ? Flag.FIN : 0) | (len > 0 && len === available ? Flag.PSH : 0),
+    now,
+  );
+  if (fin) tcb.finSeq = seqAdd(tcb.sndMax, len);
+  tcb.sndMax = seqAdd(tcb.sndMax, len + (fin ? 1 : 0));
+  if (seqLt(tcb.sndNxt, tcb.sndMax)) tcb.sndNxt = tcb.sndMax;
+  if (tcb.retransmitAt === Number.POSITIVE_INFINITY) tcb.retransmitAt = now + tcb.rtoMs;
+  return len + (fin ? 1 : 0);
+}
+
+/**
  * A zero-window or keep-alive probe: an ACK with SEG.SEQ = SND.UNA − 1, which the peer
  * finds unacceptable and answers with an ACK carrying its window (RFC 1122 §4.2.3.6,
  * the form Linux uses for both).
@@ -191,6 +219,7 @@ function accountSent(tcb: Tcb, seq: number, len: number, flags: number, now: num
   const stats = tcb.layer.host.stats;
   stats.count("tcpOutSegs");
   const occupies = len + (flags & (Flag.SYN | Flag.FIN) ? 1 : 0);
+  if (occupies > 0) tcb.lastSendMs = now;
   if (occupies > 0 && seqLt(seq, tcb.sndMax)) {
     stats.count("tcpRetransSegs");
     tcb.counters.retransSegs!++;
@@ -222,7 +251,7 @@ function segmentOptions(tcb: Tcb, syn: boolean, flags: number, now: number): Tcp
   }
   if (tcb.tsEnabled) options.timestamp = { value: tsNow(tcb, now), echo: tcb.tsRecent };
   if (tcb.sackEnabled && !tcb.reassembly.empty && flags & Flag.ACK) {
-    const blocks = tcb.reassembly.sackBlocks(tcb.tsEnabled ? 3 : 4);
+    const blocks = tcb.sackReporter.blocks(tcb.reassembly.ranges(), maxSackBlocks(tcb.tsEnabled));
     if (blocks.length > 0) options.sackBlocks = blocks;
   }
   return options;

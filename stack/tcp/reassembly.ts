@@ -7,12 +7,12 @@
  * already held, so duplicates and overlaps are trimmed on the way in. The total is
  * bounded (`limitBytes`), so a peer cannot make us hold more than that.
  *
- * It also remembers where a FIN arrived out of order, and yields the SACK blocks of
- * RFC 2018 §4 (most recently changed block first).
+ * It also remembers where a FIN arrived out of order, and lists the ranges it holds
+ * for the SACK blocks of RFC 2018 §4 (chosen by sack/receiver_blocks.ts).
  */
 import type { SackBlock } from "./options.ts";
 import type { RingBuffer } from "./ring_buffer.ts";
-import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from "./seq.ts";
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt, seqMax, seqMin } from "./seq.ts";
 
 interface Piece {
   seq: number;
@@ -24,7 +24,6 @@ export class Reassembly {
   private heldBytes = 0;
   /** Sequence number of a FIN seen beyond RCV.NXT, if any. */
   finSeq: number | undefined;
-  private lastSeq = 0;
 
   constructor(private readonly limitBytes: number) {}
 
@@ -44,7 +43,6 @@ export class Reassembly {
     let start = seqMax(seq, rcvNxt);
     const end = seqMin(seqAdd(seq, data.length), windowEnd);
     if (!seqLt(start, end)) return true;
-    this.lastSeq = start;
     let complete = true;
     let index = 0;
     while (seqLt(start, end)) {
@@ -93,8 +91,8 @@ export class Reassembly {
     return next;
   }
 
-  /** Up to `max` SACK blocks, the one holding the latest arrival first (RFC 2018 §4). */
-  sackBlocks(max: number): SackBlock[] {
+  /** The held bytes as merged ranges, lowest first (for SACK blocks, RFC 2018 §4). */
+  ranges(): SackBlock[] {
     const blocks: SackBlock[] = [];
     for (const piece of this.pieces) {
       const last = blocks[blocks.length - 1];
@@ -102,11 +100,7 @@ export class Reassembly {
         blocks[blocks.length - 1] = { left: last.left, right: pieceEnd(piece) };
       else blocks.push({ left: piece.seq, right: pieceEnd(piece) });
     }
-    const recent = blocks.findIndex(
-      (b) => seqGe(this.lastSeq, b.left) && seqLt(this.lastSeq, b.right),
-    );
-    if (recent > 0) blocks.unshift(...blocks.splice(recent, 1));
-    return blocks.slice(0, max);
+    return blocks;
   }
 
   clear(): void {

@@ -220,6 +220,7 @@ export function processText(tcb: Tcb, seg: TcpSegment, now: number): void {
     // Out of order: hold it, and ACK at once so the sender sees a duplicate ACK
     // (RFC 5681 §4.2, RFC 9293 §3.10.7.4 seventh).
     tcb.reassembly.insert(seq, seg.payload, tcb.rcvNxt, seqAdd(tcb.rcvNxt, free));
+    if (tcb.sackEnabled) tcb.sackReporter.noteArrival(seq); // its block goes first (RFC 2018 §4)
     tcb.counters.outOfOrderSegs!++;
     tcb.layer.host.stats.count("tcpOutOfOrderSegs");
     tcb.ackNow = true;

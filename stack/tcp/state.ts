@@ -3,7 +3,7 @@
  * each tells the socket layer that readiness may have changed.
  */
 
-import { createCongestionControl } from "./congestion.ts";
+import { createCongestionController } from "./congestion/controller.ts";
 import type { TcpError, TcpState } from "./connection.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -28,16 +28,19 @@ export function setState(tcb: Tcb, to: TcpState): void {
 export function establish(tcb: Tcb, now: number): void {
   const config = tcb.layer.config;
   setState(tcb, "ESTABLISHED");
-  tcb.cc = createCongestionControl(
-    tcb.options.congestion ?? config.congestion,
-    tcb.smss,
-    config.initialWindowSegments,
-  );
+  tcb.cc = createCongestionController(tcb.options.congestion ?? config.congestion, {
+    mss: tcb.smss,
+    now,
+    sack: tcb.sackEnabled,
+    initialWindowSegments: config.initialWindowSegments,
+  });
+  tcb.board.mss = tcb.smss;
+  tcb.highRxt = tcb.sndUna;
+  tcb.lastSendMs = now;
   // RFC 6298 §5.7: if the SYN timed out and no RTT was measured, start data at 3 s.
   if (!tcb.hasRttSample)
     tcb.rtoMs = tcb.retries > 0 ? Math.max(3000, config.initialRtoMs) : config.initialRtoMs;
   tcb.retries = 0;
-  tcb.recover = tcb.iss; // RFC 6582 §3.2 step 1
   tcb.lastActivityMs = now;
   const listener = tcb.listener;
   if (listener !== undefined) {

@@ -23,7 +23,7 @@
  * user_calls.ts.
  */
 import { formatIpv4 } from "../address.ts";
-import { type CongestionControl, createCongestionControl } from "./congestion.ts";
+import { type CongestionController, createCongestionController } from "./congestion/controller.ts";
 import type {
   TcpConnection,
   TcpConnectionOptions,
@@ -34,7 +34,8 @@ import type {
 import type { Listener } from "./listener.ts";
 import { Reassembly } from "./reassembly.ts";
 import { RingBuffer } from "./ring_buffer.ts";
-import { Scoreboard } from "./scoreboard.ts";
+import { SackBlockReporter } from "./sack/receiver_blocks.ts";
+import { Scoreboard } from "./sack/scoreboard.ts";
 import type { Tcp } from "./tcp.ts";
 import {
   abortCall,
@@ -88,7 +89,10 @@ export class Tcb implements TcpConnection {
   sackEnabled = false;
   /** Both sides sent the window scale option (RFC 7323 §2.2). */
   wsAgreed = false;
-  readonly scoreboard = new Scoreboard();
+  /** What the peer SACKed (RFC 6675 §3); `board.mss` follows the send MSS. */
+  readonly board = new Scoreboard({ mss: 536 });
+  /** Which of our out-of-order ranges to report first (RFC 2018 §4). */
+  readonly sackReporter = new SackBlockReporter();
 
   readonly sendBuffer: RingBuffer;
   readonly recvBuffer: RingBuffer;
@@ -123,13 +127,15 @@ export class Tcb implements TcpConnection {
   rttSeq: number | undefined;
   rttStartMs = 0;
 
-  // Congestion control and loss recovery (RFC 5681, 6582, 6675).
-  cc: CongestionControl;
-  dupAcks = 0;
-  inRecovery = false;
-  recover = 0;
-  /** Highest sequence number retransmitted in this SACK recovery (RFC 6675 HighRxt). */
+  // Congestion control and loss recovery (RFC 5681, 6582, 6675): the controller owns
+  // cwnd, ssthresh, the duplicate-ACK count and `recover` (congestion/controller.ts).
+  cc: CongestionController;
+  /** One past the highest byte retransmitted in this SACK recovery (RFC 6675 HighRxt). */
   highRxt = 0;
+  /** RFC 6675 RescueRxt (exclusive edge), or undefined. */
+  rescueRxt: number | undefined;
+  /** When we last sent data, for the RFC 5681 §4.1 restart after idle. */
+  lastSendMs = 0;
   /** TSval of the last timeout retransmission, to detect spurious ones (RFC 3522 idea). */
   rtoTsVal: number | undefined;
 
@@ -172,11 +178,11 @@ export class Tcb implements TcpConnection {
     this.reassembly = new Reassembly(
       Math.min(config.outOfOrderBytes, config.maxReceiveBufferBytes),
     );
-    this.cc = createCongestionControl(
-      options.congestion ?? config.congestion,
-      this.sndMss,
-      config.initialWindowSegments,
-    );
+    this.cc = createCongestionController(options.congestion ?? config.congestion, {
+      mss: this.sndMss,
+      now: 0,
+      initialWindowSegments: config.initialWindowSegments,
+    });
   }
 
   private optionsValue: TcpConnectionOptions;

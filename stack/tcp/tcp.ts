@@ -14,7 +14,7 @@ import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.t
 import type { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
-import type { CongestionName } from "./congestion.ts";
+import type { CongestionName } from "./congestion/controller.ts";
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import {
   buildSegment,
@@ -214,6 +214,8 @@ export class Tcp {
     if (report.error === "EMSGSIZE") {
       if (report.nextHopMtu >= 68) {
         tcb.sndMss = Math.max(64, Math.min(tcb.sndMss, report.nextHopMtu - 40));
+        tcb.cc.setMss(tcb.smss);
+        tcb.board.mss = tcb.smss;
         tcb.sndNxt = tcb.sndUna; // resend in smaller segments
         this.markDirty(tcb);
       }
@@ -363,7 +365,7 @@ export class Tcp {
     tcb.sndNxt = tcb.iss;
     tcb.sndMax = tcb.iss;
     tcb.sndBufSeq = seqAdd(tcb.iss, 1);
-    tcb.recover = tcb.iss;
+    tcb.highRxt = seqAdd(tcb.iss, 1);
     tcb.tsOffset = this.host.random.nextUint32(); // RFC 7323 §5.4: randomised TSval offset
     tcb.offeredRcvScale = config.windowScale ? windowScaleFor(config.maxReceiveBufferBytes) : 0;
     const remoteKey = ra * 65536 + rp;

@@ -9,7 +9,7 @@
  * 70 % of that bound, and CUBIC at least NewReno.
  */
 import { describe, expect, test } from "bun:test";
-import type { CongestionName } from "../../../stack/tcp/congestion.ts";
+import type { CongestionName } from "../../../stack/tcp/congestion/controller.ts";
 import type { TcpConfig } from "../../../stack/tcp/tcp.ts";
 import { randomBytes, runTransfer } from "../../helpers/tcp_transfer.ts";
 import { twoHosts } from "../../helpers/two_hosts.ts";

@@ -95,4 +95,36 @@ describe("SYN flood", () => {
     expect(b.stack.stats.get("tcpSynCookiesFailed")).toBe(1);
     expect(b.stack.stats.get("tcpOutRsts")).toBe(0);
   });
+
+  test("a cookie connection survives losing the handshake's ACK and a later segment overtaking", () => {
+    const { clock, a, b } = twoHosts({ seed: 7, faults: { delayMs: 2 }, tcpB: { synBacklog: 0 } });
+    const listener = b.stack.tcp.listen(0, 80, 16);
+    // Drop A's first two segments after the SYN (the ACK and the first data segment).
+    const original = a.stack.transmit;
+    let sent = 0;
+    a.stack.transmit = (packet) => {
+      sent++;
+      if (sent === 2 || sent === 3) return;
+      original(packet);
+    };
+    const client = a.stack.tcp.connect(
+      { address: ADDRESS_A, port: 40001 },
+      { address: ADDRESS_B, port: 80 },
+      { ...defaultTcpConnectionOptions(), noDelay: true },
+      clock.now(),
+    );
+    a.service();
+    client.send(new TextEncoder().encode("first"), clock.now());
+    a.service();
+    clock.advance(3); // the SYN,ACK arrives; the ACK and "first" are lost
+    client.send(new TextEncoder().encode("second"), clock.now());
+    a.service();
+    clock.advance(5_000); // "second" is dropped silently; "first" is resent and validates
+    const server = listener.accept();
+    expect(server).toBeDefined();
+    const into = new Uint8Array(64);
+    const n = server!.receive(into, clock.now());
+    expect(new TextDecoder().decode(into.subarray(0, n))).toBe("firstsecond");
+    expect(b.stack.stats.get("tcpSynCookiesRecv")).toBe(1);
+  });
 });
