@@ -16,6 +16,8 @@ export interface ManyConnectionsResult {
   echoed: number;
   lost: number;
   closedWhileIdle: number;
+  /** SYNs the clients' kernel sent again (a SYN or SYN-ACK lost, or a listener that dropped it). */
+  synRetransmits: number;
 }
 
 const CLIENT_SCRIPT = new URL("./many_clients.ts", import.meta.url).pathname;
@@ -29,6 +31,7 @@ export async function manyConnections(
   options: { count: number; seconds: number; memoryBytes: () => number },
 ): Promise<ManyConnectionsResult> {
   checkAlive(side);
+  const synsBefore = await clientCounter(side, "TcpExtTCPSynRetrans");
   const before = options.memoryBytes();
   // Raised to the hard limit (root without CAP_SYS_RESOURCE cannot go past it).
   const command =
@@ -56,10 +59,18 @@ export async function manyConnections(
       echoed: echoed.echoed,
       lost: echoed.lost,
       closedWhileIdle: echoed.closedWhileIdle,
+      synRetransmits: (await clientCounter(side, "TcpExtTCPSynRetrans")) - synsBefore,
     };
   } finally {
     await clients.stop();
   }
+}
+
+/** A counter of the clients' kernel (`nstat -az NAME` in their namespace); NaN if unknown. */
+export async function clientCounter(side: Side, name: string): Promise<number> {
+  const result = await side.clients.exec(["nstat", "-az", name], { timeoutMs: 5000 });
+  const match = new RegExp(`^${name}\\s+(\\d+)`, "m").exec(result.stdout);
+  return match === null ? Number.NaN : Number(match[1]);
 }
 
 /** The machine's kernel slab memory in bytes (`/proc/meminfo` Slab): where sockets live. */

@@ -5,7 +5,7 @@
 
 import { alternate, type SideSource, type Sides } from "./alternate.ts";
 import { type BulkKind, megabytesPerSecond, type Transfer, transfer } from "./bulk.ts";
-import { manyConnections } from "./connections.ts";
+import { clientCounter, manyConnections } from "./connections.ts";
 import { pingFlood, pingRtt } from "./ping.ts";
 import { NotAvailable } from "./proc.ts";
 import { atLeast, below, formatNumber, na, numberOf, type Row, type Value } from "./report.ts";
@@ -31,7 +31,7 @@ export interface Plan {
 export const FULL_PLAN: Plan = {
   runs: 3,
   pingCount: 200,
-  floodSeconds: 2,
+  floodSeconds: 3,
   bulkTargetSeconds: 2.5,
   bulkMinBytes: 1e6,
   bulkMaxBytes: 1e9,
@@ -149,6 +149,7 @@ export async function bulkRows(sides: Sides, plan: Plan): Promise<Row[]> {
   ];
   for (const [kind, name, gvisor] of kinds) {
     const volumes: Record<string, number> = {};
+    const retransmits: Record<string, number> = {};
     const both = await alternate(sides, {
       keys: ["mbps"] as const,
       runs: plan.runs,
@@ -158,14 +159,21 @@ export async function bulkRows(sides: Sides, plan: Plan): Promise<Row[]> {
         return volume;
       },
       measure: async (side, volume) => {
+        const before = await clientCounter(side, "TcpRetransSegs");
         const moved = await transfer(side, kind, volume, plan.bulkTimeoutSeconds);
+        const resent = (await clientCounter(side, "TcpRetransSegs")) - before;
+        retransmits[side.label] = (retransmits[side.label] ?? 0) + resent;
         (side.label === "ours" ? tallies.ours : tallies.kernel).add(moved);
         return { mbps: megabytesPerSecond(moved) };
       },
     });
+    // The clients' kernel resending: for an upload, segments the server lost or dropped.
     const note = Object.entries(volumes)
-      .map(([label, bytes]) => `${label} ${formatNumber(bytes / 1e6)} MB/run`)
-      .join(", ");
+      .map(
+        ([label, bytes]) =>
+          `${label} ${formatNumber(bytes / 1e6)} MB/run, ${formatNumber(retransmits[label] ?? Number.NaN)} segments retransmitted by the client`,
+      )
+      .join("; ");
     rows.push({
       section,
       name,
@@ -267,7 +275,7 @@ export async function connectionRows(
         result = await attempt(Math.floor(result.connected * 0.9));
       }
       closedNotes[side.label] =
-        `${side.label}: ${result.connected} of ${result.requested} connected in ${result.connectSeconds.toFixed(1)} s, ${result.closedWhileIdle} closed by the server while idle${scaled}`;
+        `${side.label}: ${result.connected} of ${result.requested} connected in ${result.connectSeconds.toFixed(1)} s, ${result.closedWhileIdle} closed by the server while idle, ${result.synRetransmits} SYN retransmits by the clients${scaled}`;
       return {
         connected: result.connected,
         kilobytesPerConnection: result.bytesPerConnection / 1000,
