@@ -7,7 +7,7 @@
  *   2. namespaces A (our stack on a TUN), R ↔ K (the kernel reference on a veth pair)
  *   3. our stack (`bun examples/host.ts`) in A; the kernel services in K; the bare Bun
  *      echo on a second TUN in A (the floor of the JS path)
- *   4. ping, bulk TCP (with CPU), wrk, 10,000 idle connections: ours, then the kernel's
+ *   4. ping, bulk TCP (with CPU), wrk, 10,000 idle connections: runs alternate ours/kernel
  *
  * Needs root, /dev/net/tun and the kernel tools (ping, curl, nc, wrk). Every load loop is
  * bounded in count and time; the namespaces are removed in `finally` and on Ctrl-C.
