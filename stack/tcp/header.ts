@@ -86,8 +86,7 @@ export type TcpParseDrop = "tcpInErrs" | "tcpInBadOptions" | "tcpInCsumErrors";
 export function parseSegment(d: Ipv4Datagram): TcpSegment | TcpParseDrop {
   const bytes = d.payload;
   if (bytes.length < TCP_HEADER_LENGTH) return "tcpInErrs";
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.length);
-  const headerLength = (view.getUint8(DATA_OFFSET) >>> 4) * 4;
+  const headerLength = (bytes[DATA_OFFSET]! >>> 4) * 4;
   if (headerLength < TCP_HEADER_LENGTH || headerLength > bytes.length) return "tcpInErrs";
   const sum = pseudoHeaderSum(d.source, d.destination, TCP_PROTOCOL, bytes.length);
   if (internetChecksum(bytes, sum) !== 0) return "tcpInCsumErrors";
@@ -97,16 +96,38 @@ export function parseSegment(d: Ipv4Datagram): TcpSegment | TcpParseDrop {
       : parseOptions(bytes.subarray(TCP_HEADER_LENGTH, headerLength));
   if (options === undefined) return "tcpInBadOptions";
   return {
-    sourcePort: view.getUint16(SOURCE_PORT),
-    destinationPort: view.getUint16(DESTINATION_PORT),
-    seq: view.getUint32(SEQUENCE_NUMBER),
-    ack: view.getUint32(ACKNOWLEDGMENT_NUMBER),
-    flags: view.getUint8(FLAGS),
-    wnd: view.getUint16(WINDOW),
-    urgentPointer: view.getUint16(URGENT_POINTER),
+    sourcePort: read16(bytes, SOURCE_PORT),
+    destinationPort: read16(bytes, DESTINATION_PORT),
+    seq: read32(bytes, SEQUENCE_NUMBER),
+    ack: read32(bytes, ACKNOWLEDGMENT_NUMBER),
+    flags: bytes[FLAGS]!,
+    wnd: read16(bytes, WINDOW),
+    urgentPointer: read16(bytes, URGENT_POINTER),
     options,
     payload: bytes.subarray(headerLength),
   };
+}
+
+// Big-endian ("network byte order", RFC 791 Appendix B) field access. Plain byte
+// arithmetic rather than a DataView: no object per segment on the hot path.
+export function read16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+export function read32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+export function write16(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 8;
+  b[at + 1] = value;
+}
+
+export function write32(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
 }
 
 /** The header fields of a segment to send; the payload is copied in by the caller. */
@@ -131,14 +152,14 @@ export function buildSegment(
 ): { packet: Uint8Array; dataAt: number } {
   const headerLength = TCP_HEADER_LENGTH + optionsLength(fields.options);
   const packet = new Uint8Array(IPV4_HEADER_LENGTH + headerLength + payloadLength);
-  const view = new DataView(packet.buffer, IPV4_HEADER_LENGTH);
-  view.setUint16(SOURCE_PORT, fields.sourcePort);
-  view.setUint16(DESTINATION_PORT, fields.destinationPort);
-  view.setUint32(SEQUENCE_NUMBER, fields.seq >>> 0);
-  view.setUint32(ACKNOWLEDGMENT_NUMBER, fields.ack >>> 0);
-  view.setUint8(DATA_OFFSET, (headerLength / 4) << 4);
-  view.setUint8(FLAGS, fields.flags);
-  view.setUint16(WINDOW, fields.wnd);
+  const t = IPV4_HEADER_LENGTH;
+  write16(packet, t + SOURCE_PORT, fields.sourcePort);
+  write16(packet, t + DESTINATION_PORT, fields.destinationPort);
+  write32(packet, t + SEQUENCE_NUMBER, fields.seq);
+  write32(packet, t + ACKNOWLEDGMENT_NUMBER, fields.ack);
+  packet[t + DATA_OFFSET] = (headerLength / 4) << 4;
+  packet[t + FLAGS] = fields.flags;
+  write16(packet, t + WINDOW, fields.wnd);
   emitOptions(fields.options, packet, IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH);
   return { packet, dataAt: IPV4_HEADER_LENGTH + headerLength };
 }

@@ -70,22 +70,41 @@ export function parseOptions(bytes: Uint8Array): TcpOptions | undefined {
 function readOption(
   options: TcpOptions,
   kind: number,
-  bytes: Uint8Array,
+  b: Uint8Array,
   at: number,
   length: number,
 ): void {
-  const view = new DataView(bytes.buffer, bytes.byteOffset + at, length);
-  if (kind === OptionKind.MSS && length === 4) options.mss = view.getUint16(2);
-  else if (kind === OptionKind.WINDOW_SCALE && length === 3) options.windowScale = view.getUint8(2);
+  if (kind === OptionKind.MSS && length === 4) options.mss = read16(b, at + 2);
+  else if (kind === OptionKind.WINDOW_SCALE && length === 3) options.windowScale = b[at + 2]!;
   else if (kind === OptionKind.SACK_PERMITTED && length === 2) options.sackPermitted = true;
   else if (kind === OptionKind.TIMESTAMPS && length === 10)
-    options.timestamp = { value: view.getUint32(2), echo: view.getUint32(6) };
+    options.timestamp = { value: read32(b, at + 2), echo: read32(b, at + 6) };
   else if (kind === OptionKind.SACK && length >= 10 && (length - 2) % 8 === 0) {
     const blocks: SackBlock[] = [];
-    for (let j = 2; j < length; j += 8)
-      blocks.push({ left: view.getUint32(j), right: view.getUint32(j + 4) });
+    for (let j = at + 2; j < at + length; j += 8)
+      blocks.push({ left: read32(b, j), right: read32(b, j + 4) });
     options.sackBlocks = blocks;
   }
+}
+
+function read16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+function read32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function write16(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 8;
+  b[at + 1] = value;
+}
+
+function write32(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 24;
+  b[at + 1] = value >>> 16;
+  b[at + 2] = value >>> 8;
+  b[at + 3] = value;
 }
 
 /** Bytes emitOptions will write (a multiple of 4, at most 40). */
@@ -106,49 +125,48 @@ export function optionsLength(options: TcpOptions): number {
  * uses, so a capture looks familiar). Returns the number of bytes written.
  */
 export function emitOptions(options: TcpOptions, into: Uint8Array, at: number): number {
-  const view = new DataView(into.buffer, into.byteOffset);
   let i = at;
   if (options.mss !== undefined) {
-    view.setUint8(i, OptionKind.MSS);
-    view.setUint8(i + 1, 4);
-    view.setUint16(i + 2, options.mss);
+    into[i] = OptionKind.MSS;
+    into[i + 1] = 4;
+    write16(into, i + 2, options.mss);
     i += 4;
   }
   if (options.timestamp !== undefined) {
     if (options.sackPermitted) {
-      view.setUint8(i, OptionKind.SACK_PERMITTED);
-      view.setUint8(i + 1, 2);
+      into[i] = OptionKind.SACK_PERMITTED;
+      into[i + 1] = 2;
     } else {
-      view.setUint8(i, OptionKind.NOP);
-      view.setUint8(i + 1, OptionKind.NOP);
+      into[i] = OptionKind.NOP;
+      into[i + 1] = OptionKind.NOP;
     }
-    view.setUint8(i + 2, OptionKind.TIMESTAMPS);
-    view.setUint8(i + 3, 10);
-    view.setUint32(i + 4, options.timestamp.value >>> 0);
-    view.setUint32(i + 8, options.timestamp.echo >>> 0);
+    into[i + 2] = OptionKind.TIMESTAMPS;
+    into[i + 3] = 10;
+    write32(into, i + 4, options.timestamp.value >>> 0);
+    write32(into, i + 8, options.timestamp.echo >>> 0);
     i += 12;
   } else if (options.sackPermitted) {
-    view.setUint16(i, (OptionKind.NOP << 8) | OptionKind.NOP);
-    view.setUint8(i + 2, OptionKind.SACK_PERMITTED);
-    view.setUint8(i + 3, 2);
+    write16(into, i, (OptionKind.NOP << 8) | OptionKind.NOP);
+    into[i + 2] = OptionKind.SACK_PERMITTED;
+    into[i + 3] = 2;
     i += 4;
   }
   if (options.windowScale !== undefined) {
-    view.setUint8(i, OptionKind.NOP);
-    view.setUint8(i + 1, OptionKind.WINDOW_SCALE);
-    view.setUint8(i + 2, 3);
-    view.setUint8(i + 3, options.windowScale);
+    into[i] = OptionKind.NOP;
+    into[i + 1] = OptionKind.WINDOW_SCALE;
+    into[i + 2] = 3;
+    into[i + 3] = options.windowScale;
     i += 4;
   }
   const blocks = options.sackBlocks;
   if (blocks !== undefined && blocks.length > 0) {
-    view.setUint16(i, (OptionKind.NOP << 8) | OptionKind.NOP);
-    view.setUint8(i + 2, OptionKind.SACK);
-    view.setUint8(i + 3, 2 + 8 * blocks.length);
+    write16(into, i, (OptionKind.NOP << 8) | OptionKind.NOP);
+    into[i + 2] = OptionKind.SACK;
+    into[i + 3] = 2 + 8 * blocks.length;
     i += 4;
     for (const block of blocks) {
-      view.setUint32(i, block.left >>> 0);
-      view.setUint32(i + 4, block.right >>> 0);
+      write32(into, i, block.left >>> 0);
+      write32(into, i + 4, block.right >>> 0);
       i += 8;
     }
   }
