@@ -15,7 +15,7 @@ export async function pingRtt(
   checkAlive(side);
   const argv = ["ping", "-n", "-i", "0.01", "-W", "1", "-c", String(count), side.address];
   const result = await side.clients.exec(argv, { timeoutMs: count * 10 + 10_000 });
-  const times = [...result.stdout.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+  const times = replyTimes(result.stdout);
   if (times.length === 0) {
     throw new NotAvailable(`no echo reply from ${side.address} (${summary(result.stdout)})`);
   }
@@ -26,6 +26,11 @@ export async function pingRtt(
   };
 }
 
+/** The round-trip times of every reply line ("... time=0.045 ms"), in ms. */
+export function replyTimes(output: string): number[] {
+  return [...output.matchAll(/time=([\d.]+) ms/g)].map((m) => Number(m[1]));
+}
+
 export async function pingFlood(
   side: Side,
   count: number,
@@ -34,15 +39,27 @@ export async function pingFlood(
   checkAlive(side);
   const argv = ["ping", "-n", "-q", "-f", "-c", String(count), "-w", String(seconds), side.address];
   const result = await side.clients.exec(argv, { timeoutMs: seconds * 1000 + 10_000 });
-  const totals = /(\d+) packets transmitted, (\d+) received.*time (\d+)ms/.exec(result.stdout);
-  if (totals === null) throw new NotAvailable(`ping -f: ${summary(result.stdout + result.stderr)}`);
-  const transmitted = Number(totals[1]);
-  const received = Number(totals[2]);
-  const elapsedMs = Number(totals[3]);
-  if (received === 0) throw new NotAvailable(`no echo reply from ${side.address} under flood`);
+  const totals = parseFloodSummary(result.stdout);
+  if (totals === undefined)
+    throw new NotAvailable(`ping -f: ${summary(result.stdout + result.stderr)}`);
+  if (totals.received === 0)
+    throw new NotAvailable(`no echo reply from ${side.address} under flood`);
   return {
-    repliesPerSecond: received / (Math.max(elapsedMs, 1) / 1000),
-    lossPercent: (100 * (transmitted - received)) / Math.max(transmitted, 1),
+    repliesPerSecond: totals.received / (Math.max(totals.elapsedMs, 1) / 1000),
+    lossPercent: (100 * (totals.transmitted - totals.received)) / Math.max(totals.transmitted, 1),
+  };
+}
+
+/** "N packets transmitted, M received, ..., time Tms" from ping's summary. */
+export function parseFloodSummary(
+  output: string,
+): { transmitted: number; received: number; elapsedMs: number } | undefined {
+  const totals = /(\d+) packets transmitted, (\d+) received.*time (\d+)ms/.exec(output);
+  if (totals === null) return undefined;
+  return {
+    transmitted: Number(totals[1]),
+    received: Number(totals[2]),
+    elapsedMs: Number(totals[3]),
   };
 }
 

@@ -25,18 +25,24 @@ export async function wrk(
   if (options.close) argv.push("-H", "Connection: close");
   argv.push(`http://${side.address}/bytes/64`);
   const result = await side.clients.exec(argv, { timeoutMs: options.seconds * 1000 + 15_000 });
-  const rate = /Requests\/sec:\s+([\d.]+)/.exec(result.stdout);
-  if (rate === null) {
+  const parsed = parseWrk(result.stdout);
+  if (parsed === undefined) {
     throw new NotAvailable(`wrk: ${(result.stderr || result.stdout).trim().split("\n").pop()}`);
   }
-  const requestsPerSecond = Number(rate[1]);
-  if (requestsPerSecond === 0) throw new NotAvailable("wrk: no complete response");
+  if (parsed.requestsPerSecond === 0) throw new NotAvailable("wrk: no complete response");
   checkAlive(side);
+  return parsed;
+}
+
+/** wrk's summary as numbers; undefined when it printed no "Requests/sec" line. */
+export function parseWrk(output: string): WrkResult | undefined {
+  const rate = /Requests\/sec:\s+([\d.]+)/.exec(output);
+  if (rate === null) return undefined;
   return {
-    requestsPerSecond,
-    p50Ms: latencyMs(result.stdout, "50%"),
-    p99Ms: latencyMs(result.stdout, "99%"),
-    errors: errorCount(result.stdout),
+    requestsPerSecond: Number(rate[1]),
+    p50Ms: latencyMs(output, "50%"),
+    p99Ms: latencyMs(output, "99%"),
+    errors: errorCount(output),
   };
 }
 
