@@ -58,6 +58,8 @@ const READ_BUFFER_BYTES = VNET_HEADER_BYTES + 65536;
 const MAX_BATCH = 256;
 const READY = 0;
 const STOP = 1;
+/** Busy-polling never holds the event loop longer than this per wake-up. */
+const MAX_BUSY_POLL_MS = 2;
 
 export interface TunOptions {
   /** Interface name, at most 15 bytes; "tun%d" lets the kernel pick a number. */
@@ -73,6 +75,11 @@ export interface TunOptions {
    * the stack. Default: the environment variable TSTCP_TUN_OFFLOAD=1, else off.
    */
   offload?: boolean;
+  /**
+   * After a burst, keep reading for this many microseconds of silence before going back
+   * to the watcher thread (see `busyPoll`). Default: TSTCP_TUN_BUSY_POLL_US, else 0.
+   */
+  busyPollMicros?: number;
 }
 
 export interface TunCounters {
@@ -109,6 +116,7 @@ export class Tun implements Device {
     segmentsMergedOut: 0,
   };
   readonly offload: boolean;
+  readonly busyPollMicros: number;
   private handler: ((packet: Uint8Array) => void) | undefined;
   private flush: (() => void) | undefined;
   private readonly buffer = new Uint8Array(READ_BUFFER_BYTES);
@@ -119,11 +127,12 @@ export class Tun implements Device {
   private readonly coalescer: TsoCoalescer | undefined;
   private flushQueued = false;
 
-  private constructor(name: string, mtu: number, fd: number, offload: boolean) {
+  private constructor(name: string, mtu: number, fd: number, offload: boolean, busyPoll: number) {
     this.name = name;
     this.mtu = mtu;
     this.fd = fd;
     this.offload = offload;
+    this.busyPollMicros = busyPoll;
     if (offload) this.coalescer = new TsoCoalescer((bytes) => this.writeOut(bytes));
     this.worker = new Worker(new URL("./tun_reader_worker.ts", import.meta.url).href);
     this.workerStopped = new Promise((resolve) => {
@@ -169,7 +178,8 @@ export class Tun implements Device {
       libc.close(fd); // the interface disappears with its only fd
       throw error;
     }
-    return new Tun(name, mtu, fd, offload);
+    const busyPoll = options.busyPollMicros ?? Number(process.env.TSTCP_TUN_BUSY_POLL_US ?? 0);
+    return new Tun(name, mtu, fd, offload, Math.max(0, busyPoll || 0));
   }
 
   /** Writes one packet to the kernel. Never throws: a refused write is counted and dropped. */
@@ -234,14 +244,35 @@ export class Tun implements Device {
       const waited = Atomics.waitAsync(this.flags, READY, 0);
       if (waited.async) await waited.value;
       if (this.closing !== undefined) return;
-      this.drain(bufferPointer);
+      if (this.drain(bufferPointer) > 0) await this.busyPoll(bufferPointer);
       Atomics.store(this.flags, READY, 0);
       Atomics.notify(this.flags, READY);
     }
   }
 
+  /**
+   * Busy-polling (as Linux's SO_BUSY_POLL and DPDK do): what we just sent often brings
+   * the next packet within microseconds (ping -f, request and response, ACK clocking).
+   * Reading again for a short while catches it without the two thread hand-offs of a
+   * wake-up. Bounded: `busyPollMicros` after the last packet, at most MAX_BUSY_POLL_MS
+   * in all, and microtasks (socket callbacks) run between polls.
+   */
+  private async busyPoll(bufferPointer: libc.Pointer): Promise<void> {
+    const window = this.busyPollMicros / 1000;
+    if (window <= 0) return;
+    const started = performance.now();
+    let until = started + window;
+    for (let now = started; now < until && now - started < MAX_BUSY_POLL_MS; ) {
+      await null;
+      if (this.closing !== undefined) return;
+      const read = this.drain(bufferPointer);
+      now = performance.now();
+      if (read > 0) until = now + window;
+    }
+  }
+
   /** Reads every packet waiting (up to MAX_BATCH), one handler call each, then one flush. */
-  private drain(bufferPointer: libc.Pointer): void {
+  private drain(bufferPointer: libc.Pointer): number {
     let packets = 0;
     while (packets < MAX_BATCH && this.closing === undefined) {
       const length = libc.readInto(this.fd, this.buffer, bufferPointer);
@@ -260,6 +291,7 @@ export class Tun implements Device {
     }
     if (packets > 0 && this.flush !== undefined) this.guard(this.flush);
     this.coalescer?.flush();
+    return packets;
   }
 
   /** Strips the vnet header and finishes a partial checksum; the stack sees plain IPv4. */
