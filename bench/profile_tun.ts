@@ -9,7 +9,7 @@
  *
  * Usage (root):
  *   bun bench/profile_tun.ts [--runs 3] [--mb 100] [--only upload,download,ping,kernel]
- *                            [--cpu-prof DIR] [--offload]
+ *                            [--cpu-prof DIR] [--offload] [--busy-poll MICROS]
  * With --cpu-prof the stack runs under `bun --cpu-prof`; summarise the file with
  * `bun bench/profile_summary.ts DIR/*.cpuprofile`.
  */
@@ -28,6 +28,13 @@ const megabytes = Number(option("--mb", "100"));
 const only = option("--only", "upload,download,ping").split(",");
 const profileDir = option("--cpu-prof", "");
 const offload = process.argv.includes("--offload");
+const busyPoll = option("--busy-poll", "0");
+/** The device options reach `Tun.open` through its environment defaults. */
+const deviceEnv = [
+  "env",
+  `TSTCP_TUN_OFFLOAD=${offload ? 1 : 0}`,
+  `TSTCP_TUN_BUSY_POLL_US=${busyPoll}`,
+];
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -63,23 +70,57 @@ async function bulk(ns: Namespace, address: string, label: string, pid?: number)
   }
 }
 
-/** Flood ping for a fixed count; the rate is packets per second of wall time. */
-async function flood(ns: Namespace, address: string, label: string): Promise<void> {
-  const count = 100_000;
-  const rates: number[] = [];
+/**
+ * Flood ping, ours and the bare echo alternately (the machine is shared: pairing runs in
+ * time makes their ratio steadier than either rate), each for a fixed count.
+ */
+async function floods(ns: Namespace, ours: number, bare: number): Promise<void> {
+  const count = 50_000;
+  const script = (address: string) => `ping -q -f -c ${count} -w 30 ${address} > /dev/null`;
+  const rates: Record<"ours" | "bare", number[]> = { ours: [], bare: [] };
+  const cpu: number[] = [];
+  const bareCpu: number[] = [];
+  const ratios: number[] = [];
   for (let i = 0; i < runs; i++) {
-    const seconds = await timed(ns, `ping -q -f -c ${count} -w 30 ${address} > /dev/null`);
-    rates.push(count / seconds);
+    const before = cpuSeconds(ours);
+    rates.ours.push(count / (await timed(ns, script(ADDRESS))));
+    cpu.push((cpuSeconds(ours) - before) / count);
+    const bareBefore = cpuSeconds(bare);
+    rates.bare.push(count / (await timed(ns, script("10.9.0.2"))));
+    bareCpu.push((cpuSeconds(bare) - bareBefore) / count);
+    ratios.push(rates.ours[i]! / rates.bare[i]!);
   }
-  console.log(`${label} ping -f: median ${median(rates).toFixed(0)} replies/s`);
+  const list = (values: number[]) => values.map((v) => v.toFixed(0)).join(" ");
+  console.log(
+    `ours ping -f: median ${median(rates.ours).toFixed(0)} replies/s (${list(rates.ours)}), stack CPU ${(median(cpu) * 1e6).toFixed(1)} µs/reply`,
+  );
+  console.log(
+    `bare ping -f: median ${median(rates.bare).toFixed(0)} replies/s (${list(rates.bare)}), CPU ${(median(bareCpu) * 1e6).toFixed(1)} µs/reply`,
+  );
+  console.log(
+    `ours/bare: median ${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(" ")})`,
+  );
+}
+
+/** Packets the TUN carried each way (a super-segment counts once): reads and writes per MB. */
+async function linkCounters(ns: Namespace): Promise<void> {
+  const result = await ns.exec(["ip", "-s", "-j", "link", "show", "tunp0"], { timeoutMs: 5000 });
+  if (result.exitCode !== 0) throw new Error(`tunp0 is gone: did the stack exit? ${result.stderr}`);
+  const [link] = JSON.parse(result.stdout) as {
+    stats64: Record<"rx" | "tx", { bytes: number; packets: number }>;
+  }[];
+  if (link === undefined) return;
+  const { rx, tx } = link.stats64;
+  console.log(
+    `tunp0: kernel→stack ${tx.packets} packets (${(tx.bytes / tx.packets).toFixed(0)} B avg), stack→kernel ${rx.packets} packets (${(rx.bytes / rx.packets).toFixed(0)} B avg)`,
+  );
 }
 
 async function ours(): Promise<void> {
   const ns = await Namespace.create(`tstcp-prof-${process.pid}`);
   const prof = profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
-  const env = offload ? ["env", "TSTCP_TUN_OFFLOAD=1"] : [];
   const host = ns.spawn("stack", [
-    ...env,
+    ...deviceEnv,
     process.execPath,
     ...prof,
     "bench/stack_host.ts",
@@ -90,11 +131,12 @@ async function ours(): Promise<void> {
     await host.waitForLine(/./, 10_000);
     await Bun.sleep(300);
     await bulk(ns, ADDRESS, "ours", host.pid);
+    if (only.includes("upload") || only.includes("download")) await linkCounters(ns);
     if (only.includes("ping")) {
-      await flood(ns, ADDRESS, "ours");
       // The bare echo answers for any address routed into its TUN; its own subnet keeps
       // it apart from the stack's 10.0.0.0/24.
       const bare = ns.spawn("bare", [
+        ...deviceEnv,
         process.execPath,
         "bench/bare_echo.ts",
         "--tun",
@@ -103,8 +145,11 @@ async function ours(): Promise<void> {
         "10.9.0.1/24",
       ]);
       await bare.waitForLine(/bare echo up/, 10_000);
-      await flood(ns, "10.9.0.2", "bare");
-      await bare.stop();
+      try {
+        await floods(ns, host.pid, bare.pid);
+      } finally {
+        await bare.stop();
+      }
     }
   } finally {
     // SIGINT lets `bun --cpu-prof` write its profile on the way out.
