@@ -144,8 +144,10 @@ export class Tcb implements TcpConnection {
   // ACK state.
   ackNow = false;
   segmentsSinceAck = 0;
-  /** Bytes the receiver of this host has delivered to the user, for auto-tuning. */
   lastActivityMs = 0;
+  /** Receive-buffer auto-tuning: bytes the user read since `tuneStartMs` (user_calls.ts). */
+  tuneBytes = 0;
+  tuneStartMs = 0;
 
   // Bookkeeping for the layer.
   closed = false;

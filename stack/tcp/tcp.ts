@@ -71,6 +71,8 @@ export interface TcpConfig {
   windowScale: boolean;
   /** RFC 5961 §7 challenge ACKs per second (Linux tcp_challenge_ack_limit). */
   challengeAckLimit: number;
+  /** Grow a connection's receive buffer when the application drains it fast (Linux DRS). */
+  receiveBufferAutoTuning: boolean;
 }
 
 export function defaultTcpConfig(): TcpConfig {
@@ -99,6 +101,7 @@ export function defaultTcpConfig(): TcpConfig {
     timestamps: true,
     windowScale: true,
     challengeAckLimit: 1000,
+    receiveBufferAutoTuning: true,
   };
 }
 

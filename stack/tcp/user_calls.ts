@@ -23,9 +23,10 @@ export function sendCall(tcb: Tcb, data: Uint8Array, _now: number): number {
  * (RFC 9293 §3.8.6.2.2: by min(buffer/2, MSS), and to at least twice what the peer
  * may still send, as Linux decides), a window update goes out.
  */
-export function receiveCall(tcb: Tcb, into: Uint8Array, _now: number): number {
+export function receiveCall(tcb: Tcb, into: Uint8Array, now: number): number {
   const n = tcb.recvBuffer.read(into);
   if (n === 0) return 0;
+  autoTune(tcb, n, now);
   const buffer = tcb.recvBuffer;
   const current = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
   const gain = buffer.free - current;
@@ -37,6 +38,27 @@ export function receiveCall(tcb: Tcb, into: Uint8Array, _now: number): number {
     }
   }
   return n;
+}
+
+/**
+ * Receive-buffer auto-tuning (as Linux's dynamic right-sizing): once per RTT, if the
+ * application read more than half the buffer in that RTT, the sender is probably
+ * window-limited: double the buffer, up to `maxReceiveBufferBytes`. Only with a window
+ * scale, since an unscaled window cannot offer more than 64 KiB anyway (RFC 7323 §2).
+ */
+function autoTune(tcb: Tcb, bytes: number, now: number): void {
+  const config = tcb.layer.config;
+  if (!config.receiveBufferAutoTuning || tcb.rcvScale === 0) return;
+  tcb.tuneBytes += bytes;
+  const rttMs = tcb.hasRttSample ? Math.max(tcb.srttMs, 1) : 100;
+  if (now - tcb.tuneStartMs < rttMs) return;
+  const buffer = tcb.recvBuffer;
+  if (2 * tcb.tuneBytes > buffer.capacity && buffer.capacity < config.maxReceiveBufferBytes) {
+    buffer.grow(Math.min(2 * buffer.capacity, config.maxReceiveBufferBytes));
+    tcb.layer.host.stats.count("tcpRcvBufAutoGrows");
+  }
+  tcb.tuneBytes = 0;
+  tcb.tuneStartMs = now;
 }
 
 /** CLOSE (§3.10.4): no more sends; a FIN follows the queued data. */

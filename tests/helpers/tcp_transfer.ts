@@ -88,7 +88,10 @@ class Side {
 export function runTransfer(hosts: TwoHosts, plan: TransferPlan): TransferResult {
   const { clock, a, b } = hosts;
   const start = clock.now();
-  const listener = b.stack.tcp.listen(0, 80, 8);
+  const listener = b.stack.tcp.listen(0, 80, 8, {
+    ...defaultTcpConnectionOptions(),
+    ...plan.optionsB,
+  });
   const client = a.stack.tcp.connect(
     { address: ADDRESS_A, port: 40000 },
     { address: ADDRESS_B, port: 80 },
