@@ -14,7 +14,7 @@ import {
 } from "../ipv4/datagram.ts";
 import { FLAGS_FRAGMENT_OFFSET, FRAGMENT_OFFSET_MASK, IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import type { Stats } from "../stats.ts";
-import { reportFromUnreachable } from "./error_report.ts";
+import { reportFromIcmpError } from "./error_report.ts";
 import {
   emitIcmpHeader,
   ICMP_HEADER_LENGTH,
@@ -84,13 +84,14 @@ export class Icmp {
         this.answerEcho(d, header);
         return;
       case IcmpType.DESTINATION_UNREACHABLE:
-        this.reportUnreachable(d, header, now);
+      case IcmpType.TIME_EXCEEDED:
+      case IcmpType.PARAMETER_PROBLEM:
+        this.reportError(d, header, now);
         return;
       default:
         // Echo replies (we send no requests), source quench (deprecated by RFC 6633),
-        // redirects (no routing table to update), time exceeded and parameter problem
-        // (RFC 1122 §3.2.2.4/5 allow passing these up; we only count them), timestamps
-        // (RFC 1122 §3.2.2.8 MAY: not implemented).
+        // redirects (no routing table to update) and timestamps (RFC 1122 §3.2.2.8
+        // MAY: not implemented) are only counted.
         return;
     }
   }
@@ -136,14 +137,10 @@ export class Icmp {
     stats.count("icmpOutEchoReps");
   }
 
-  private reportUnreachable(d: Ipv4Datagram, header: IcmpHeader, now: number): void {
+  /** RFC 1122 §3.2.2.1/4/5: hand the error to the transport that sent the quoted datagram. */
+  private reportError(d: Ipv4Datagram, header: IcmpHeader, now: number): void {
     const quote = d.payload.subarray(ICMP_HEADER_LENGTH);
-    const report = reportFromUnreachable(
-      header.code,
-      header.restOfHeader,
-      quote,
-      this.host.address,
-    );
+    const report = reportFromIcmpError(header, quote, this.host.address);
     if (typeof report === "string") {
       this.host.stats.drop("icmpInErrors", report);
       return;

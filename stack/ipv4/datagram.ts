@@ -42,4 +42,11 @@ export interface IcmpErrorReport {
   readonly error: "ECONNREFUSED" | "EHOSTUNREACH" | "ENETUNREACH" | "EMSGSIZE";
   /** For "fragmentation needed" (RFC 1191): the next-hop MTU, else 0. */
   readonly nextHopMtu: number;
+  /**
+   * The ICMP message's type and code (RFC 792): 3 destination unreachable, 11 time
+   * exceeded, 12 parameter problem. Lets a transport tell soft errors from hard ones
+   * (RFC 1122 §4.2.3.9). Optional so that hand-made reports need not set them.
+   */
+  readonly icmpType?: number;
+  readonly icmpCode?: number;
 }

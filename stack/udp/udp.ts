@@ -108,7 +108,9 @@ export class Udp implements UdpBindingOwner {
   /**
    * ICMP says a datagram we sent could not be delivered. Like Linux (without
    * IP_RECVERR), only an endpoint connected to that peer hears about it: an unconnected
-   * one could not tell which of its sends failed.
+   * one could not tell which of its sends failed. Unlike Linux, which tells a connected
+   * socket only of "hard" errors, every kind is passed on, as RFC 1122 §4.1.3.3 says:
+   * "UDP MUST pass to the application layer all ICMP error messages that it receives".
    */
   icmpError(report: IcmpErrorReport, _now: number): void {
     const list = this.byPort.get(report.sourcePort) ?? NO_BINDINGS;

@@ -293,6 +293,34 @@ describe("ICMP errors we receive", () => {
     expect(host.stats.get("icmpInErrors")).toBe(1);
   });
 
+  test("time exceeded and parameter problem reach the transport too (RFC 1122 §3.2.2.4/5)", () => {
+    const host = ipHost();
+    const endpoint = host.udp.bind(0, 5000);
+    endpoint.connect(PEER, 53);
+    const offending = sentUdp(5000, 53);
+    const quote = offending.subarray(0, 28);
+    for (const type of [11, 12]) {
+      const message = icmpMessage({ type, code: 0, data: quote });
+      host.receive(ipv4Packet({ protocol: 1, payload: message }), 0);
+      expect(endpoint.takeError()).toBe("EHOSTUNREACH");
+    }
+    const tcpSegment = ipv4Packet({
+      source: HOST,
+      destination: PEER,
+      protocol: 6,
+      payload: new Uint8Array(20),
+    });
+    const timeExceeded = icmpMessage({ type: 11, code: 1, data: tcpSegment.subarray(0, 28) });
+    host.receive(ipv4Packet({ protocol: 1, payload: timeExceeded }), 0);
+    expect(host.tcp.icmpErrors[0]).toMatchObject({
+      error: "EHOSTUNREACH",
+      icmpType: 11,
+      icmpCode: 1,
+      nextHopMtu: 0,
+    });
+    expect([host.stats.get("icmpInTimeExcds"), host.stats.get("icmpInParmProbs")]).toEqual([2, 1]);
+  });
+
   test("TCP gets host unreachable and fragmentation needed (with the next-hop MTU)", () => {
     const host = ipHost();
     const tcpSegment = ipv4Packet({
@@ -308,6 +336,10 @@ describe("ICMP errors we receive", () => {
     ).toEqual([
       ["EHOSTUNREACH", 40000, 80, 0],
       ["EMSGSIZE", 40000, 80, 1280],
+    ]);
+    expect(host.tcp.icmpErrors.map((r) => [r.icmpType, r.icmpCode])).toEqual([
+      [3, 1],
+      [3, 4],
     ]);
     expect(host.tcp.icmpErrors[0]!.quoted.subarray(4, 8)).toEqual(Uint8Array.of(0, 0, 0, 1));
     expect(host.stats.get("icmpInDestUnreachs")).toBe(2);
