@@ -9,7 +9,7 @@
  * then `reassembly.ts`.
  */
 import { isMulticast, LIMITED_BROADCAST, netmask } from "../address.ts";
-import type { Random } from "../random.ts";
+import { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
 import { IpProtocol, type Ipv4Datagram, type Ipv4Send } from "./datagram.ts";
@@ -26,6 +26,7 @@ import {
   TIME_TO_LIVE,
   viewOf,
 } from "./header.ts";
+import { IdentificationTable } from "./identification.ts";
 import { Reassembly, type ReassemblyLimits } from "./reassembly.ts";
 
 export { IPV4_HEADER_LENGTH } from "./header.ts";
@@ -57,7 +58,7 @@ export interface Ipv4Host {
 
 export class Ipv4 {
   readonly reassembly: Reassembly;
-  private nextIdentification: number;
+  private readonly identification: IdentificationTable;
 
   constructor(
     private readonly host: Ipv4Host,
@@ -65,9 +66,9 @@ export class Ipv4 {
   ) {
     if (host.mtu < MINIMUM_MTU) throw new Error(`IPv4 MTU ${host.mtu} is below ${MINIMUM_MTU}`);
     this.reassembly = new Reassembly(host.stats, reassemblyLimits);
-    // RFC 791 §3.2: the identification must be unique per (source, destination,
-    // protocol) for the datagram's lifetime; a counter does it. Seeded, so tests replay.
-    this.nextIdentification = host.random.nextUint32() & 0xffff;
+    // See identification.ts for why a table. Seeded from one draw of the stack's Random,
+    // so tests replay and the draws the other layers see (TCP's ISN key) do not shift.
+    this.identification = new IdentificationTable(new Random(host.random.nextUint32()));
   }
 
   /** A packet from the link. Never throws: whatever is wrong is dropped and counted. */
@@ -115,16 +116,16 @@ export class Ipv4 {
       stats.drop("ipOutDiscards", "datagram over 65535");
       return;
     }
+    const source = send.source === 0 ? this.host.address : send.source;
     const fields = {
       totalLength: packet.length,
-      identification: this.nextIdentification,
+      identification: this.identification.next(source, send.destination, send.protocol),
       dontFragment: send.dontFragment ?? false,
       ttl: send.ttl,
       protocol: send.protocol,
-      source: send.source === 0 ? this.host.address : send.source,
+      source,
       destination: send.destination,
     };
-    this.nextIdentification = (this.nextIdentification + 1) & 0xffff;
     if (packet.length <= this.host.mtu) {
       emitIpv4Header(packet, fields);
       this.transmit(packet);
