@@ -17,6 +17,8 @@ export interface Sides {
 }
 
 export interface Alternation<P, K extends string> {
+  /** Printed on stderr as the measurement starts, so a five-minute run shows progress. */
+  label: string;
   keys: readonly K[];
   runs: number;
   /** Once per side before its first run (a probe, a port check); throwing makes it n/a. */
@@ -35,6 +37,9 @@ export async function alternate<N extends string, P, K extends string>(
   how: Alternation<P, K>,
 ): Promise<Record<N, Record<K, Value>>> {
   const names = Object.keys(sources) as N[];
+  console.error(
+    `${how.label} (${names.join(", ")}; ${how.runs} run${how.runs > 1 ? "s" : ""} each)...`,
+  );
   const samples = new Map<N, Record<K, number>[]>(names.map((name) => [name, []]));
   const prepared = new Map<N, P>();
   const failures = new Map<N, string>();

@@ -260,6 +260,7 @@ async function measureSystem(
   const rows: Row[] = [];
   rows.push(...(await pingRows(sides, plan, bareSource(topology))));
   rows.push(...(await bulkRows(sides, plan)));
+  console.error("payload check...");
   for (const side of [sides.ours, sides.kernel]) {
     try {
       const s = await side();

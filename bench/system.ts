@@ -65,6 +65,7 @@ export const SMOKE_PLAN: Plan = {
 export async function pingRows(sides: Sides, plan: Plan, bareSource: SideSource): Promise<Row[]> {
   const section = "ICMP echo";
   const rtt = await alternate(sides, {
+    label: "ping RTT",
     keys: ["p50Ms", "p99Ms"] as const,
     runs: plan.runs,
     measure: (side) => pingRtt(side, plan.pingCount),
@@ -72,6 +73,7 @@ export async function pingRows(sides: Sides, plan: Plan, bareSource: SideSource)
   const flood = await alternate(
     { bare: bareSource, ...sides },
     {
+      label: "ping flood",
       keys: ["repliesPerSecond", "lossPercent"] as const,
       runs: Math.max(plan.runs, plan.floodRuns),
       measure: (side) => pingFlood(side, 1_000_000, plan.floodSeconds),
@@ -155,6 +157,7 @@ export async function bulkRows(sides: Sides, plan: Plan): Promise<Row[]> {
     const volumes: Record<string, number> = {};
     const retransmits: Record<string, number> = {};
     const both = await alternate(sides, {
+      label: `bulk ${kind}`,
       keys: ["mbps"] as const,
       runs: plan.runs,
       prepare: async (side) => {
@@ -214,6 +217,7 @@ export async function requestRows(sides: Sides, plan: Plan): Promise<Row[]> {
   const keys = ["requestsPerSecond", "p50Ms", "p99Ms", "errors"] as const;
   const wrkRuns = (close: boolean) =>
     alternate(sides, {
+      label: close ? "wrk, new connections" : "wrk, keep-alive",
       keys,
       runs: plan.runs,
       measure: (side) => wrk(side, { seconds: plan.wrkSeconds, connections: 50, close }),
@@ -260,6 +264,7 @@ export async function connectionRows(
   const keys = ["connected", "kilobytesPerConnection", "echoed", "lost"] as const;
   const closedNotes: Record<string, string> = {};
   const both = await alternate(sides, {
+    label: `${formatNumber(plan.connections)} idle connections`,
     keys,
     runs: 1,
     measure: async (side) => {
