@@ -1,0 +1,86 @@
+/**
+ * TCP's tunables (`TcpConfig`, per stack) and the per-connection defaults (the socket
+ * options a new connection starts with). Each default names where it comes from.
+ * Tests switch mechanisms off here (sack, timestamps, windowScale, congestion, ...).
+ */
+import type { CongestionName } from "./congestion/controller.ts";
+import type { TcpConnectionOptions } from "./connection.ts";
+
+export interface TcpConfig {
+  /** Maximum segment lifetime (RFC 9293 §3.4.2). */
+  mslMs: number;
+  /** TIME-WAIT length: 2·MSL (RFC 9293 §3.10.8). Default 60 s, as Linux. */
+  timeWaitMs: number;
+  /** Retransmissions before giving up (Linux tcp_retries2 = 15). */
+  maxRetries: number;
+  /** SYN retransmissions before giving up (Linux tcp_syn_retries = 6). */
+  synRetries: number;
+  receiveBufferBytes: number;
+  sendBufferBytes: number;
+  /** Ceiling for SO_RCVBUF and auto-tuning; also sets the window scale we offer. */
+  maxReceiveBufferBytes: number;
+  /** Bound on out-of-order bytes held per connection. */
+  outOfOrderBytes: number;
+  /** Half-open (SYN-RECEIVED) connections per listener before SYN cookies. */
+  synBacklog: number;
+  synCookies: boolean;
+  initialRtoMs: number;
+  minRtoMs: number;
+  maxRtoMs: number;
+  delayedAckMs: number;
+  keepaliveIdleMs: number;
+  keepaliveIntervalMs: number;
+  keepaliveProbes: number;
+  /** Test seam: every ISN is this value (e.g. near 2^32 to cross the wrap). */
+  isn: number | undefined;
+  congestion: CongestionName;
+  /** RFC 6928 initial window, in segments. */
+  initialWindowSegments: number;
+  sack: boolean;
+  timestamps: boolean;
+  windowScale: boolean;
+  /** RFC 5961 §7 challenge ACKs per second (Linux tcp_challenge_ack_limit). */
+  challengeAckLimit: number;
+  /** Grow a connection's receive buffer when the application drains it fast (Linux DRS). */
+  receiveBufferAutoTuning: boolean;
+}
+
+export function defaultTcpConfig(): TcpConfig {
+  return {
+    mslMs: 30_000,
+    timeWaitMs: 60_000,
+    maxRetries: 15,
+    synRetries: 6,
+    receiveBufferBytes: 256 * 1024,
+    sendBufferBytes: 256 * 1024,
+    maxReceiveBufferBytes: 4 * 1024 * 1024,
+    outOfOrderBytes: 4 * 1024 * 1024,
+    synBacklog: 256,
+    synCookies: true,
+    initialRtoMs: 1000, // RFC 6298 §2.1
+    minRtoMs: 200, // Linux TCP_RTO_MIN (RFC 6298 §2.4 says 1 s)
+    maxRtoMs: 120_000, // Linux TCP_RTO_MAX
+    delayedAckMs: 40, // Linux TCP_DELACK_MIN; RFC 9293 §3.8.6.3: "MUST be less than 0.5 seconds"
+    keepaliveIdleMs: 2 * 3600 * 1000, // RFC 1122 §4.2.3.6: "no less than two hours"
+    keepaliveIntervalMs: 75_000,
+    keepaliveProbes: 9,
+    isn: undefined,
+    congestion: "cubic",
+    initialWindowSegments: 10,
+    sack: true,
+    timestamps: true,
+    windowScale: true,
+    challengeAckLimit: 1000,
+    receiveBufferAutoTuning: true,
+  };
+}
+
+export function defaultTcpConnectionOptions(): TcpConnectionOptions {
+  const config = defaultTcpConfig();
+  return {
+    noDelay: false,
+    keepAlive: false,
+    receiveBufferBytes: config.receiveBufferBytes,
+    sendBufferBytes: config.sendBufferBytes,
+  };
+}
