@@ -79,6 +79,16 @@ export class RingBuffer {
     this.head = 0;
   }
 
+  /** Shrinks the storage to what is stored (at least 1 byte): a closing connection's
+   * buffers should not keep their full size through TIME-WAIT. */
+  compact(): void {
+    if (this.bytes.length <= Math.max(this.used, 1)) return;
+    const next = new Uint8Array(Math.max(this.used, 1));
+    this.peek(0, next.subarray(0, this.used));
+    this.bytes = next;
+    this.head = 0;
+  }
+
   /** Empties the ring. */
   clear(): void {
     this.head = 0;

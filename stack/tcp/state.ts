@@ -68,6 +68,9 @@ export function destroy(tcb: Tcb, error: TcpError | undefined): void {
   tcb.keepaliveAt = Number.POSITIVE_INFINITY;
   tcb.timeWaitUntil = Number.POSITIVE_INFINITY;
   tcb.reassembly.clear();
+  tcb.sendBuffer.clear(); // nothing will be sent any more
+  tcb.sendBuffer.compact();
+  tcb.recvBuffer.compact(); // unread bytes stay readable
   const listener = tcb.listener;
   if (listener !== undefined) {
     listener.halfOpen.delete(tcb);

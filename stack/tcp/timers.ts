@@ -138,6 +138,9 @@ export function enterTimeWait(tcb: Tcb, now: number): void {
   tcb.persistAt = Number.POSITIVE_INFINITY;
   tcb.keepaliveAt = Number.POSITIVE_INFINITY;
   tcb.timeWaitUntil = now + tcb.layer.config.timeWaitMs;
+  // Nothing more is sent or received: keep only the unread bytes through 2·MSL.
+  tcb.sendBuffer.compact();
+  tcb.recvBuffer.compact();
 }
 
 /** RFC 6298 §5.2–5.3: stop the timer when all is acked, else restart it. */

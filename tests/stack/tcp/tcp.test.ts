@@ -198,3 +198,17 @@ describe("timers and ISNs", () => {
     expect(transitions).toEqual(["CLOSED -> SYN-RECEIVED", "SYN-RECEIVED -> ESTABLISHED"]);
   });
 });
+
+describe("bounded memory", () => {
+  test("a connection in TIME-WAIT keeps only its unread bytes", () => {
+    const h = tcbInState("FIN-WAIT-2");
+    arrive(h, seg({ flags: "PA", seq: IRS + 1, ack: ISS + 2, data: "unread" }));
+    arrive(h, seg({ flags: "FA", seq: IRS + 7, ack: ISS + 2 }));
+    const conn = h.conn as Tcb;
+    expect(conn.state).toBe("TIME-WAIT");
+    expect(conn.recvBuffer.capacity).toBe(6);
+    expect(conn.sendBuffer.capacity).toBe(1);
+    const into = new Uint8Array(10);
+    expect(new TextDecoder().decode(into.subarray(0, conn.receive(into, h.now)))).toBe("unread");
+  });
+});
