@@ -89,7 +89,7 @@ describe("two stacks over a lossy link", () => {
   test("deliver both streams exactly and close cleanly (all mechanisms on)", () => {
     fc.assert(
       fc.property(scenario, (s) => check(s, {})),
-      { numRuns: 25 },
+      { numRuns: 60 },
     );
   }, 120_000);
 
@@ -103,7 +103,7 @@ describe("two stacks over a lossy link", () => {
     test(`with ${name}`, () => {
       fc.assert(
         fc.property(scenario, (s) => check(s, config)),
-        { numRuns: 6 },
+        { numRuns: 15 },
       );
     }, 120_000);
   }
@@ -117,7 +117,7 @@ describe("two stacks over a lossy link", () => {
       fc.property(scenario, (s) =>
         check({ ...s, loss: 0, corrupt: 0, reorder: 0, jitterMs: 0 }, { synBacklog: 0 }),
       ),
-      { numRuns: 8 },
+      { numRuns: 15 },
     );
   }, 120_000);
 
@@ -126,7 +126,7 @@ describe("two stacks over a lossy link", () => {
       fc.property(scenario, (s) =>
         check(s, { sack: false, timestamps: false, windowScale: false, congestion: "newreno" }),
       ),
-      { numRuns: 10 },
+      { numRuns: 20 },
     );
   }, 120_000);
 });
