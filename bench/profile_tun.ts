@@ -65,7 +65,10 @@ async function bulk(ns: Namespace, address: string, label: string, pid?: number)
       rates.push(bytes / 1e6 / seconds);
     }
     const list = rates.map((r) => r.toFixed(0)).join(" ");
-    const cpuNote = cpu.length > 0 ? `, stack CPU ${median(cpu).toFixed(2)} s` : "";
+    const cpuNote =
+      cpu.length > 0
+        ? `, stack CPU median ${median(cpu).toFixed(2)} s, min ${Math.min(...cpu).toFixed(2)} s`
+        : "";
     console.log(`${label} ${kind}: median ${median(rates).toFixed(0)} MB/s (${list})${cpuNote}`);
   }
 }
@@ -92,10 +95,10 @@ async function floods(ns: Namespace, ours: number, bare: number): Promise<void> 
   }
   const list = (values: number[]) => values.map((v) => v.toFixed(0)).join(" ");
   console.log(
-    `ours ping -f: median ${median(rates.ours).toFixed(0)} replies/s (${list(rates.ours)}), stack CPU ${(median(cpu) * 1e6).toFixed(1)} µs/reply`,
+    `ours ping -f: median ${median(rates.ours).toFixed(0)} replies/s (${list(rates.ours)}), stack CPU ${(median(cpu) * 1e6).toFixed(1)} µs/reply (min ${(Math.min(...cpu) * 1e6).toFixed(1)})`,
   );
   console.log(
-    `bare ping -f: median ${median(rates.bare).toFixed(0)} replies/s (${list(rates.bare)}), CPU ${(median(bareCpu) * 1e6).toFixed(1)} µs/reply`,
+    `bare ping -f: median ${median(rates.bare).toFixed(0)} replies/s (${list(rates.bare)}), CPU ${(median(bareCpu) * 1e6).toFixed(1)} µs/reply (min ${(Math.min(...bareCpu) * 1e6).toFixed(1)})`,
   );
   console.log(
     `ours/bare: median ${median(ratios).toFixed(2)} (${ratios.map((r) => r.toFixed(2)).join(" ")})`,
