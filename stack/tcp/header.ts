@@ -149,9 +149,17 @@ export interface SegmentFields {
 export function buildSegment(
   fields: SegmentFields,
   payloadLength: number,
+  scratch?: Uint8Array,
 ): { packet: Uint8Array; dataAt: number } {
   const headerLength = TCP_HEADER_LENGTH + optionsLength(fields.options);
-  const packet = new Uint8Array(IPV4_HEADER_LENGTH + headerLength + payloadLength);
+  const total = IPV4_HEADER_LENGTH + headerLength + payloadLength;
+  // With `scratch`, the packet is a view into it: valid until the next segment is built,
+  // which is enough because IPv4 output and the device copy or send it at once (the
+  // Stack.transmit contract: "the bytes are only valid during the call").
+  const packet =
+    scratch !== undefined && scratch.length >= total
+      ? scratch.subarray(0, total)
+      : new Uint8Array(total);
   const t = IPV4_HEADER_LENGTH;
   write16(packet, t + SOURCE_PORT, fields.sourcePort);
   write16(packet, t + DESTINATION_PORT, fields.destinationPort);
@@ -160,6 +168,8 @@ export function buildSegment(
   packet[t + DATA_OFFSET] = (headerLength / 4) << 4;
   packet[t + FLAGS] = fields.flags;
   write16(packet, t + WINDOW, fields.wnd);
+  write16(packet, t + CHECKSUM, 0);
+  write16(packet, t + URGENT_POINTER, 0);
   emitOptions(fields.options, packet, IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH);
   return { packet, dataAt: IPV4_HEADER_LENGTH + headerLength };
 }

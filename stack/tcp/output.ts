@@ -201,6 +201,7 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
       options: segmentOptions(tcb, syn, flags, now),
     },
     len,
+    tcb.layer.txBuffer,
   );
   if (len > 0)
     tcb.sendBuffer.peek(seqDiff(seq, tcb.sndBufSeq), packet.subarray(dataAt, dataAt + len));

@@ -11,6 +11,7 @@
  */
 import { ANY_ADDRESS } from "../address.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
+import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import type { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
@@ -59,6 +60,8 @@ export class Tcp {
   private readonly localPorts = new Map<number, number>();
   private readonly timers = new TimerHeap();
   private readonly dirty: Tcb[] = [];
+  /** One reusable buffer for outgoing segments (see buildSegment). */
+  readonly txBuffer = new Uint8Array(IPV4_HEADER_LENGTH + 60 + 65535);
   private challengeSecond = -1;
   private challengeCount = 0;
 
