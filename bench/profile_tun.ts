@@ -9,7 +9,7 @@
  *
  * Usage (root):
  *   bun bench/profile_tun.ts [--runs 3] [--mb 100] [--only upload,download,ping,kernel]
- *                            [--cpu-prof DIR] [--offload] [--busy-poll MICROS]
+ *                            [--cpu-prof DIR] [--offload] [--busy-poll MICROS] [--gc]
  * With --cpu-prof the stack runs under `bun --cpu-prof`; summarise the file with
  * `bun bench/profile_summary.ts DIR/*.cpuprofile`.
  */
@@ -29,6 +29,7 @@ const only = option("--only", "upload,download,ping").split(",");
 const profileDir = option("--cpu-prof", "");
 const offload = process.argv.includes("--offload");
 const busyPoll = option("--busy-poll", "0");
+const gc = process.argv.includes("--gc");
 /** The device options reach `Tun.open` through its environment defaults. */
 const deviceEnv = [
   "env",
@@ -126,6 +127,7 @@ async function ours(): Promise<void> {
     ...deviceEnv,
     process.execPath,
     ...prof,
+    ...(gc ? ["--preload", "./bench/profile_gc.ts"] : []),
     "bench/stack_host.ts",
     "--tun",
     "tunp0",
@@ -158,6 +160,13 @@ async function ours(): Promise<void> {
     // SIGINT lets `bun --cpu-prof` write its profile on the way out.
     host.child.kill("SIGINT");
     await Promise.race([host.child.exited, Bun.sleep(5000)]);
+    if (gc)
+      console.log(
+        host
+          .lastLines(20)
+          .split(" | ")
+          .find((line) => line.startsWith("gc:")),
+      );
     await host.stop();
     await ns.destroy();
   }
