@@ -8,13 +8,14 @@
  *   device → receive → ipv4Input (ipv4/ipv4.ts) → icmp / udp / tcp → endpoints → sockets
  *   sockets → endpoints → tcp / udp / icmp → ipv4Output → transmit → device
  */
-import { Random, randomFromSystem } from "./random.ts";
-import { Stats } from "./stats.ts";
-import { NO_TRACE, type Trace } from "./trace.ts";
+
 // Layers (filled in by their own files):
 import { Icmp } from "./icmp/icmp.ts";
 import { Ipv4 } from "./ipv4/ipv4.ts";
+import { type Random, randomFromSystem } from "./random.ts";
+import { Stats } from "./stats.ts";
 import { Tcp, type TcpConfig } from "./tcp/tcp.ts";
+import { NO_TRACE, type Trace } from "./trace.ts";
 import { Udp } from "./udp/udp.ts";
 
 export interface StackOptions {
