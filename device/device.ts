@@ -10,7 +10,11 @@
  * Bytes passed to `send` are the caller's again as soon as `send` returns.
  */
 export interface Device {
-  /** Largest IPv4 packet the link carries, in bytes (RFC 791 §3.1: MTU). */
+  /**
+   * Largest IPv4 packet the link carries, in bytes (RFC 791 §3.1: MTU). A TUN with
+   * offloads (`Tun.open({ offload: true })`) may still hand up larger TCP packets, up to
+   * 64 KB: segments the kernel did not split (GSO), valid in every other respect.
+   */
   readonly mtu: number;
   /** Transmits one IPv4 packet. Never throws for a full queue: the packet is dropped. */
   send(packet: Uint8Array): void;
