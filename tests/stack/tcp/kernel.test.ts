@@ -1,0 +1,319 @@
+/**
+ * TCP against a real peer: the Linux kernel's TCP, through a TUN device, inside a
+ * network namespace each test creates and always deletes. The stack side is
+ * fixtures/kernel_peer_host.ts (the host of `bun run start`: startHost + serveOnHost,
+ * with a discard on port 9 that hashes what it throws away); the kernel side is nc,
+ * curl and tshark. Every byte count is checked exactly and every payload by sha256.
+ */
+import { expect, test } from "bun:test";
+import { createHash } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { chargenBuffer } from "../../../examples/services/pattern.ts";
+import { type Netns, withNetns } from "../../helpers/netns.ts";
+import { commands, describeTun } from "../../helpers/tun_env.ts";
+
+const FIXTURE = `${import.meta.dir}/fixtures/kernel_peer_host.ts`;
+const KERNEL = "10.0.0.1";
+const STACK = "10.0.0.2";
+const TUN = "tstkern0";
+const ARGS = ["--tun", TUN, "--address", `${STACK}/24`, "--host", KERNEL];
+const MB = 1024 * 1024;
+
+interface PeerHost {
+  /** Waits for a stdout line matching `pattern`; throws with the output so far. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
+  /** Writes one command line to the fixture's stdin. */
+  command(line: string): void;
+}
+
+/** Starts the fixture in `ns` and waits for its banner. */
+async function startPeerHost(ns: Netns): Promise<PeerHost> {
+  const child = ns.spawnBun(FIXTURE, ARGS);
+  const lines: string[] = [];
+  let wake = () => {};
+  void (async () => {
+    const decoder = new TextDecoder();
+    let partial = "";
+    for await (const chunk of child.stdout) {
+      partial += decoder.decode(chunk, { stream: true });
+      const parts = partial.split("\n");
+      partial = parts.pop() ?? "";
+      lines.push(...parts);
+      wake();
+    }
+    wake();
+  })();
+  const stderr = new Response(child.stderr).text();
+  const host: PeerHost = {
+    async waitFor(pattern, timeoutMs = 10_000) {
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const index = lines.findIndex((l) => pattern.test(l));
+        if (index >= 0) return lines.splice(index, 1)[0]!;
+        const exited = child.exitCode !== null || child.signalCode !== null;
+        if (exited || Date.now() > deadline) {
+          const why = exited ? `exited ${child.exitCode ?? child.signalCode}` : "timed out";
+          const err = exited ? await stderr : "";
+          throw new Error(
+            `no line matching ${pattern} (${why}); stdout:\n${lines.join("\n")}\n${err}`,
+          );
+        }
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+          setTimeout(resolve, 100);
+        });
+      }
+    },
+    command(line) {
+      child.stdin.write(`${line}\n`);
+      child.stdin.flush();
+    },
+  };
+  await host.waitFor(/is up/);
+  return host;
+}
+
+/** Runs a bash script in `ns`; throws if it times out, returns its result otherwise. */
+async function sh(ns: Netns, script: string, timeoutMs = 30_000) {
+  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
+  if (result.timedOut) throw new Error(`timed out after ${timeoutMs} ms: ${script}`);
+  return result;
+}
+
+/** A scratch directory (the namespace shares the filesystem), removed afterwards. */
+async function withScratch<T>(body: (dir: string) => Promise<T>): Promise<T> {
+  const dir = mkdtempSync(`${tmpdir()}/tstcp-kernel-`);
+  try {
+    return await body(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Shell: sha256sum of what is written to DIR/fifo, into DIR/sum, as a job `wait` awaits. */
+function hashInBackground(dir: string): string {
+  return `mkfifo ${dir}/fifo; sha256sum < ${dir}/fifo > ${dir}/sum &`;
+}
+
+/** The sha256 of the first `length` bytes of the RFC 864 stream, built here. */
+function chargenSha256(length: number): string {
+  const pattern = chargenBuffer();
+  const hash = createHash("sha256");
+  for (let left = length; left > 0; left -= pattern.length) {
+    hash.update(pattern.subarray(0, Math.min(left, pattern.length)));
+  }
+  return hash.digest("hex");
+}
+
+/**
+ * The stack's connections on local `port`, from its own /stats (curl from the kernel
+ * side), once none is left or after 5 s: what is left then is a leak.
+ */
+async function connectionsOn(ns: Netns, port: number): Promise<unknown[]> {
+  let left: unknown[] = [];
+  for (let i = 0; i < 25; i++) {
+    const stats = await sh(ns, `curl -sS --max-time 5 http://${STACK}/stats`, 10_000);
+    const connections: { local: string; state: string }[] = JSON.parse(stats.stdout).connections;
+    left = connections.filter((c) => c.local === `${STACK}:${port}`);
+    if (left.length === 0) return left;
+    await Bun.sleep(200);
+  }
+  return left;
+}
+
+/** Waits until something listens on `port` in `ns` (ss -ltn), bounded. */
+async function listening(ns: Netns, port: number): Promise<void> {
+  for (let i = 0; i < 50; i++) {
+    const ss = await ns.exec(["ss", "-Hltn", `sport = :${port}`]);
+    if (ss.stdout.trim() !== "") return;
+    await Bun.sleep(100);
+  }
+  throw new Error(`nothing listens on ${port}`);
+}
+
+describeTun(
+  "TCP against the Linux kernel on a TUN device",
+  () => {
+    test("echo: lines come back, and 20 MB of random data through nc -N comes back identical", async () => {
+      await withNetns("tcp-kernel-echo", (ns) =>
+        withScratch(async (dir) => {
+          await startPeerHost(ns);
+          const lines = await sh(
+            ns,
+            // One line at a time, each its own segment, then the rest in one write.
+            `(printf 'one\\n'; sleep 0.2; printf 'two\\n'; sleep 0.2; printf 'three\\nfour, with more words\\n') | nc -N -w 10 ${STACK} 7`,
+            15_000,
+          );
+          expect(lines.stdout).toBe("one\ntwo\nthree\nfour, with more words\n");
+          expect(lines.exitCode).toBe(0);
+
+          const big = await sh(
+            ns,
+            `head -c ${20 * MB} /dev/urandom > ${dir}/in; nc -N -w 20 ${STACK} 7 < ${dir}/in > ${dir}/out; ` +
+              `echo "nc=$?"; wc -c < ${dir}/out; sha256sum < ${dir}/in; sha256sum < ${dir}/out`,
+            20_000,
+          );
+          const [status, count, sent, echoed] = big.stdout.trim().split("\n");
+          expect(status).toBe("nc=0");
+          expect(count).toBe(String(20 * MB));
+          expect(echoed).toBe(sent!);
+        }),
+      );
+    }, 40_000);
+
+    test("discard: 100 MB from head | nc -N completes, and the stack counted and hashed every byte", async () => {
+      await withNetns("tcp-kernel-discard", (ns) =>
+        withScratch(async (dir) => {
+          const host = await startPeerHost(ns);
+          const out = await sh(
+            ns,
+            `${hashInBackground(dir)} head -c ${100 * MB} /dev/urandom | tee ${dir}/fifo | nc -N -w 20 ${STACK} 9; ` +
+              `echo "nc=$?"; wait; cat ${dir}/sum`,
+            40_000,
+          );
+          expect(out.stdout).toContain("nc=0");
+          const sent = out.stdout.trim().split("\n").pop()!.split(" ")[0];
+          const seen = JSON.parse(await host.waitFor(/"discard"/, 10_000));
+          expect(seen).toEqual({ discard: 100 * MB, sha256: sent });
+        }),
+      );
+    }, 60_000);
+
+    test("chargen: nc | head -c 100M | wc -c gives 104857600 bytes of the RFC 864 pattern", async () => {
+      await withNetns("tcp-kernel-chargen", (ns) =>
+        withScratch(async (dir) => {
+          await startPeerHost(ns);
+          const out = await sh(
+            ns,
+            `${hashInBackground(dir)} nc ${STACK} 19 | head -c ${100 * MB} | tee ${dir}/fifo | wc -c; wait; cat ${dir}/sum`,
+            40_000,
+          );
+          const [count, sum] = out.stdout.trim().split("\n");
+          expect(count).toBe(String(100 * MB));
+          expect(sum?.split(" ")[0]).toBe(chargenSha256(100 * MB));
+          // nc died of SIGPIPE with data unread, so Linux reset the connection (RFC 9293
+          // §3.6 note, RFC 2525 §2.17): chargen must see it and let the connection go.
+          expect(await connectionsOn(ns, 19)).toEqual([]);
+        }),
+      );
+    }, 60_000);
+
+    test("the stack connects out: 10 MB from a kernel nc -l arrive intact; a closed port is ECONNREFUSED", async () => {
+      await withNetns("tcp-kernel-client", (ns) =>
+        withScratch(async (dir) => {
+          const host = await startPeerHost(ns);
+          const made = await sh(
+            ns,
+            `head -c ${10 * MB} /dev/urandom > ${dir}/file; sha256sum < ${dir}/file`,
+          );
+          const expected = made.stdout.split(" ")[0];
+          const server = ns.spawn(["bash", "-c", `nc -N -l ${KERNEL} 5001 < ${dir}/file`]);
+          await listening(ns, 5001);
+          host.command("fetch 5001");
+          const fetched = JSON.parse(await host.waitFor(/"fetched"|"error"/, 20_000));
+          expect(fetched).toEqual({ fetched: 10 * MB, sha256: expected });
+          expect(
+            await Promise.race([server.exited, Bun.sleep(5000).then(() => "nc -l still running")]),
+          ).toBe(0);
+
+          host.command("refused 5002");
+          const refused = JSON.parse(await host.waitFor(/"refused"|"error"/, 10_000));
+          expect(refused).toEqual({ refused: "ECONNREFUSED" });
+        }),
+      );
+    }, 40_000);
+
+    test("handshake options: the SYN-ACK answers Linux's SYN with MSS 1460, window scale, SACK-permitted and the echoed timestamp", async () => {
+      await withNetns("tcp-kernel-syn", async (ns) => {
+        await startPeerHost(ns);
+        const fields = [
+          "ip.src",
+          "tcp.flags.syn",
+          "tcp.flags.ack",
+          "tcp.options.mss_val",
+          "tcp.options.wscale.shift",
+          "tcp.options.sack_perm",
+          "tcp.options.timestamp.tsval",
+          "tcp.options.timestamp.tsecr",
+        ];
+        const capture = ns.spawn([
+          "tshark",
+          "-i",
+          TUN,
+          "-l",
+          "-n",
+          "-f",
+          "tcp port 7",
+          "-T",
+          "fields",
+          "-E",
+          "separator=;",
+          ...fields.flatMap((f) => ["-e", f]),
+        ]);
+        const captured = new Response(capture.stdout).text();
+        const capturing = await waitForCapture(capture.stderr);
+        // dumpcap says "Capture started" once it reads the interface ("Capturing on" is earlier).
+        expect(capturing).toContain("Capture started");
+        const echo = await sh(ns, `echo hello | nc -N -w 5 ${STACK} 7`);
+        expect(echo.stdout).toBe("hello\n");
+        await Bun.sleep(500);
+        capture.kill("SIGINT");
+        const killer = setTimeout(() => capture.kill("SIGKILL"), 5000);
+        await capture.exited;
+        clearTimeout(killer);
+        const rows = (await captured)
+          .trim()
+          .split("\n")
+          .map((line) => Object.fromEntries(line.split(";").map((v, i) => [fields[i]!, v])));
+        const syn = rows.find(
+          (r) => r["ip.src"] === KERNEL && r["tcp.flags.syn"] === "1" && r["tcp.flags.ack"] === "0",
+        );
+        const synAck = rows.find((r) => r["ip.src"] === STACK && r["tcp.flags.syn"] === "1");
+        expect(syn).toBeDefined();
+        expect(synAck).toBeDefined();
+        // What Linux offers by default (RFC 7323, RFC 2018).
+        expect(syn!["tcp.options.wscale.shift"]).not.toBe("");
+        expect(syn!["tcp.options.sack_perm"]).not.toBe("");
+        expect(syn!["tcp.options.timestamp.tsval"]).not.toBe("");
+        // RFC 9293 §3.7.1 / RFC 879: MSS = MTU 1500 - 20 - 20.
+        expect(synAck!["tcp.options.mss_val"]).toBe("1460");
+        // RFC 7323 §2.2: window scale only in answer to one, and then sent.
+        expect(synAck!["tcp.options.wscale.shift"]).not.toBe("");
+        // RFC 2018 §2: SACK-permitted in the SYN-ACK when the SYN had it.
+        expect(synAck!["tcp.options.sack_perm"]).not.toBe("");
+        // RFC 7323 §3.2/§4.3: TSecr of the SYN-ACK is the SYN's TSval.
+        expect(synAck!["tcp.options.timestamp.tsecr"]).toBe(syn!["tcp.options.timestamp.tsval"]);
+        // Every later segment from the stack echoes a TSval the kernel has sent.
+        const kernelTsvals = new Set(
+          rows.filter((r) => r["ip.src"] === KERNEL).map((r) => r["tcp.options.timestamp.tsval"]),
+        );
+        const fromStack = rows.filter((r) => r["ip.src"] === STACK);
+        expect(fromStack.length).toBeGreaterThan(1);
+        for (const r of fromStack) {
+          expect(kernelTsvals.has(r["tcp.options.timestamp.tsecr"])).toBe(true);
+        }
+      });
+    }, 30_000);
+  },
+  commands("nc", "tshark", "sha256sum", "ss", "curl"),
+);
+
+/** Reads tshark's stderr until dumpcap has started capturing (or 10 s pass). */
+async function waitForCapture(stream: ReadableStream<Uint8Array>): Promise<string> {
+  const reader = stream.getReader();
+  const decoder = new TextDecoder();
+  let text = "";
+  const deadline = Date.now() + 10_000;
+  try {
+    while (!text.includes("Capture started") && Date.now() < deadline) {
+      const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => undefined);
+      const chunk = await Promise.race([reader.read(), timeout]);
+      if (chunk === undefined || chunk.done) break;
+      text += decoder.decode(chunk.value, { stream: true });
+    }
+  } finally {
+    reader.releaseLock();
+  }
+  return text;
+}
