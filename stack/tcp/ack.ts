@@ -104,13 +104,18 @@ function measureRtt(tcb: Tcb, seg: TcpSegment, now: number): void {
   const ts = seg.options.timestamp;
   if (tcb.tsEnabled && ts !== undefined && ts.echo !== 0) {
     if (tcb.rtoTsVal !== undefined) {
-      // The ACK echoes a TSval from before our timeout: the retransmission was spurious.
-      if (seqLt(ts.echo, tcb.rtoTsVal)) {
+      const beforeTimeout = seqLt(ts.echo, tcb.rtoTsVal);
+      tcb.rtoTsVal = undefined;
+      if (beforeTimeout) {
+        // The ACK echoes a TSval from before our timeout: the original transmission got
+        // through, so the retransmission was spurious (RFC 3522 Eifel detection). The
+        // sample would span the timeout (RTO + RTT) and, fed back, inflate the RTO
+        // further, so it is not taken (Karn's rule in spirit, RFC 6298 §3).
         tcb.counters.spuriousRetrans!++;
         tcb.layer.host.stats.count("tcpSpuriousRetrans");
-        tcb.cc.onSpuriousRetransmit(now); // RFC 9438 §4.9 / RFC 3522: undo the reduction
+        tcb.cc.onSpuriousRetransmit(now); // RFC 9438 §4.9 / RFC 4015: undo the reduction
+        return;
       }
-      tcb.rtoTsVal = undefined;
     }
     const sample = seqDiff(tsNow(tcb, now), ts.echo);
     if (sample >= 0 && sample < 600_000) rttSample(tcb, sample);
