@@ -44,7 +44,11 @@ export function output(tcb: Tcb, now: number): void {
     default:
       break;
   }
-  if (tcb.ackNow && !sentAck) transmit(tcb, tcb.sndNxt, 0, Flag.ACK, now);
+  // A pure ACK carries SND.MAX, not SND.NXT (as BSD does): after a timeout SND.NXT is
+  // back at SND.UNA, and a sequence number the peer has already passed would make it
+  // find the ACK unacceptable and drop it unread (RFC 9293 §3.10.7.4 first step) --
+  // two peers doing that to each other trade ACKs forever.
+  if (tcb.ackNow && !sentAck) transmit(tcb, tcb.sndMax, 0, Flag.ACK, now);
   armKeepalive(tcb, now);
 }
 
