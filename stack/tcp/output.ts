@@ -50,6 +50,11 @@ export function output(tcb: Tcb, now: number): void {
   // two peers doing that to each other trade ACKs forever.
   if (tcb.ackNow && !sentAck) transmit(tcb, tcb.sndMax, 0, Flag.ACK, now);
   armKeepalive(tcb, now);
+  // RFC 6298 §5.1: while data is outstanding a timer must run, even when nothing could
+  // be sent just now (e.g. after a timeout into a closed window).
+  if (tcb.sndMax !== tcb.sndUna && tcb.retransmitAt === Number.POSITIVE_INFINITY) {
+    if (tcb.persistAt === Number.POSITIVE_INFINITY) tcb.retransmitAt = now + tcb.rtoMs;
+  }
 }
 
 function sendSyn(tcb: Tcb, now: number): void {
@@ -111,7 +116,11 @@ function sendData(tcb: Tcb, now: number): boolean {
       (tcb.finSeq === undefined || tcb.finSeq === seqAdd(tcb.sndNxt, len));
     const finFits = finNow; // a FIN alone is sent even into a closed window
     if (len === 0 && !finFits) {
-      if (available > 0 && tcb.flightBytes === 0) armPersist(tcb, now); // RFC 9293 §3.8.6.1
+      // RFC 9293 §3.8.6.1: data waits on a closed window with nothing in flight (or all
+      // of it backed out by a timeout): the persist timer probes it.
+      const windowClosed = tcb.sndWnd <= seqDiff(tcb.sndNxt, tcb.sndUna);
+      if (available > 0 && (tcb.flightBytes === 0 || (windowClosed && tcb.sndNxt === tcb.sndUna)))
+        armPersist(tcb, now);
       break;
     }
     if (!retransmitting && len > 0 && len < smss && !finFits) {
