@@ -10,6 +10,7 @@
  * // { kind: "run", args: { tun: "tun1", address: 0x0a010002, prefixLength: 24, ... } }
  */
 import { formatIpv4, netmask, parseCidr, parseIpv4, sameSubnet } from "../stack/address.ts";
+import { parseServiceList, SERVICE_NAMES, type ServiceName } from "./services/services.ts";
 
 export interface HostArgs {
   /** TUN interface name. */
@@ -22,6 +23,12 @@ export interface HostArgs {
   mtu: number;
   /** Record every packet to this pcap file. */
   pcap: string | undefined;
+  /** The services to run (ICMP echo is always on). */
+  services: ServiceName[];
+  /** Print one line per packet, TCP state transition and drop. */
+  trace: boolean;
+  /** Open the TUN with IFF_VNET_HDR and TSO/checksum offload (device/offload.ts). */
+  offload: boolean;
 }
 
 export type ParsedArgs =
@@ -37,6 +44,9 @@ function defaults(): HostArgs {
     host: parseIpv4("10.0.0.1")!,
     mtu: 1500,
     pcap: undefined,
+    services: [...SERVICE_NAMES],
+    trace: false,
+    offload: false,
   };
 }
 
@@ -105,6 +115,32 @@ const OPTIONS: Record<string, OptionSpec> = {
       return undefined;
     },
   },
+  "--services": {
+    value: "LIST",
+    help: `services to run, comma-separated (default ${SERVICE_NAMES.join(",")}; ICMP echo is always on)`,
+    apply(args, value) {
+      try {
+        args.services = parseServiceList(value);
+      } catch (error) {
+        return `--services ${value}: ${(error as Error).message}.`;
+      }
+      return undefined;
+    },
+  },
+  "--trace": {
+    help: "print each packet in and out, each TCP state transition and each drop",
+    apply(args) {
+      args.trace = true;
+      return undefined;
+    },
+  },
+  "--offload": {
+    help: "let the kernel hand over and split 64 KB TCP segments (IFF_VNET_HDR, TSO)",
+    apply(args) {
+      args.offload = true;
+      return undefined;
+    },
+  },
   "--help": {
     help: "show this help",
     apply: () => undefined,
@@ -136,7 +172,10 @@ export function parseHostArgs(argv: readonly string[]): ParsedArgs {
     if (spec === undefined)
       return { kind: "error", message: `Unknown option ${name}: see --help.` };
     if (name === "--help") return { kind: "help", text: usage() };
-    if (spec.value === undefined) continue;
+    if (spec.value === undefined) {
+      spec.apply(args, "");
+      continue;
+    }
     const value = equals > 0 ? word.slice(equals + 1) : argv[++i];
     if (value === undefined)
       return { kind: "error", message: `${name} needs a value (${spec.value}).` };

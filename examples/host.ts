@@ -16,10 +16,12 @@ import { attachDriver, type Driver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
 import { PcapWriter, withPcap } from "../device/pcap.ts";
 import { RealClock } from "../device/real_clock.ts";
+import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
 import { formatIpv4 } from "../stack/address.ts";
 import { Stack } from "../stack/stack.ts";
 import { type HostArgs, parseHostArgs } from "./cli_args.ts";
+import { serveOnHost } from "./services/on_host.ts";
 
 export interface Host {
   readonly args: HostArgs;
@@ -40,6 +42,7 @@ export function startHost(args: HostArgs): Host {
     name: args.tun,
     mtu: args.mtu,
     address: `${formatIpv4(args.host)}/${args.prefixLength}`,
+    ...(args.offload ? { offload: true } : {}),
   });
   let device: Device = tun;
   if (args.pcap !== undefined) {
@@ -57,6 +60,7 @@ export function startHost(args: HostArgs): Host {
     address: args.address,
     prefixLength: args.prefixLength,
     mtu: args.mtu,
+    ...(args.trace ? { trace: new TextTrace() } : {}),
   });
   const driver = attachDriver(stack, device, clock);
   let closing: Promise<void> | undefined;
@@ -106,11 +110,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const { args, tun } = host;
-  const address = formatIpv4(args.address);
+  const services = serveOnHost(host, args.services);
   console.log(
-    `tstcp: ${address}/${args.prefixLength} is up on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu}); try: ping ${address}`,
+    services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
   );
-  const stopLogging = logPacketCounts(tun, 10_000);
+  // With --trace every packet is already on the terminal; the counts would only interleave.
+  const stopLogging = args.trace ? () => {} : logPacketCounts(tun, 10_000);
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));
     process.once("SIGTERM", () => resolve("SIGTERM"));
@@ -119,8 +124,10 @@ export async function main(argv: readonly string[]): Promise<number> {
   const hurry = () => process.exit(1);
   process.once("SIGINT", hurry);
   process.once("SIGTERM", hurry);
-  console.log(`${signal}: closing ${tun.name}`);
+  console.log(`${signal}: closing connections and ${tun.name}`);
   stopLogging();
+  // Stop accepting, FIN every connection, RST what is left after a short grace.
+  await services.stop(1000);
   await host.close();
   return 0;
 }

@@ -13,7 +13,7 @@ function errorOf(argv: string[]): string {
 }
 
 describe("host arguments", () => {
-  test("defaults: tun0, 10.0.0.2/24, kernel side 10.0.0.1, MTU 1500, no pcap", () => {
+  test("defaults: tun0, 10.0.0.2/24, kernel side 10.0.0.1, MTU 1500, no pcap, every service", () => {
     expect(parseHostArgs([])).toEqual({
       kind: "run",
       args: {
@@ -23,8 +23,19 @@ describe("host arguments", () => {
         host: parseIpv4("10.0.0.1")!,
         mtu: 1500,
         pcap: undefined,
+        services: ["echo", "discard", "chargen", "http"],
+        trace: false,
+        offload: false,
       },
     });
+  });
+
+  test("--services picks a subset; an unknown name is one sentence", () => {
+    const parsed = parseHostArgs(["--services", "echo,http", "--trace"]);
+    if (parsed.kind !== "run") throw new Error(`expected run, got ${parsed.kind}`);
+    expect(parsed.args.services).toEqual(["echo", "http"]);
+    expect(parsed.args.trace).toBe(true);
+    expect(errorOf(["--services", "echo,gopher"])).toContain('unknown service "gopher"');
   });
 
   test("--name value and --name=value are the same", () => {
