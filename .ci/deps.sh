@@ -13,6 +13,7 @@ if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   exit 0
 fi
 export DEBIAN_FRONTEND=noninteractive
+# tshark would otherwise stop to ask whether non-root users may capture.
 echo "wireshark-common wireshark-common/install-setuid boolean false" | debconf-set-selections 2>/dev/null || true
 echo "deps: installing ${need[*]}" >&2
 apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null 2>&1 ||
