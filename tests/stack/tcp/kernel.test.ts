@@ -7,7 +7,7 @@
  */
 import { expect, test } from "bun:test";
 import { createHash } from "node:crypto";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { chargenBuffer } from "../../../examples/services/pattern.ts";
 import { type Netns, withNetns } from "../../helpers/netns.ts";
@@ -19,6 +19,9 @@ const STACK = "10.0.0.2";
 const TUN = "tstkern0";
 const ARGS = ["--tun", TUN, "--address", `${STACK}/24`, "--host", KERNEL];
 const MB = 1024 * 1024;
+/** fixtures/faulty_link.ts: per packet, each direction, one seeded sequence. */
+const BAD_NETWORK = "loss=0.02,reorder=0.02,duplicate=0.01,seed=7";
+const WORSE_NETWORK = "loss=0.05,reorder=0.05,duplicate=0.02,delay=2,seed=3";
 
 interface PeerHost {
   /** Waits for a stdout line matching `pattern`; throws with the output so far. */
@@ -28,8 +31,8 @@ interface PeerHost {
 }
 
 /** Starts the fixture in `ns` and waits for its banner. */
-async function startPeerHost(ns: Netns): Promise<PeerHost> {
-  const child = ns.spawnBun(FIXTURE, ARGS);
+async function startPeerHost(ns: Netns, extra: string[] = []): Promise<PeerHost> {
+  const child = ns.spawnBun(FIXTURE, [...ARGS, ...extra]);
   const lines: string[] = [];
   let wake = () => {};
   void (async () => {
@@ -120,6 +123,61 @@ async function connectionsOn(ns: Netns, port: number): Promise<unknown[]> {
     await Bun.sleep(200);
   }
   return left;
+}
+
+/**
+ * Watches `file` grow until `done` settles: undefined when it did, or the size at which
+ * it stopped growing for `idleMs` (or `limitMs` passed), i.e. the transfer stalled.
+ */
+async function watchProgress(
+  file: string,
+  done: Promise<unknown>,
+  limitMs: number,
+  idleMs: number,
+): Promise<number | undefined> {
+  let finished = false;
+  void done.then(() => {
+    finished = true;
+  });
+  const start = Date.now();
+  let size = -1;
+  let grewAt = start;
+  while (!finished) {
+    const now = Date.now();
+    const current = existsSync(file) ? statSync(file).size : 0;
+    if (current !== size) [size, grewAt] = [current, now];
+    if (now - grewAt > idleMs || now - start > limitMs) return size;
+    await Bun.sleep(250);
+  }
+  return undefined;
+}
+
+/**
+ * Why an echo transfer stopped, for the failure message, taken while it is stuck: the
+ * kernel's `ss -tni`, the stack's /stats row and counters, and two seconds of the
+ * segments on the TUN (absolute sequence numbers).
+ */
+async function stallReport(ns: Netns, echoedBytes: number): Promise<string> {
+  const kernel = await sh(ns, "ss -Htni '( dport = :7 )'", 10_000);
+  const stats = await sh(ns, `curl -sS --max-time 5 http://${STACK}/stats`, 10_000);
+  const { connections, counters } = JSON.parse(stats.stdout);
+  const interesting = Object.entries(counters as Record<string, number>).filter(([k]) =>
+    /Drops|Retrans|Timeouts/.test(k),
+  );
+  const wire = await sh(
+    ns,
+    `tshark -i ${TUN} -n -a duration:2 -f 'tcp port 7' -o tcp.relative_sequence_numbers:FALSE ` +
+      "-T fields -e ip.src -e tcp.seq -e tcp.len -e tcp.ack -e tcp.window_size 2>/dev/null | tail -12",
+    15_000,
+  );
+  return [
+    `the transfer stalled after ${echoedBytes} bytes echoed`,
+    `kernel: ${kernel.stdout.replace(/\s+/g, " ").trim()}`,
+    `stack: ${JSON.stringify(connections.filter((c: { local: string }) => c.local.endsWith(":7")))}`,
+    `stack counters: ${JSON.stringify(Object.fromEntries(interesting))}`,
+    "on the wire (src seq len ack window):",
+    wire.stdout.trimEnd(),
+  ].join("\n");
 }
 
 /** Waits until something listens on `port` in `ns` (ss -ltn), bounded. */
@@ -295,6 +353,78 @@ describeTun(
         }
       });
     }, 30_000);
+
+    test("a bad network (2% loss, 2% reordering, 1% duplication each way): echo, discard and chargen stay intact", async () => {
+      await withNetns("tcp-kernel-lossy", (ns) =>
+        withScratch(async (dir) => {
+          const host = await startPeerHost(ns, ["--faults", BAD_NETWORK]);
+          const echo = await sh(
+            ns,
+            `head -c ${2 * MB} /dev/urandom > ${dir}/in; nc -N -w 20 ${STACK} 7 < ${dir}/in > ${dir}/out; ` +
+              `echo "nc=$?"; wc -c < ${dir}/out; sha256sum < ${dir}/in; sha256sum < ${dir}/out`,
+            30_000,
+          );
+          const [status, count, sent, echoed] = echo.stdout.trim().split("\n");
+          expect(status).toBe("nc=0");
+          expect(count).toBe(String(2 * MB));
+          expect(echoed).toBe(sent!);
+
+          const discard = await sh(
+            ns,
+            `head -c ${5 * MB} /dev/urandom > ${dir}/up; nc -N -w 20 ${STACK} 9 < ${dir}/up; echo "nc=$?"; sha256sum < ${dir}/up`,
+            30_000,
+          );
+          const [ncStatus, upSum] = discard.stdout.trim().split("\n");
+          expect(ncStatus).toBe("nc=0");
+          const seen = JSON.parse(await host.waitFor(/"discard"/, 10_000));
+          expect(seen).toEqual({ discard: 5 * MB, sha256: upSum!.split(" ")[0] });
+
+          const chargen = await sh(
+            ns,
+            `${hashInBackground(dir)} nc ${STACK} 19 | head -c ${5 * MB} | tee ${dir}/fifo | wc -c; wait; cat ${dir}/sum`,
+            30_000,
+          );
+          const [got, sum] = chargen.stdout.trim().split("\n");
+          expect(got).toBe(String(5 * MB));
+          expect(sum?.split(" ")[0]).toBe(chargenSha256(5 * MB));
+
+          // The network really was bad both ways, and the stack really recovered.
+          host.command("faults");
+          const { faults } = JSON.parse(await host.waitFor(/"faults"/));
+          for (const way of [faults.toStack, faults.fromStack]) {
+            expect(way.lost).toBeGreaterThan(0);
+            expect(way.reordered).toBeGreaterThan(0);
+            expect(way.duplicated).toBeGreaterThan(0);
+          }
+          const stats = await sh(ns, `curl -sS --max-time 10 http://${STACK}/stats`, 15_000);
+          expect(JSON.parse(stats.stdout).counters.tcpRetransSegs).toBeGreaterThan(0);
+        }),
+      );
+    }, 90_000);
+
+    test("a worse network (5% loss, 5% reordering, 2% duplication, 2 ms each way): 20 MB through echo still completes", async () => {
+      await withNetns("tcp-kernel-worse", (ns) =>
+        withScratch(async (dir) => {
+          await startPeerHost(ns, ["--faults", WORSE_NETWORK]);
+          await sh(ns, `head -c ${20 * MB} /dev/urandom > ${dir}/in`);
+          const nc = ns.spawn(["bash", "-c", `nc -N ${STACK} 7 < ${dir}/in > ${dir}/out`]);
+          const stalled = await watchProgress(`${dir}/out`, nc.exited, 30_000, 5_000);
+          if (stalled !== undefined) {
+            const report = await stallReport(ns, stalled);
+            nc.kill("SIGKILL");
+            throw new Error(report);
+          }
+          expect(await nc.exited).toBe(0);
+          const sums = await sh(
+            ns,
+            `sha256sum < ${dir}/in; sha256sum < ${dir}/out; wc -c < ${dir}/out`,
+          );
+          const [sent, echoed, count] = sums.stdout.trim().split("\n");
+          expect(count).toBe(String(20 * MB));
+          expect(echoed).toBe(sent!);
+        }),
+      );
+    }, 60_000);
   },
   commands("nc", "tshark", "sha256sum", "ss", "curl"),
 );
