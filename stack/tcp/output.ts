@@ -265,7 +265,9 @@ function segmentOptions(tcb: Tcb, syn: boolean, flags: number, now: number): Tcp
   }
   if (tcb.tsEnabled) options.timestamp = { value: tsNow(tcb, now), echo: tcb.tsRecent };
   if (tcb.sackEnabled && !tcb.reassembly.empty && flags & Flag.ACK) {
-    const blocks = tcb.sackReporter.blocks(tcb.reassembly.ranges(), maxSackBlocks(tcb.tsEnabled));
+    const max = maxSackBlocks(tcb.tsEnabled);
+    const held = tcb.reassembly.ranges(tcb.sackReporter.recentArrivals, max);
+    const blocks = tcb.sackReporter.blocks(held, max);
     if (blocks.length > 0) options.sackBlocks = blocks;
   }
   return options;

@@ -59,6 +59,11 @@ export class SackBlockReporter {
   /** `memory`: how many recent arrivals to remember (more than 4 is of no use). */
   constructor(private readonly memory = 8) {}
 
+  /** First sequence numbers of the recent out-of-order arrivals, most recent first. */
+  get recentArrivals(): readonly number[] {
+    return this.recent;
+  }
+
   /**
    * An out-of-order segment starting at `seq` was queued above RCV.NXT (call it for
    * every such arrival, duplicates included: the ACK it triggers reports its block first).
