@@ -45,7 +45,7 @@ export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: number): void {
   if (!checkSequence(tcb, seg)) return;
   heardFromPeer(tcb, now);
   if (seg.flags & Flag.RST) {
-    onReset(tcb, seg);
+    onReset(tcb, seg, now);
     return;
   }
   if (seg.flags & Flag.SYN) {
@@ -176,11 +176,11 @@ function checkSequence(tcb: Tcb, seg: TcpSegment): boolean {
 }
 
 /** Second: the RST bit, with RFC 5961 §3.2's exact-match rule. */
-function onReset(tcb: Tcb, seg: TcpSegment): void {
+function onReset(tcb: Tcb, seg: TcpSegment, now: number): void {
   if (seg.seq !== tcb.rcvNxt) {
     // In the window but not exactly RCV.NXT: a challenge ACK, which a genuine peer
     // answers with a RST at the right number (RFC 5961 §3.2).
-    challengeAck(tcb, 0);
+    challengeAck(tcb, now); // the limiter counts per second of `now`
     return;
   }
   switch (tcb.state) {

@@ -155,5 +155,30 @@ function runsAbove(
   return runs;
 }
 
-// Keeps the import used while later sections are added.
-void tcbInState;
+describe("RFC 5961 §7 challenge-ACK limit", () => {
+  // In the window but not at RCV.NXT: a RST gets a challenge ACK (§3.2), so does a SYN (§4.2).
+  const inWindowRst = () => seg({ flags: "R", seq: IRS + 101 });
+  const inWindowSyn = () => seg({ flags: "S", seq: IRS + 101 });
+
+  function challengesFor(h: ReturnType<typeof harness>, segments: ReturnType<typeof seg>[]) {
+    h.sent.length = 0;
+    for (const s of segments) arrive(h, s);
+    return h.sent.filter((s) => s.flags === "A" && s.ack === IRS + 1).length;
+  }
+
+  test("the budget for RST challenges refills the next second", () => {
+    const h = tcbInState("ESTABLISHED", { challengeAckLimit: 3 });
+    expect(challengesFor(h, Array.from({ length: 5 }, inWindowRst))).toBe(3);
+    h.now += 1000;
+    expect(challengesFor(h, Array.from({ length: 5 }, inWindowRst))).toBe(3);
+    expect(h.conn!.state).toBe("ESTABLISHED");
+  });
+
+  test("alternating in-window RST and SYN stays within the limit", () => {
+    const h = tcbInState("ESTABLISHED", { challengeAckLimit: 3 });
+    const alternating = Array.from({ length: 10 }, (_, i) =>
+      i % 2 ? inWindowSyn() : inWindowRst(),
+    );
+    expect(challengesFor(h, alternating)).toBe(3);
+  });
+});
