@@ -45,7 +45,6 @@ export function serveTcp(
   api.bind(listenFd, options.address ?? "0.0.0.0", options.port);
   api.listen(listenFd, options.backlog ?? 128);
   const connections = new Set<number>();
-  const finished = new Map<number, Promise<void>>();
   let stopped = false;
 
   async function serve(fd: number): Promise<void> {
@@ -54,9 +53,9 @@ export function serveTcp(
     } catch {
       // The peer reset or the host is stopping: nothing to tell anyone.
     } finally {
-      // Close only if stop() has not already reset it (the number may be reused later).
-      if (connections.delete(fd)) api.close(fd);
-      finished.delete(fd);
+      // Once stopping, stop() closes every connection itself: a plain close here would
+      // leave unsent data and the FIN to a stack about to disappear.
+      if (!stopped && connections.delete(fd)) api.close(fd);
     }
   }
 
@@ -72,7 +71,7 @@ export function serveTcp(
         return;
       }
       connections.add(fd);
-      finished.set(fd, serve(fd));
+      void serve(fd);
     }
   }
   void acceptLoop();
@@ -87,10 +86,15 @@ export function serveTcp(
       stopped = true;
       api.close(listenFd);
       for (const fd of connections) shutdownQuietly(api, fd);
-      await Promise.race([Promise.all(finished.values()), sleep(clock, graceMs)]);
+      // Wait until every connection has closed both ways, or the grace period is over.
+      const deadline = clock.now() + graceMs;
+      while (clock.now() < deadline && [...connections].some((fd) => !fullyClosed(api, fd))) {
+        await sleep(clock, Math.min(STOP_POLL_MS, deadline - clock.now()));
+      }
       for (const fd of [...connections]) {
         connections.delete(fd);
-        resetQuietly(api, fd);
+        if (fullyClosed(api, fd)) api.close(fd);
+        else resetQuietly(api, fd);
       }
     },
   };
@@ -130,6 +134,22 @@ export function serveUdp(
       api.close(fd);
     },
   };
+}
+
+/** How often stop() looks at the connections during the grace period. */
+const STOP_POLL_MS = 20;
+
+/**
+ * True once both sides have closed and our FIN is acknowledged (TIME-WAIT, or gone):
+ * closing then loses nothing. RFC 9293 §3.6.
+ */
+function fullyClosed(api: SocketApi, fd: number): boolean {
+  try {
+    const state = (api.getsockopt(fd, "TCP_INFO") as { state?: string }).state;
+    return state === "TIME-WAIT" || state === "CLOSED";
+  } catch {
+    return true; // already reset, or not a connection any more
+  }
 }
 
 /** A promise resolved after `ms` on the host's clock (virtual in tests). */

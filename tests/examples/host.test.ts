@@ -128,8 +128,34 @@ describeTun(
         expect(links.stdout).not.toContain("tsthost0");
       });
     }, 60_000);
+
+    test("SIGTERM with clients connected: they get a FIN, the host exits 0 and the interface goes", async () => {
+      await withNetns("tstcp-stop", async (ns) => {
+        const host = spawnHost(ns, ARGS);
+        await host.waitFor(/is up/);
+        // Two idle clients: an echo session and a chargen stream nobody reads.
+        const echo = ns.spawn(["nc", STACK, "7"]);
+        const chargen = ns.spawn(["bash", "-c", `nc ${STACK} 19 > /dev/null`]);
+        echo.stdin.write("hello\n");
+        await echo.stdin.flush();
+        await Bun.sleep(500);
+        const started = Date.now();
+        const code = await host.stop("SIGTERM");
+        expect(code).toBe(0);
+        // The clients saw the connection end (FIN, or RST after the grace period) and quit.
+        const quit = await Promise.race([
+          Promise.all([echo.exited, chargen.exited]).then(() => true),
+          Bun.sleep(5000).then(() => false),
+        ]);
+        expect(quit).toBe(true);
+        expect(Date.now() - started).toBeLessThan(8000);
+        expect(host.lines.some((line) => /SIGTERM/.test(line))).toBe(true);
+        const links = await ns.exec(["ip", "-o", "link"]);
+        expect(links.stdout).not.toContain("tsthost0");
+      });
+    }, 60_000);
   },
-  commands("curl", "nmap", "ip"),
+  commands("curl", "nmap", "ip", "nc"),
 );
 
 /** Ports in nmap's grepable output, as "port/state/protocol", sorted. */

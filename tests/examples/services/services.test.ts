@@ -62,6 +62,18 @@ describe("TCP services", () => {
   });
 });
 
+test("stop(): a connection with unsent data (a chargen client not reading) is reset, not abandoned", async () => {
+  const { a, b, run, pass, services } = withServices(12);
+  const fd = a.api.socket("inet", "stream");
+  await run(a.api.connect(fd, b.address, 19));
+  await pass(200); // the client's receive buffer fills; chargen's send waits
+  await run(services.stop(300));
+  await pass(10);
+  const left = [...b.stack.tcp.connections()].filter((c) => c.state !== "TIME-WAIT");
+  expect(left.map((c) => c.state)).toEqual([]);
+  a.api.close(fd);
+});
+
 describe("UDP services", () => {
   test("echo answers with the same datagram; discard never answers; chargen answers 0-512 bytes", async () => {
     const { a, b, run, services } = withServices(4);
