@@ -341,7 +341,12 @@ export class TcpSocket extends Pollable {
         const abort =
           (this.linger.onoff && this.linger.linger === 0) || connection.readableBytes > 0;
         if (abort) connection.abort(now);
-        else if (!this.writeShut) connection.close(now);
+        else {
+          if (!this.writeShut) connection.close(now);
+          // Nobody reads any more: what arrives is discarded, and an orphan in FIN-WAIT-2
+          // is bounded by the FIN-WAIT-2 timeout (stack/tcp/timers.ts).
+          if (!this.readShut) connection.shutdownRead();
+        }
       }
     }
     if (this.binding !== undefined) this.context.tcpPorts.remove(this.binding);

@@ -11,6 +11,11 @@ export interface TcpConfig {
   mslMs: number;
   /** TIME-WAIT length: 2·MSL (RFC 9293 §3.10.8). Default 60 s, as Linux. */
   timeWaitMs: number;
+  /**
+   * How long a connection the application has closed (no more sends or receives) may
+   * wait in FIN-WAIT-2 for the peer's FIN before it is dropped (Linux tcp_fin_timeout).
+   */
+  finWait2TimeoutMs: number;
   /** Retransmissions before giving up (Linux tcp_retries2 = 15). */
   maxRetries: number;
   /** SYN retransmissions before giving up (Linux tcp_syn_retries = 6). */
@@ -49,6 +54,7 @@ export function defaultTcpConfig(): TcpConfig {
   return {
     mslMs: 30_000,
     timeWaitMs: 60_000,
+    finWait2TimeoutMs: 60_000, // Linux tcp_fin_timeout
     maxRetries: 15,
     synRetries: 6,
     receiveBufferBytes: 256 * 1024,

@@ -67,6 +67,7 @@ export function destroy(tcb: Tcb, error: TcpError | undefined): void {
   tcb.persistAt = Number.POSITIVE_INFINITY;
   tcb.keepaliveAt = Number.POSITIVE_INFINITY;
   tcb.timeWaitUntil = Number.POSITIVE_INFINITY;
+  tcb.finWait2Until = Number.POSITIVE_INFINITY;
   tcb.reassembly.clear();
   tcb.sendBuffer.clear(); // nothing will be sent any more
   tcb.sendBuffer.compact();

@@ -111,6 +111,8 @@ export class Tcb implements TcpConnection {
   persistAt = Number.POSITIVE_INFINITY;
   keepaliveAt = Number.POSITIVE_INFINITY;
   timeWaitUntil = Number.POSITIVE_INFINITY;
+  /** An orphaned FIN-WAIT-2 ends here (timers.ts armFinWait2Timer). */
+  finWait2Until = Number.POSITIVE_INFINITY;
   /** Where this TCB sits in the layer's timer heap (see tcp.ts). */
   scheduledAt = Number.POSITIVE_INFINITY;
 
@@ -256,6 +258,7 @@ export class Tcb implements TcpConnection {
       this.persistAt,
       this.keepaliveAt,
       this.timeWaitUntil,
+      this.finWait2Until,
     );
   }
 

@@ -35,7 +35,7 @@ import { seqAdd, seqGt, seqLe, seqLt } from "./seq.ts";
 import { destroy, setState } from "./state.ts";
 import { Tcb } from "./tcb.ts";
 import { TimerHeap } from "./timer_heap.ts";
-import { onTimers } from "./timers.ts";
+import { armFinWait2Timer, onTimers } from "./timers.ts";
 
 export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 
@@ -338,6 +338,7 @@ export class Tcp {
   settle(tcb: Tcb, now: number): void {
     if (!tcb.closed) {
       output(tcb, now); // an ACK may have opened a window, a timer may owe a segment
+      armFinWait2Timer(tcb, now);
       this.timers.schedule(tcb);
     }
     if (tcb.changed) {

@@ -9,6 +9,8 @@
  *   while the peer answers.
  * - Keep-alive (RFC 1122 §4.2.3.6): off unless SO_KEEPALIVE; 2 h idle by default.
  * - TIME-WAIT (RFC 9293 §3.10.8): 2·MSL, then CLOSED.
+ * - FIN-WAIT-2, once the application has closed both ways: `finWait2TimeoutMs`, then
+ *   CLOSED (Linux tcp_fin_timeout), so a peer that never sends its FIN cannot pin the TCB.
  */
 import { lossOnTimeout } from "./loss_recovery.ts";
 import { output, sendProbe } from "./output.ts";
@@ -41,6 +43,12 @@ export function rttSample(tcb: Tcb, rttMs: number): void {
 export function onTimers(tcb: Tcb, now: number): void {
   if (tcb.timeWaitUntil <= now) {
     destroy(tcb, undefined); // RFC 9293 §3.10.8: time-wait timeout, delete the TCB
+    return;
+  }
+  if (tcb.finWait2Until <= now) {
+    // Linux moves an orphan whose FIN-WAIT-2 timed out to CLOSED without a segment.
+    tcb.layer.host.stats.count("tcpFinWait2Timeouts");
+    destroy(tcb, undefined);
     return;
   }
   if (tcb.retransmitAt <= now) onRetransmitTimeout(tcb, now);
@@ -131,14 +139,29 @@ export function heardFromPeer(tcb: Tcb, now: number): void {
     : Number.POSITIVE_INFINITY;
 }
 
+/**
+ * An orphan in FIN-WAIT-2 (CLOSE called and reading shut: nobody will ever see what
+ * arrives) gets `finWait2TimeoutMs` to receive the peer's FIN. RFC 9293 §3.10.4 leaves
+ * FIN-WAIT-2 open-ended and RFC 1122 §4.2.2.20 only lets a half-closed connection keep
+ * receiving; with no receiver left, Linux (tcp_fin_timeout, 60 s) bounds the wait.
+ * Not restarted by what the peer sends, so a peer cannot keep the TCB alive.
+ */
+export function armFinWait2Timer(tcb: Tcb, now: number): void {
+  if (tcb.state !== "FIN-WAIT-2" || !tcb.shutRd || !tcb.finQueued) return;
+  if (tcb.finWait2Until !== Number.POSITIVE_INFINITY) return;
+  tcb.finWait2Until = now + tcb.layer.config.finWait2TimeoutMs;
+}
+
 /** RFC 9293 §3.10.7.4: enter TIME-WAIT, start the 2·MSL timer, stop the others. */
 export function enterTimeWait(tcb: Tcb, now: number): void {
   setState(tcb, "TIME-WAIT");
   tcb.retransmitAt = Number.POSITIVE_INFINITY;
   tcb.persistAt = Number.POSITIVE_INFINITY;
   tcb.keepaliveAt = Number.POSITIVE_INFINITY;
+  tcb.finWait2Until = Number.POSITIVE_INFINITY;
   tcb.timeWaitUntil = now + tcb.layer.config.timeWaitMs;
   // Nothing more is sent or received: keep only the unread bytes through 2·MSL.
+  tcb.reassembly.clear();
   tcb.sendBuffer.compact();
   tcb.recvBuffer.compact();
 }

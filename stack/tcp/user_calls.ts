@@ -90,6 +90,7 @@ export function shutdownReadCall(tcb: Tcb): void {
   tcb.shutRd = true;
   tcb.recvBuffer.clear();
   tcb.reassembly.clear();
+  tcb.layer.markDirty(tcb); // settle arms the FIN-WAIT-2 timer if CLOSE was called too
 }
 
 /** ABORT (§3.10.5): <SEQ=SND.NXT><CTL=RST> in the synchronized states; TCB deleted. */

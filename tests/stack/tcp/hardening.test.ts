@@ -8,7 +8,8 @@ import { MAX_PIECES, PIECE_OVERHEAD_BYTES, Reassembly } from "../../../stack/tcp
 import { RingBuffer } from "../../../stack/tcp/ring_buffer.ts";
 import { seqAdd, seqDiff } from "../../../stack/tcp/seq.ts";
 import type { Tcb } from "../../../stack/tcp/tcb.ts";
-import { arrive, harness, IRS, ISS, seg, tcbInState } from "../../helpers/tcp_segments.ts";
+import { socketHosts } from "../../helpers/socket_hosts.ts";
+import { advance, arrive, harness, IRS, ISS, seg, tcbInState } from "../../helpers/tcp_segments.ts";
 
 /** Established with SACK on (no timestamps), the connection returned. */
 function establishedWithSack(): { h: ReturnType<typeof harness>; conn: Tcb } {
@@ -180,5 +181,64 @@ describe("RFC 5961 §7 challenge-ACK limit", () => {
       i % 2 ? inWindowSyn() : inWindowRst(),
     );
     expect(challengesFor(h, alternating)).toBe(3);
+  });
+});
+
+describe("orphaned FIN-WAIT-2 (Linux tcp_fin_timeout)", () => {
+  test("closed both ways, FIN-WAIT-2 ends after finWait2TimeoutMs, silently", () => {
+    const h = tcbInState("FIN-WAIT-2", { finWait2TimeoutMs: 5000 });
+    const conn = h.conn!;
+    conn.shutdownRead(); // CLOSE was called; now nobody reads either: an orphan
+    advance(h, 3000);
+    // What the peer sends does not keep it alive (it is ACKed and discarded).
+    arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 2, data: "late" }));
+    advance(h, 1999);
+    expect(conn.state).toBe("FIN-WAIT-2");
+    h.sent.length = 0;
+    advance(h, 1);
+    expect(conn.state).toBe("CLOSED");
+    expect([...h.tcp.connections()]).toHaveLength(0);
+    expect(h.sent).toHaveLength(0);
+    expect(h.stats.get("tcpFinWait2Timeouts")).toBe(1);
+  });
+
+  test("a half-closed connection the application still reads stays in FIN-WAIT-2", () => {
+    const h = tcbInState("FIN-WAIT-2", { finWait2TimeoutMs: 5000 });
+    advance(h, 3_600_000);
+    expect(h.conn!.state).toBe("FIN-WAIT-2");
+    arrive(h, seg({ flags: "FA", seq: IRS + 1, ack: ISS + 2 }));
+    expect(h.conn!.state).toBe("TIME-WAIT");
+  });
+
+  test("a socket closed while its peer never sends FIN is gone after the timeout", async () => {
+    const { a, b, run, advance: wait } = socketHosts({ tcp: { finWait2TimeoutMs: 10_000 } });
+    const server = b.api.socket("inet", "stream");
+    b.api.bind(server, "0.0.0.0", 9);
+    b.api.listen(server);
+    const client = a.api.socket("inet", "stream");
+    const [, peer] = await run(
+      Promise.all([a.api.connect(client, "10.0.0.1", 9), b.api.accept(server)]),
+    );
+    a.api.close(client); // B ACKs the FIN and never closes `peer`
+    await wait(1000);
+    const states = () => [...a.stack.tcp.connections()].map((c) => c.state);
+    expect(states()).toEqual(["FIN-WAIT-2"]);
+    await wait(9500);
+    expect(states()).toEqual([]);
+    b.api.close(peer);
+  });
+
+  test("TIME-WAIT and CLOSED connections keep no buffer space", () => {
+    const h = tcbInState("TIME-WAIT");
+    const conn = h.conn!;
+    expect(conn.sendBuffer.capacity).toBeLessThanOrEqual(1);
+    expect(conn.recvBuffer.capacity).toBeLessThanOrEqual(1);
+    expect(conn.reassembly.pieceCount).toBe(0);
+    const e = tcbInState("ESTABLISHED");
+    arrive(e, seg({ flags: "A", seq: IRS + 11, ack: ISS + 1, data: "held" }));
+    e.conn!.abort(e.now);
+    expect(e.conn!.sendBuffer.capacity).toBeLessThanOrEqual(1);
+    expect(e.conn!.recvBuffer.capacity).toBeLessThanOrEqual(1);
+    expect(e.conn!.reassembly.pieceCount).toBe(0);
   });
 });
