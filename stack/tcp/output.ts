@@ -279,21 +279,23 @@ export function tsNow(tcb: Tcb, now: number): number {
 }
 
 /**
- * The window field to advertise (scaled), updating RCV.ADV, the right edge. RFC 9293
- * §3.8.6.2.2: move the edge only when it gains min(buffer/2, MSS); §3.8.6: never
- * move it left, even if that offers a few bytes more than the free space.
+ * The window field to advertise (scaled). RFC 9293 §3.8.6.2.2: the right edge moves
+ * only when it gains min(buffer/2, MSS). With a window scale the field is rounded
+ * down, so the window offered never exceeds the free space; that may look like a
+ * shrink of less than 2^shift, which RFC 7323 §2.4 allows as long as we keep honouring
+ * the furthest edge ever offered: RCV.ADV only moves right, and segment acceptance
+ * (segment_arrives.ts receiveWindow) uses it.
  */
 function windowField(tcb: Tcb): number {
   const buffer = tcb.recvBuffer;
   const free = tcb.shutRd ? buffer.capacity : buffer.free;
+  const scale = 2 ** tcb.rcvScale;
   const current = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
-  let window = current;
+  let window = Math.min(current, free);
   if (free - current >= Math.min(buffer.capacity / 2, tcb.rcvMss)) window = free;
-  window = Math.min(window, 65535 * 2 ** tcb.rcvScale);
-  let field = Math.floor(window / 2 ** tcb.rcvScale);
-  if (field * 2 ** tcb.rcvScale < current) field++; // rounding must not shrink the window
-  field = Math.min(field, 65535);
-  tcb.rcvAdv = seqAdd(tcb.rcvNxt, field * 2 ** tcb.rcvScale);
+  const field = Math.min(Math.floor(window / scale), 65535);
+  const edge = seqAdd(tcb.rcvNxt, field * scale);
+  if (seqGt(edge, tcb.rcvAdv)) tcb.rcvAdv = edge;
   return field;
 }
 
