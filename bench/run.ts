@@ -13,8 +13,8 @@
  * bounded in count and time; the namespaces are removed in `finally` and on Ctrl-C.
  *
  * Usage: bun bench/run.ts [--smoke] [--runs N] [--connections N] [--out FILE] [--no-micro]
- *                         [--offload | --no-offload]   (TSTCP_TUN_OFFLOAD for the stack; default:
- *                                                        inherited, results file gets -offload)
+ *                         [--offload | --no-offload]   (the stack's TUN offload: `--offload` and
+ *                                   TSTCP_TUN_OFFLOAD=1, or =0; default: inherited; -offload.md)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, hostname } from "node:os";
@@ -164,8 +164,11 @@ function stackSource(
 ): { source: () => Promise<Side>; notes: string[]; tunDetails: string[] } {
   let current: Side | undefined;
   const tunDetails: string[] = [];
+  // --offload is the host's own flag; the environment variable is what Tun.open reads
+  // when the flag is absent, so it also turns offload off for --no-offload.
   const env =
     offload === undefined ? undefined : { ...process.env, TSTCP_TUN_OFFLOAD: offload ? "1" : "0" };
+  const offloadFlag = offload === true ? ["--offload"] : [];
   let starts = 0;
   let program = `${ROOT}examples/host.ts`;
   let lastFailure = "";
@@ -180,7 +183,7 @@ function stackSource(
       "--host",
       STACK_HOST_SIDE,
     ];
-    const argv = [BUN, program, ...args, "--mtu", String(MTU)];
+    const argv = [BUN, program, ...args, "--mtu", String(MTU), ...offloadFlag];
     const server = spawnIn(topology.stackSide, "stack", argv, env);
     try {
       await waitForInterface(topology.stackSide, STACK_TUN, server);
@@ -224,7 +227,7 @@ async function tunMode(ns: Namespace, name: string): Promise<string> {
   const match = /tun type \S+ pi (on|off) vnet_hdr (on|off)/.exec(shown.stdout);
   if (match === null) return "unknown (ip -details link shows no tun line)";
   return match[2] === "on"
-    ? "IFF_VNET_HDR on (TSTCP_TUN_OFFLOAD=1: checksum and TSO4 offload via virtio-net headers)"
+    ? "IFF_VNET_HDR on (--offload: checksum and TSO4 offload via virtio-net headers)"
     : `none: plain TUN, IFF_NO_PI (pi ${match[1]}, vnet_hdr off)`;
 }
 

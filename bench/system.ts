@@ -297,7 +297,9 @@ export async function connectionRows(
     const kilobytes = numberOf(figures.kilobytesPerConnection);
     if (kilobytes !== undefined && kilobytes <= 0) {
       figures.kilobytesPerConnection = na(
-        `memory fell by ${formatNumber(-kilobytes * 1000)} B/conn: a GC outweighed the growth`,
+        kilobytes === 0
+          ? "memory did not grow measurably"
+          : `memory fell by ${formatNumber(-kilobytes * 1000)} B/conn: a GC outweighed the growth`,
       );
     }
   }
