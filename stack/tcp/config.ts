@@ -7,10 +7,11 @@ import type { CongestionName } from "./congestion/controller.ts";
 import type { TcpConnectionOptions } from "./connection.ts";
 
 export interface TcpConfig {
-  /** Maximum segment lifetime (RFC 9293 §3.4.2). */
+  /**
+   * Maximum segment lifetime (RFC 9293 §3.4.2). TIME-WAIT lasts 2·MSL (§3.10.7.4,
+   * `timeWaitMs` in timers.ts): 60 s with the default, as Linux's TCP_TIMEWAIT_LEN.
+   */
   mslMs: number;
-  /** TIME-WAIT length: 2·MSL (RFC 9293 §3.10.8). Default 60 s, as Linux. */
-  timeWaitMs: number;
   /**
    * How long a connection the application has closed (no more sends or receives) may
    * wait in FIN-WAIT-2 for the peer's FIN before it is dropped (Linux tcp_fin_timeout).
@@ -52,8 +53,7 @@ export interface TcpConfig {
 
 export function defaultTcpConfig(): TcpConfig {
   return {
-    mslMs: 30_000,
-    timeWaitMs: 60_000,
+    mslMs: 30_000, // RFC 9293 §3.4.2 suggests 2 minutes; 30 s gives Linux's 60 s TIME-WAIT
     finWait2TimeoutMs: 60_000, // Linux tcp_fin_timeout
     maxRetries: 15,
     synRetries: 6,

@@ -21,7 +21,7 @@ import { negotiateOptions } from "./negotiate.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from "./seq.ts";
 import { destroy, establish, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
-import { enterTimeWait, heardFromPeer, rttSample } from "./timers.ts";
+import { enterTimeWait, heardFromPeer, rttSample, timeWaitMs } from "./timers.ts";
 
 /** RFC 7323 §5.5: a TS.Recent older than 24 days is invalid for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
@@ -290,5 +290,5 @@ export function processFin(tcb: Tcb, seg: TcpSegment, now: number): void {
 
 function restartTimeWait(tcb: Tcb, now: number): void {
   tcb.ackNow = true;
-  tcb.timeWaitUntil = now + tcb.layer.config.timeWaitMs; // "restart the 2 MSL time-wait timeout"
+  tcb.timeWaitUntil = now + timeWaitMs(tcb); // "restart the 2 MSL time-wait timeout"
 }

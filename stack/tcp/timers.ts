@@ -152,6 +152,11 @@ export function armFinWait2Timer(tcb: Tcb, now: number): void {
   tcb.finWait2Until = now + tcb.layer.config.finWait2TimeoutMs;
 }
 
+/** RFC 9293 §3.10.7.4 / §3.4.2: the TIME-WAIT timeout is 2·MSL. */
+export function timeWaitMs(tcb: Tcb): number {
+  return 2 * tcb.layer.config.mslMs;
+}
+
 /** RFC 9293 §3.10.7.4: enter TIME-WAIT, start the 2·MSL timer, stop the others. */
 export function enterTimeWait(tcb: Tcb, now: number): void {
   setState(tcb, "TIME-WAIT");
@@ -159,7 +164,7 @@ export function enterTimeWait(tcb: Tcb, now: number): void {
   tcb.persistAt = Number.POSITIVE_INFINITY;
   tcb.keepaliveAt = Number.POSITIVE_INFINITY;
   tcb.finWait2Until = Number.POSITIVE_INFINITY;
-  tcb.timeWaitUntil = now + tcb.layer.config.timeWaitMs;
+  tcb.timeWaitUntil = now + timeWaitMs(tcb);
   // Nothing more is sent or received: keep only the unread bytes through 2·MSL.
   tcb.reassembly.clear();
   tcb.sendBuffer.compact();

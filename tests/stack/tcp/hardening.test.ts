@@ -242,3 +242,22 @@ describe("orphaned FIN-WAIT-2 (Linux tcp_fin_timeout)", () => {
     expect(e.conn!.reassembly.pieceCount).toBe(0);
   });
 });
+
+describe("TIME-WAIT is 2·MSL (RFC 9293 §3.10.7.4, §3.4.2)", () => {
+  test("with mslMs = 100, TIME-WAIT ends after 200 ms, not before", () => {
+    const h = tcbInState("TIME-WAIT", { mslMs: 100 });
+    advance(h, 199);
+    expect(h.conn!.state).toBe("TIME-WAIT");
+    advance(h, 1);
+    expect(h.conn!.state).toBe("CLOSED");
+    expect(h.tcp.connectionCount).toBe(0);
+  });
+
+  test("the default is 60 s, as Linux", () => {
+    const h = tcbInState("TIME-WAIT");
+    advance(h, 59_999);
+    expect(h.conn!.state).toBe("TIME-WAIT");
+    advance(h, 1);
+    expect(h.conn!.state).toBe("CLOSED");
+  });
+});

@@ -379,7 +379,7 @@ describe("§3.10.7.4 eighth: FIN", () => {
 
 describe("closing (§3.6) and TIME-WAIT (§3.10.8)", () => {
   test("TIME-WAIT expires after 2·MSL into CLOSED", () => {
-    const h = tcbInState("TIME-WAIT", { timeWaitMs: 60_000 });
+    const h = tcbInState("TIME-WAIT", { mslMs: 30_000 });
     advance(h, 59_999);
     expect(h.conn!.state).toBe("TIME-WAIT");
     advance(h, 1);
