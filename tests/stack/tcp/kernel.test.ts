@@ -2,220 +2,38 @@
  * TCP against a real peer: the Linux kernel's TCP, through a TUN device, inside a
  * network namespace each test creates and always deletes. The stack side is
  * fixtures/kernel_peer_host.ts (the host of `bun run start`: startHost + serveOnHost,
- * with a discard on port 9 that hashes what it throws away); the kernel side is nc,
- * curl and tshark. Every byte count is checked exactly and every payload by sha256.
+ * with a discard on port 9 that hashes what it throws away, commands to connect out,
+ * and optionally a bad network between the TUN and the stack); the kernel side is nc,
+ * curl, ss and tshark. Every byte count is checked exactly and every payload by sha256.
+ * Helpers: fixtures/kernel_peer.ts.
  */
 import { expect, test } from "bun:test";
-import { createHash } from "node:crypto";
-import { existsSync, mkdtempSync, rmSync, statSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { chargenBuffer } from "../../../examples/services/pattern.ts";
-import { type Netns, withNetns } from "../../helpers/netns.ts";
+import { statSync } from "node:fs";
+import { withNetns } from "../../helpers/netns.ts";
 import { commands, describeTun } from "../../helpers/tun_env.ts";
+import {
+  chargenSha256,
+  connectionsOn,
+  field,
+  grown,
+  hashInBackground,
+  KERNEL,
+  listening,
+  quiescent,
+  STACK,
+  sh,
+  stallReport,
+  startPeerHost,
+  TUN,
+  waitForCapture,
+  watchProgress,
+  withScratch,
+} from "./fixtures/kernel_peer.ts";
 
-const FIXTURE = `${import.meta.dir}/fixtures/kernel_peer_host.ts`;
-const KERNEL = "10.0.0.1";
-const STACK = "10.0.0.2";
-const TUN = "tstkern0";
-const ARGS = ["--tun", TUN, "--address", `${STACK}/24`, "--host", KERNEL];
 const MB = 1024 * 1024;
 /** fixtures/faulty_link.ts: per packet, each direction, one seeded sequence. */
 const BAD_NETWORK = "loss=0.02,reorder=0.02,duplicate=0.01,seed=7";
 const WORSE_NETWORK = "loss=0.05,reorder=0.05,duplicate=0.02,delay=2,seed=3";
-
-interface PeerHost {
-  /** Waits for a stdout line matching `pattern`; throws with the output so far. */
-  waitFor(pattern: RegExp, timeoutMs?: number): Promise<string>;
-  /** Writes one command line to the fixture's stdin. */
-  command(line: string): void;
-}
-
-/** Starts the fixture in `ns` and waits for its banner. */
-async function startPeerHost(ns: Netns, extra: string[] = []): Promise<PeerHost> {
-  const child = ns.spawnBun(FIXTURE, [...ARGS, ...extra]);
-  const lines: string[] = [];
-  let wake = () => {};
-  void (async () => {
-    const decoder = new TextDecoder();
-    let partial = "";
-    for await (const chunk of child.stdout) {
-      partial += decoder.decode(chunk, { stream: true });
-      const parts = partial.split("\n");
-      partial = parts.pop() ?? "";
-      lines.push(...parts);
-      wake();
-    }
-    wake();
-  })();
-  const stderr = new Response(child.stderr).text();
-  const host: PeerHost = {
-    async waitFor(pattern, timeoutMs = 10_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const index = lines.findIndex((l) => pattern.test(l));
-        if (index >= 0) return lines.splice(index, 1)[0]!;
-        const exited = child.exitCode !== null || child.signalCode !== null;
-        if (exited || Date.now() > deadline) {
-          const why = exited ? `exited ${child.exitCode ?? child.signalCode}` : "timed out";
-          const err = exited ? await stderr : "";
-          throw new Error(
-            `no line matching ${pattern} (${why}); stdout:\n${lines.join("\n")}\n${err}`,
-          );
-        }
-        await new Promise<void>((resolve) => {
-          wake = resolve;
-          setTimeout(resolve, 100);
-        });
-      }
-    },
-    command(line) {
-      child.stdin.write(`${line}\n`);
-      child.stdin.flush();
-    },
-  };
-  await host.waitFor(/is up/);
-  return host;
-}
-
-/** Runs a bash script in `ns`; throws if it times out, returns its result otherwise. */
-async function sh(ns: Netns, script: string, timeoutMs = 30_000) {
-  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
-  if (result.timedOut) throw new Error(`timed out after ${timeoutMs} ms: ${script}`);
-  return result;
-}
-
-/** A scratch directory (the namespace shares the filesystem), removed afterwards. */
-async function withScratch<T>(body: (dir: string) => Promise<T>): Promise<T> {
-  const dir = mkdtempSync(`${tmpdir()}/tstcp-kernel-`);
-  try {
-    return await body(dir);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-}
-
-/** Shell: sha256sum of what is written to DIR/fifo, into DIR/sum, as a job `wait` awaits. */
-function hashInBackground(dir: string): string {
-  return `mkfifo ${dir}/fifo; sha256sum < ${dir}/fifo > ${dir}/sum &`;
-}
-
-/** The sha256 of the first `length` bytes of the RFC 864 stream, built here. */
-function chargenSha256(length: number): string {
-  const pattern = chargenBuffer();
-  const hash = createHash("sha256");
-  for (let left = length; left > 0; left -= pattern.length) {
-    hash.update(pattern.subarray(0, Math.min(left, pattern.length)));
-  }
-  return hash.digest("hex");
-}
-
-/**
- * The stack's connections on local `port`, from its own /stats (curl from the kernel
- * side), once none is left or after 5 s: what is left then is a leak.
- */
-async function connectionsOn(ns: Netns, port: number): Promise<unknown[]> {
-  let left: unknown[] = [];
-  for (let i = 0; i < 25; i++) {
-    const stats = await sh(ns, `curl -sS --max-time 5 http://${STACK}/stats`, 10_000);
-    const connections: { local: string; state: string }[] = JSON.parse(stats.stdout).connections;
-    left = connections.filter((c) => c.local === `${STACK}:${port}`);
-    if (left.length === 0) return left;
-    await Bun.sleep(200);
-  }
-  return left;
-}
-
-/**
- * Watches `file` grow until `done` settles: undefined when it did, or the size at which
- * it stopped growing for `idleMs` (or `limitMs` passed), i.e. the transfer stalled.
- */
-async function watchProgress(
-  file: string,
-  done: Promise<unknown>,
-  limitMs: number,
-  idleMs: number,
-): Promise<number | undefined> {
-  let finished = false;
-  void done.then(() => {
-    finished = true;
-  });
-  const start = Date.now();
-  let size = -1;
-  let grewAt = start;
-  while (!finished) {
-    const now = Date.now();
-    const current = existsSync(file) ? statSync(file).size : 0;
-    if (current !== size) [size, grewAt] = [current, now];
-    if (now - grewAt > idleMs || now - start > limitMs) return size;
-    await Bun.sleep(250);
-  }
-  return undefined;
-}
-
-/** A number from `ss -i` output ("unacked:5"), 0 when the field is absent. */
-function field(ss: string, name: string): number {
-  return Number(new RegExp(`\\b${name}:(\\d+)`).exec(ss)?.[1] ?? 0);
-}
-
-/** The kernel's `ss -tni` line for its port `port`, once bytes_sent stops growing (≤ 5 s). */
-async function quiescent(ns: Netns, port: number): Promise<string> {
-  let last = "";
-  for (let i = 0; i < 25; i++) {
-    await Bun.sleep(200);
-    const ss = await sh(ns, `ss -Htni '( sport = :${port} )'`, 5_000);
-    const line = ss.stdout.replace(/\s+/g, " ").trim();
-    if (field(line, "bytes_sent") > 0 && field(line, "bytes_sent") === field(last, "bytes_sent"))
-      return line;
-    last = line;
-  }
-  return last;
-}
-
-/** Resolves once `file` has `bytes` bytes (polled; the caller bounds the wait). */
-async function grown(file: string, bytes: number): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    if (existsSync(file) && statSync(file).size >= bytes) return;
-    await Bun.sleep(100);
-  }
-}
-
-/**
- * Why an echo transfer stopped, for the failure message, taken while it is stuck: the
- * kernel's `ss -tni`, the stack's /stats row and counters, and two seconds of the
- * segments on the TUN (absolute sequence numbers).
- */
-async function stallReport(ns: Netns, echoedBytes: number, port = 7): Promise<string> {
-  const kernel = await sh(ns, `ss -Htni '( dport = :${port} or sport = :${port} )'`, 10_000);
-  const stats = await sh(ns, `curl -sS --max-time 5 http://${STACK}/stats`, 10_000);
-  const { connections, counters } = JSON.parse(stats.stdout);
-  const interesting = Object.entries(counters as Record<string, number>).filter(([k]) =>
-    /Drops|Retrans|Timeouts/.test(k),
-  );
-  const wire = await sh(
-    ns,
-    `tshark -i ${TUN} -n -a duration:2 -f 'tcp port ${port}' -o tcp.relative_sequence_numbers:FALSE ` +
-      "-T fields -e ip.src -e tcp.seq -e tcp.len -e tcp.ack -e tcp.window_size 2>/dev/null | tail -12",
-    15_000,
-  );
-  return [
-    `the transfer stalled after ${echoedBytes} bytes arrived`,
-    `kernel: ${kernel.stdout.replace(/\s+/g, " ").trim()}`,
-    `stack: ${JSON.stringify(connections.filter((c: { local: string; remote: string }) => c.local.endsWith(`:${port}`) || c.remote.endsWith(`:${port}`)))}`,
-    `stack counters: ${JSON.stringify(Object.fromEntries(interesting))}`,
-    "on the wire (src seq len ack window):",
-    wire.stdout.trimEnd(),
-  ].join("\n");
-}
-
-/** Waits until something listens on `port` in `ns` (ss -ltn), bounded. */
-async function listening(ns: Netns, port: number): Promise<void> {
-  for (let i = 0; i < 50; i++) {
-    const ss = await ns.exec(["ss", "-Hltn", `sport = :${port}`]);
-    if (ss.stdout.trim() !== "") return;
-    await Bun.sleep(100);
-  }
-  throw new Error(`nothing listens on ${port}`);
-}
 
 describeTun(
   "TCP against the Linux kernel on a TUN device",
@@ -480,22 +298,3 @@ describeTun(
   },
   commands("nc", "tshark", "sha256sum", "ss", "curl"),
 );
-
-/** Reads tshark's stderr until dumpcap has started capturing (or 10 s pass). */
-async function waitForCapture(stream: ReadableStream<Uint8Array>): Promise<string> {
-  const reader = stream.getReader();
-  const decoder = new TextDecoder();
-  let text = "";
-  const deadline = Date.now() + 10_000;
-  try {
-    while (!text.includes("Capture started") && Date.now() < deadline) {
-      const timeout = Bun.sleep(Math.max(0, deadline - Date.now())).then(() => undefined);
-      const chunk = await Promise.race([reader.read(), timeout]);
-      if (chunk === undefined || chunk.done) break;
-      text += decoder.decode(chunk.value, { stream: true });
-    }
-  } finally {
-    reader.releaseLock();
-  }
-  return text;
-}
