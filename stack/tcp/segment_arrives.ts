@@ -161,7 +161,12 @@ function checkSequence(tcb: Tcb, seg: TcpSegment): boolean {
   const end = seqAdd(tcb.rcvNxt, wnd);
   let acceptable: boolean;
   if (len === 0)
-    acceptable = wnd === 0 ? seg.seq === tcb.rcvNxt : seqInWindow(seg.seq, tcb.rcvNxt, end);
+    // The table says RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND, but "special allowance should be
+    // made to accept valid ACKs": a peer that has sent up to our right edge (and lost some
+    // of it) sends its pure ACKs with SEG.SEQ = RCV.NXT+RCV.WND. Like Linux
+    // (tcp_sequence), the right edge itself is accepted for a segment without data.
+    acceptable =
+      wnd === 0 ? seg.seq === tcb.rcvNxt : seqInWindow(seg.seq, tcb.rcvNxt, seqAdd(end, 1));
   else if (wnd === 0) acceptable = seg.seq === tcb.rcvNxt;
   else
     acceptable =
