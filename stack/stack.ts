@@ -12,6 +12,7 @@
 // Layers (filled in by their own files):
 import { Icmp } from "./icmp/icmp.ts";
 import { Ipv4 } from "./ipv4/ipv4.ts";
+import { NO_OFFLOAD, type Offload, type TransmitOffload } from "./offload.ts";
 import { type Random, randomFromSystem } from "./random.ts";
 import { Stats } from "./stats.ts";
 import { Tcp, type TcpConfig } from "./tcp/tcp.ts";
@@ -28,12 +29,15 @@ export interface StackOptions {
   random?: Random;
   trace?: Trace;
   tcp?: Partial<TcpConfig>;
+  /** What the device finishes for us (`Device.capabilities.offload`); none by default. */
+  offload?: Offload;
 }
 
 export class Stack {
   readonly address: number;
   readonly prefixLength: number;
   readonly mtu: number;
+  readonly offload: Offload;
   readonly random: Random;
   readonly trace: Trace;
   readonly stats: Stats;
@@ -41,20 +45,24 @@ export class Stack {
   readonly icmp: Icmp;
   readonly udp: Udp;
   readonly tcp: Tcp;
-  /** Where outgoing packets go; the driver sets it. The bytes are only valid during the call. */
-  transmit: (packet: Uint8Array) => void = () => {};
+  /**
+   * Where outgoing packets go; the driver sets it. The bytes are only valid during the
+   * call. `offload` (only with `StackOptions.offload`) says what the device must finish.
+   */
+  transmit: (packet: Uint8Array, offload?: TransmitOffload) => void = () => {};
 
   constructor(options: StackOptions) {
     this.address = options.address >>> 0;
     this.prefixLength = options.prefixLength;
     this.mtu = options.mtu;
+    this.offload = options.offload ?? NO_OFFLOAD;
     this.random = options.random ?? randomFromSystem();
     this.trace = options.trace ?? NO_TRACE;
     this.stats = new Stats(this.trace);
     this.ipv4 = new Ipv4(this);
     this.icmp = new Icmp(this);
     this.udp = new Udp(this);
-    this.tcp = new Tcp(this, options.tcp);
+    this.tcp = new Tcp(this, tcpConfigOf(options, this.random));
   }
 
   /** A packet arrived from the device. Never throws: bad input is dropped and counted. */
@@ -72,4 +80,18 @@ export class Stack {
   nextDeadline(): number {
     return Math.min(this.ipv4.nextDeadline(), this.tcp.nextDeadline());
   }
+}
+
+/**
+ * TCP's config for this stack. The ISN key (RFC 6528) comes from the CSPRNG unless the
+ * stack was given an explicit, seeded `random`: a test that must replay exactly, whose
+ * key is then drawn from it.
+ */
+function tcpConfigOf(options: StackOptions, random: Random): Partial<TcpConfig> | undefined {
+  if (options.random === undefined || options.tcp?.isnKey !== undefined) return options.tcp;
+  const key = new Uint8Array(8);
+  const view = new DataView(key.buffer);
+  view.setUint32(0, random.nextUint32());
+  view.setUint32(4, random.nextUint32());
+  return { ...options.tcp, isnKey: key };
 }

@@ -39,6 +39,11 @@ export interface TcpConfig {
   keepaliveProbes: number;
   /** Test seam: every ISN is this value (e.g. near 2^32 to cross the wrap). */
   isn: number | undefined;
+  /**
+   * The RFC 6528 secret key (8 bytes) of the ISN function and SYN cookies. Undefined
+   * (production): 64 bits from the CSPRNG. Seeded test stacks set it so they replay.
+   */
+  isnKey: Uint8Array | undefined;
   congestion: CongestionName;
   /** RFC 6928 initial window, in segments. */
   initialWindowSegments: number;
@@ -71,6 +76,7 @@ export function defaultTcpConfig(): TcpConfig {
     keepaliveIntervalMs: 75_000,
     keepaliveProbes: 9,
     isn: undefined,
+    isnKey: undefined,
     congestion: "cubic",
     initialWindowSegments: 10,
     sack: true,

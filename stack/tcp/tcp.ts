@@ -70,12 +70,9 @@ export class Tcp {
     config?: Partial<TcpConfig>,
   ) {
     this.config = { ...defaultTcpConfig(), ...config };
-    const key = new Uint8Array(8);
-    const view = new DataView(key.buffer);
-    // Seeded stacks replay their ISNs exactly; the stack's Random is CSPRNG-seeded in production.
-    view.setUint32(0, host.random.nextUint32());
-    view.setUint32(4, host.random.nextUint32());
-    this.isn = new IsnGenerator(key);
+    // RFC 6528 §3: the key must be secret, so never from host.random (32 bits of seed,
+    // and its outputs show in ephemeral ports): the CSPRNG unless a test sets it.
+    this.isn = new IsnGenerator(this.config.isnKey);
   }
 
   /** A TCP segment arrived (RFC 9293 §3.10.7). Never throws. */

@@ -4,12 +4,24 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { Random } from "../../../stack/random.ts";
+import { Stack } from "../../../stack/stack.ts";
 import { MAX_PIECES, PIECE_OVERHEAD_BYTES, Reassembly } from "../../../stack/tcp/reassembly.ts";
 import { RingBuffer } from "../../../stack/tcp/ring_buffer.ts";
 import { seqAdd, seqDiff } from "../../../stack/tcp/seq.ts";
 import type { Tcb } from "../../../stack/tcp/tcb.ts";
 import { socketHosts } from "../../helpers/socket_hosts.ts";
-import { advance, arrive, harness, IRS, ISS, seg, tcbInState } from "../../helpers/tcp_segments.ts";
+import {
+  advance,
+  arrive,
+  harness,
+  IRS,
+  ISS,
+  LOCAL,
+  REMOTE,
+  seg,
+  tcbInState,
+} from "../../helpers/tcp_segments.ts";
 
 /** Established with SACK on (no timestamps), the connection returned. */
 function establishedWithSack(): { h: ReturnType<typeof harness>; conn: Tcb } {
@@ -259,5 +271,33 @@ describe("TIME-WAIT is 2·MSL (RFC 9293 §3.10.7.4, §3.4.2)", () => {
     expect(h.conn!.state).toBe("TIME-WAIT");
     advance(h, 1);
     expect(h.conn!.state).toBe("CLOSED");
+  });
+});
+
+describe("the RFC 6528 ISN key comes from the CSPRNG", () => {
+  const F = (stack: Stack) => stack.tcp.isn.hash(LOCAL, 80, REMOTE, 5000);
+  const options = { address: LOCAL, prefixLength: 24, mtu: 1500 };
+
+  test("two stacks built without a seed get different keys", () => {
+    expect(F(new Stack(options))).not.toBe(F(new Stack(options)));
+  });
+
+  test("the key is not drawn from the host's Random (32 bits of seed, seen in ports)", () => {
+    // Same seeded Random, no explicit key: the keys still differ.
+    expect(harness().tcp.isn.hash(1, 2, 3, 4)).not.toBe(harness().tcp.isn.hash(1, 2, 3, 4));
+  });
+
+  test("a stack built with a seeded random replays its key", () => {
+    const a = new Stack({ ...options, random: new Random(42) });
+    const b = new Stack({ ...options, random: new Random(42) });
+    expect(F(a)).toBe(F(b));
+    expect(F(a)).not.toBe(F(new Stack({ ...options, random: new Random(43) })));
+  });
+
+  test("an explicit isnKey is used as given", () => {
+    const isnKey = Uint8Array.of(1, 2, 3, 4, 5, 6, 7, 8);
+    expect(F(new Stack({ ...options, tcp: { isnKey } }))).toBe(
+      F(new Stack({ ...options, tcp: { isnKey } })),
+    );
   });
 });
