@@ -41,7 +41,7 @@ export async function describeEnvironment(topology: Topology | undefined): Promi
 
 async function vethOffloads(topology: Topology | undefined): Promise<string> {
   if (Bun.which("ethtool") === null || topology === undefined) {
-    return "ethtool not installed: veth defaults (TSO, GSO, GRO and checksum offload on)";
+    return "ethtool not installed: veth defaults (Linux sets checksum offload, TSO and GSO on veth; GRO as the kernel defaults)";
   }
   const result = await topology.kernelClients.exec(["ethtool", "-k", "veth0"], { timeoutMs: 5000 });
   const wanted = [
