@@ -36,8 +36,12 @@ export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
   if (advanced) newAck(tcb, seg, now);
   checkDuplicateAck(tcb, seg, !advanced && isDuplicateAck(tcb, seg, wnd), now);
   // "If SND.UNA =< SEG.ACK =< SND.NXT, the send window should be updated. If
-  // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))".
-  if (seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, seg.ack))) {
+  // (SND.WL1 < SEG.SEQ or (SND.WL1 = SEG.SEQ and SND.WL2 =< SEG.ACK))". SND.UNA is
+  // already SEG.ACK if it advanced; an older ACK (let through by RFC 5961 §5.2) carries
+  // an older window and must not update it. SEG.ACK > SND.NXT was dropped above.
+  const newerWindow =
+    seqLt(tcb.sndWl1, seg.seq) || (tcb.sndWl1 === seg.seq && seqLe(tcb.sndWl2, seg.ack));
+  if (seqLe(tcb.sndUna, seg.ack) && newerWindow) {
     if (wnd > tcb.sndWnd) tcb.persistBackoff = 0;
     tcb.sndWnd = wnd;
     tcb.sndWl1 = seg.seq;

@@ -301,3 +301,23 @@ describe("the RFC 6528 ISN key comes from the CSPRNG", () => {
     );
   });
 });
+
+describe("send window update (RFC 9293 §3.10.7.4 fifth, ACK)", () => {
+  test("an ACK older than SND.UNA does not update SND.WND, even with a newer SEG.SEQ", () => {
+    const h = tcbInState("ESTABLISHED");
+    const conn = h.conn!;
+    conn.send(new Uint8Array(100), h.now);
+    advance(h, 1);
+    arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 101, wnd: 1000 }));
+    arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 101, wnd: 1000, data: "0123456789" }));
+    expect(conn.sndUna).toBe(ISS + 101);
+    expect(conn.sndWnd).toBe(1000);
+    // Sent before our data was acknowledged and delayed: SEG.ACK < SND.UNA, window 0.
+    arrive(h, seg({ flags: "A", seq: IRS + 11, ack: ISS + 1, wnd: 0, data: "abcdefghij" }));
+    expect(conn.sndWnd).toBe(1000);
+    expect(conn.rcvNxt).toBe(IRS + 21); // its text is still taken
+    // The same ACK at SND.UNA does update it.
+    arrive(h, seg({ flags: "A", seq: IRS + 21, ack: ISS + 101, wnd: 500 }));
+    expect(conn.sndWnd).toBe(500);
+  });
+});
