@@ -139,7 +139,6 @@ describeTun(
         echo.stdin.write("hello\n");
         await echo.stdin.flush();
         await Bun.sleep(500);
-        const started = Date.now();
         const code = await host.stop("SIGTERM");
         expect(code).toBe(0);
         // The clients saw the connection end (FIN, or RST after the grace period) and quit.
@@ -148,7 +147,6 @@ describeTun(
           Bun.sleep(5000).then(() => false),
         ]);
         expect(quit).toBe(true);
-        expect(Date.now() - started).toBeLessThan(8000);
         expect(host.lines.some((line) => /SIGTERM/.test(line))).toBe(true);
         const links = await ns.exec(["ip", "-o", "link"]);
         expect(links.stdout).not.toContain("tsthost0");
