@@ -93,6 +93,9 @@ export function onListen(
   tcb.maxSndWnd = seg.wnd;
   tcb.sndWl1 = seg.seq;
   tcb.sndWl2 = tcb.iss;
+  // The new TCB is the listener's, moving on (§3.10.7.2), so a trace shows the textbook
+  // LISTEN -> SYN-RECEIVED while the listener itself keeps listening.
+  tcb.state = "LISTEN";
   setState(tcb, "SYN-RECEIVED");
   tcp.host.stats.count("tcpPassiveOpens");
   // Data on the SYN is not queued (the RFC allows queueing it); the peer resends it.

@@ -109,7 +109,7 @@ describeTun(
         expect(code).toBe(0);
         const expected = [
           /in {2}10\.0\.0\.1\.\d+ > 10\.0\.0\.2\.80: Flags \[S\]/,
-          / -> SYN-RECEIVED/,
+          /LISTEN -> SYN-RECEIVED/,
           /out 10\.0\.0\.2\.80 > 10\.0\.0\.1\.\d+: Flags \[S\.\]/,
           /SYN-RECEIVED -> ESTABLISHED/,
           /in {2}10\.0\.0\.1\.\d+ > 10\.0\.0\.2\.80: Flags \[P\.\]/,

@@ -31,7 +31,7 @@ test("a connection's life as the trace prints it", async () => {
     new RegExp(
       String.raw`^in  ${client} > 10\.0\.0\.2\.7: Flags \[S\], seq \d+, win \d+, options \[mss 1460`,
     ),
-    / -> SYN-RECEIVED$/,
+    /LISTEN -> SYN-RECEIVED$/,
     new RegExp(String.raw`^out 10\.0\.0\.2\.7 > ${client}: Flags \[S\.\], seq \d+, ack \d+`),
     /SYN-RECEIVED -> ESTABLISHED$/,
     new RegExp(

@@ -195,7 +195,7 @@ describe("timers and ISNs", () => {
     h.tcp.listen(0, 80, 8);
     arrive(h, seg({ flags: "S", seq: IRS }));
     arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1 }));
-    expect(transitions).toEqual(["CLOSED -> SYN-RECEIVED", "SYN-RECEIVED -> ESTABLISHED"]);
+    expect(transitions).toEqual(["LISTEN -> SYN-RECEIVED", "SYN-RECEIVED -> ESTABLISHED"]);
   });
 });
 
