@@ -12,6 +12,7 @@
  * Infinity: the smoltcp `poll_at` pattern. The stack never learns how time is kept.
  */
 import type { Clock, Timer } from "../stack/clock.ts";
+import type { TransmitOffload } from "../stack/offload.ts";
 import type { Device } from "./device.ts";
 
 /** What the driver needs of a `Stack` (`stack/stack.ts`), so tests can drive a stub. */
@@ -19,12 +20,17 @@ export interface DrivenStack {
   receive(packet: Uint8Array, now: number): void;
   poll(now: number): void;
   nextDeadline(): number;
-  transmit: (packet: Uint8Array) => void;
+  transmit: (packet: Uint8Array, offload?: TransmitOffload) => void;
 }
 
 export interface Driver {
   /** Asks for `stack.poll` soon: calls in the same turn are coalesced into one. */
   kick(): void;
+  /**
+   * Polls now and re-arms, synchronously: what a kick does one microtask later. For a
+   * harness that steps a VirtualClock itself (`tests/helpers/two_hosts.ts`).
+   */
+  service(): void;
   /** Cancels the timer, detaches from the stack and closes the device. */
   close(): Promise<void>;
   /** The deadline the single timer is armed for (Infinity when none), for tests and /stats. */
@@ -73,12 +79,13 @@ export function attachDriver(
     });
   };
 
-  stack.transmit = (packet) => device.send(packet);
+  stack.transmit = (packet, offload) => device.send(packet, offload);
   device.onReceive((packet) => {
     if (!closed) guarded(() => stack.receive(packet, clock.now()));
   }, service);
 
   return {
+    service,
     kick() {
       if (kickPending || closed) return;
       kickPending = true;

@@ -65,6 +65,17 @@ describe("driver", () => {
     expect(stack.calls).toEqual(["poll @1000", "poll @1000"]);
   });
 
+  test("service polls and re-arms at once, in the caller's turn", () => {
+    const { clock, stack, driver } = setUp();
+    stack.deadline = 1200;
+    driver.service();
+    expect(stack.calls).toEqual(["poll @1000"]);
+    expect(driver.armedAt).toBe(1200);
+    expect(clock.pending).toBe(1);
+    driver.service(); // same deadline: the timer is kept, not added to
+    expect(clock.pending).toBe(1);
+  });
+
   test("exactly one timer, re-armed at the stack's next deadline, none at Infinity", async () => {
     const { clock, stack, driver } = setUp();
     stack.deadline = 1200;

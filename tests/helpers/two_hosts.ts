@@ -1,16 +1,17 @@
 /**
  * Two whole stacks joined by a simulated link (`device/memory_link.ts`) on a
- * VirtualClock, each driven by a small synchronous driver: after every batch of packets,
- * every timer and every `service()` the stack is polled and one timer re-armed at its
- * next deadline. Time moves only when the test advances the clock.
+ * VirtualClock, each driven by `device/driver.ts`: after every batch of packets, every
+ * timer and every `service()` the stack is polled and one timer re-armed at its next
+ * deadline. Time moves only when the test advances the clock.
  *
  *   A 10.0.0.1 ── memory link (seeded faults) ── B 10.0.0.2
  */
 
+import { attachDriver } from "../../device/driver.ts";
 import type { FaultOptions } from "../../device/faults.ts";
 import { createMemoryLink, type MemoryLinkEnd } from "../../device/memory_link.ts";
 import { parseIpv4 } from "../../stack/address.ts";
-import { type Timer, VirtualClock } from "../../stack/clock.ts";
+import { VirtualClock } from "../../stack/clock.ts";
 import { Random } from "../../stack/random.ts";
 import { Stack } from "../../stack/stack.ts";
 import type { TcpConfig } from "../../stack/tcp/tcp.ts";
@@ -69,25 +70,15 @@ export function twoHosts(options: TwoHostsOptions = {}): TwoHosts {
   return { clock, a: drive(stackA, endA, clock), b: drive(stackB, endB, clock) };
 }
 
-/** A synchronous driver: the same poll/re-arm loop as device/driver.ts, without microtasks. */
+/**
+ * The real driver (`device/driver.ts`); `service` is its synchronous poll-and-re-arm, and
+ * a stack that throws fails the test instead of being logged.
+ */
 function drive(stack: Stack, device: MemoryLinkEnd, clock: VirtualClock): Host {
-  let timer: Timer | undefined;
-  let armedAt = Number.POSITIVE_INFINITY;
-  const service = () => {
-    stack.poll(clock.now());
-    const deadline = Math.max(stack.nextDeadline(), clock.now());
-    if (deadline === armedAt) return;
-    timer?.cancel();
-    timer = undefined;
-    armedAt = deadline;
-    if (deadline === Number.POSITIVE_INFINITY) return;
-    timer = clock.at(deadline, () => {
-      timer = undefined;
-      armedAt = Number.POSITIVE_INFINITY;
-      service();
-    });
-  };
-  stack.transmit = (packet) => device.send(packet);
-  device.onReceive((packet) => stack.receive(packet, clock.now()), service);
-  return { stack, device, service };
+  const driver = attachDriver(stack, device, clock, {
+    onError: (error) => {
+      throw error;
+    },
+  });
+  return { stack, device, service: driver.service };
 }
