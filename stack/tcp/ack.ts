@@ -136,7 +136,10 @@ function ackStateChanges(tcb: Tcb, now: number): boolean {
   switch (tcb.state) {
     case "FIN-WAIT-1":
       // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"
-      if (tcb.finAcked) setState(tcb, "FIN-WAIT-2");
+      if (tcb.finAcked) {
+        setState(tcb, "FIN-WAIT-2");
+        tcb.sendBuffer.compact(); // all sent and acknowledged: nothing more to send
+      }
       return true;
     case "CLOSING":
       // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"

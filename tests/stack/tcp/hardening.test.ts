@@ -240,6 +240,12 @@ describe("orphaned FIN-WAIT-2 (Linux tcp_fin_timeout)", () => {
     b.api.close(peer);
   });
 
+  test("FIN-WAIT-2 keeps no send buffer space (everything was sent and acknowledged)", () => {
+    const h = tcbInState("FIN-WAIT-2");
+    expect(h.conn!.sendBuffer.capacity).toBeLessThanOrEqual(1);
+    expect(h.conn!.writableBytes).toBe(0);
+  });
+
   test("TIME-WAIT and CLOSED connections keep no buffer space", () => {
     const h = tcbInState("TIME-WAIT");
     const conn = h.conn!;
