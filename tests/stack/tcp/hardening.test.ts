@@ -149,6 +149,47 @@ describe("out-of-order queue under tiny segments", () => {
   });
 });
 
+test("property: under tight bounds the queue stays within them and a retransmission completes the stream", () => {
+  const scenario = fc.record({
+    base: fc.integer({ min: 0, max: 0xffffffff }),
+    limit: fc.integer({ min: 0, max: 3000 }),
+    maxPieces: fc.integer({ min: 1, max: 12 }),
+    segments: fc.array(fc.tuple(fc.nat(299), fc.integer({ min: 1, max: 60 })), { maxLength: 80 }),
+  });
+  fc.assert(
+    fc.property(scenario, ({ base, limit, maxPieces, segments }) => {
+      const length = 300;
+      const stream = Uint8Array.from({ length }, (_, i) => (i * 13 + 1) & 0xff);
+      const r = new Reassembly(limit, maxPieces);
+      const buffer = new RingBuffer(length);
+      let rcvNxt = base;
+      const deliver = (start: number, end: number) => {
+        const delivered = seqDiff(rcvNxt, base);
+        if (start <= delivered) {
+          if (end > delivered) {
+            buffer.write(stream.subarray(delivered, end));
+            rcvNxt = seqAdd(base, end);
+          }
+          rcvNxt = r.drain(rcvNxt, buffer);
+        } else
+          r.insert(seqAdd(base, start), stream.subarray(start, end), rcvNxt, seqAdd(base, length));
+        expect(r.pieceCount).toBeLessThanOrEqual(maxPieces);
+        expect(r.chargedBytes).toBeLessThanOrEqual(limit);
+        expect(r.bytes).toBe(
+          r.ranges([], Number.POSITIVE_INFINITY).reduce((n, b) => n + seqDiff(b.right, b.left), 0),
+        );
+      };
+      for (const [start, len] of segments) deliver(start, Math.min(length, start + len));
+      for (let at = 0; at < length; at += 50) deliver(at, at + 50); // the sender's retransmission
+      expect(seqDiff(rcvNxt, base)).toBe(length);
+      const out = new Uint8Array(length);
+      buffer.read(out);
+      expect(out).toEqual(stream);
+    }),
+    { numRuns: 300 },
+  );
+});
+
 function runsAbove(
   have: Uint8Array,
   from: number,
