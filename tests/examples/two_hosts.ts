@@ -1,20 +1,21 @@
 /**
  * Two whole hosts (stack, driver, socket API) joined by a memory link on one virtual
- * clock, for running the sample programs end to end without a TUN device.
+ * clock (`tests/helpers/two_hosts.ts`), for running the sample programs end to end
+ * without a TUN device.
  *
  *   host a 10.0.0.1 ── memory link (1 ms each way) ── host b 10.0.0.2
  *
  * `run(promise)` lets the programs' async tasks run and moves virtual time forward in
  * small steps until the promise settles (or a virtual-time limit passes).
  */
-import { attachDriver, type Driver } from "../../device/driver.ts";
-import { createMemoryLink } from "../../device/memory_link.ts";
+import type { Driver } from "../../device/driver.ts";
 import { createSocketApi, type SocketApi } from "../../sockets/api.ts";
-import { parseIpv4 } from "../../stack/address.ts";
-import { VirtualClock } from "../../stack/clock.ts";
+import { formatIpv4 } from "../../stack/address.ts";
+import type { VirtualClock } from "../../stack/clock.ts";
 import { Random } from "../../stack/random.ts";
-import { Stack } from "../../stack/stack.ts";
+import type { Stack } from "../../stack/stack.ts";
 import type { Trace } from "../../stack/trace.ts";
+import { type DrivenHost, twoHosts as twoStacks } from "../helpers/two_hosts.ts";
 
 export interface Host {
   readonly stack: Stack;
@@ -34,23 +35,26 @@ export interface TwoHosts {
 }
 
 export function twoHosts(options: { seed?: number; traceB?: Trace; loss?: number } = {}): TwoHosts {
-  const clock = new VirtualClock(1_000_000);
   const seed = options.seed ?? 1;
-  const faults = { delayMs: 1, loss: options.loss ?? 0 };
-  const [linkA, linkB] = createMemoryLink(clock, { seed, faults });
-  const host = (address: string, link: typeof linkA, hostSeed: number, trace?: Trace): Host => {
-    const stack = new Stack({
-      address: parseIpv4(address)!,
-      prefixLength: 24,
-      mtu: 1500,
-      random: new Random(hostSeed),
-      ...(trace ? { trace } : {}),
-    });
-    const driver = attachDriver(stack, link, clock);
-    return { stack, driver, api: createSocketApi(stack, clock, driver.kick), address };
-  };
-  const a = host("10.0.0.1", linkA, seed * 2);
-  const b = host("10.0.0.2", linkB, seed * 2 + 1, options.traceB);
+  const hosts = twoStacks({
+    seed,
+    faults: { delayMs: 1, loss: options.loss ?? 0 },
+    stackA: { random: new Random(seed * 2) },
+    stackB: {
+      random: new Random(seed * 2 + 1),
+      ...(options.traceB ? { trace: options.traceB } : {}),
+    },
+    driver: {}, // a stack error is logged (console.error), as a real host would
+  });
+  const { clock } = hosts;
+  const withApi = (host: DrivenHost): Host => ({
+    stack: host.stack,
+    driver: host.driver,
+    api: createSocketApi(host.stack, clock, host.driver.kick),
+    address: formatIpv4(host.stack.address),
+  });
+  const a = withApi(hosts.a);
+  const b = withApi(hosts.b);
 
   const turn = () => new Promise<void>((resolve) => setImmediate(resolve));
   async function run<T>(promise: Promise<T>, limitMs = 120_000): Promise<T> {

@@ -1,6 +1,7 @@
 /**
  * Two whole hosts, each a `Stack` with its socket API, joined by the simulated link on a
- * virtual clock: host A is 10.0.0.2, host B is 10.0.0.1.
+ * virtual clock (`two_hosts.ts`, with A and B's addresses swapped): host A is 10.0.0.2,
+ * host B is 10.0.0.1.
  *
  * Time moves only in `run(promise)`: it lets every pending promise continuation run,
  * then advances the clock (delivering packets, firing TCP timers) until the promise
@@ -14,14 +15,15 @@
  * const client = a.api.socket("inet", "stream");
  * await run(a.api.connect(client, "10.0.0.1", 7));
  */
-import { attachDriver, type Driver } from "../../device/driver.ts";
+import type { Driver } from "../../device/driver.ts";
 import type { FaultOptions } from "../../device/faults.ts";
-import { createMemoryLink, type MemoryLinkEnd } from "../../device/memory_link.ts";
+import type { MemoryLinkEnd } from "../../device/memory_link.ts";
 import { createSocketApi, type SocketApi } from "../../sockets/api.ts";
-import { VirtualClock } from "../../stack/clock.ts";
-import { Random } from "../../stack/random.ts";
-import { Stack } from "../../stack/stack.ts";
+import { parseIpv4 } from "../../stack/address.ts";
+import type { VirtualClock } from "../../stack/clock.ts";
+import type { Stack } from "../../stack/stack.ts";
 import type { TcpConfig } from "../../stack/tcp/tcp.ts";
+import { type DrivenHost, twoHosts } from "./two_hosts.ts";
 
 export const ADDRESS_A = "10.0.0.2";
 export const ADDRESS_B = "10.0.0.1";
@@ -57,22 +59,26 @@ export function settle(): Promise<void> {
 
 export function socketHosts(options: SocketHostsOptions = {}): SocketHosts {
   const seed = options.seed ?? 1;
-  const clock = new VirtualClock();
-  const linkOptions = { seed, mtu: options.mtu ?? 1500, faults: options.faults ?? { delayMs: 1 } };
-  const [linkA, linkB] = createMemoryLink(clock, linkOptions);
-  const host = (address: number, link: MemoryLinkEnd, hostSeed: number): SocketHost => {
-    const stack = new Stack({
-      address,
-      prefixLength: 24,
-      mtu: linkOptions.mtu,
-      random: new Random(hostSeed),
-      tcp: options.tcp ?? {},
-    });
-    const driver = attachDriver(stack, link, clock);
-    return { stack, api: createSocketApi(stack, clock, driver.kick), driver, link };
-  };
-  const a = host(0x0a000002, linkA, seed * 2 + 1);
-  const b = host(0x0a000001, linkB, seed * 2 + 2);
+  const hosts = twoHosts({
+    seed,
+    mtu: options.mtu ?? 1500,
+    faults: options.faults ?? { delayMs: 1 },
+    tcpA: options.tcp ?? {},
+    tcpB: options.tcp ?? {},
+    startMs: 0,
+    stackA: { address: parseIpv4(ADDRESS_A)! },
+    stackB: { address: parseIpv4(ADDRESS_B)! },
+    driver: {}, // a stack error is logged (console.error), as a real host would
+  });
+  const { clock } = hosts;
+  const withApi = (host: DrivenHost): SocketHost => ({
+    stack: host.stack,
+    api: createSocketApi(host.stack, clock, host.driver.kick),
+    driver: host.driver,
+    link: host.device,
+  });
+  const a = withApi(hosts.a);
+  const b = withApi(hosts.b);
 
   const advance = async (ms: number) => {
     for (let i = 0; i < ms; i++) {

@@ -5,15 +5,19 @@
  * deadline. Time moves only when the test advances the clock.
  *
  *   A 10.0.0.1 ── memory link (seeded faults) ── B 10.0.0.2
+ *
+ * The other two-host harnesses are built on this one and add a socket API:
+ * `socket_hosts.ts` (A and B swapped: A is 10.0.0.2, as the sockets tests' fake stack)
+ * and `tests/examples/two_hosts.ts` (for the sample programs).
  */
 
-import { attachDriver } from "../../device/driver.ts";
+import { attachDriver, type Driver, type DriverOptions } from "../../device/driver.ts";
 import type { FaultOptions } from "../../device/faults.ts";
 import { createMemoryLink, type MemoryLinkEnd } from "../../device/memory_link.ts";
 import { parseIpv4 } from "../../stack/address.ts";
 import { VirtualClock } from "../../stack/clock.ts";
 import { Random } from "../../stack/random.ts";
-import { Stack } from "../../stack/stack.ts";
+import { Stack, type StackOptions } from "../../stack/stack.ts";
 import type { TcpConfig } from "../../stack/tcp/tcp.ts";
 
 export const ADDRESS_A = parseIpv4("10.0.0.1")!;
@@ -26,10 +30,20 @@ export interface Host {
   service(): void;
 }
 
+/** A host of `twoHosts`: also its driver, whose `kick` a socket API takes. */
+export interface DrivenHost extends Host {
+  readonly driver: Driver;
+}
+
 export interface TwoHosts {
   readonly clock: VirtualClock;
   readonly a: Host;
   readonly b: Host;
+}
+
+export interface TwoDrivenHosts extends TwoHosts {
+  readonly a: DrivenHost;
+  readonly b: DrivenHost;
 }
 
 export interface TwoHostsOptions {
@@ -40,10 +54,20 @@ export interface TwoHostsOptions {
   queueBytes?: number;
   tcpA?: Partial<TcpConfig>;
   tcpB?: Partial<TcpConfig>;
+  /** Where the virtual clock starts. Default 1 000 000 ms. */
+  startMs?: number;
+  /**
+   * Overrides of each host's `StackOptions` (address, random, trace). Defaults: A is
+   * ADDRESS_A with `Random(2·seed + 1)`, B is ADDRESS_B with `Random(2·seed + 2)`.
+   */
+  stackA?: Partial<StackOptions>;
+  stackB?: Partial<StackOptions>;
+  /** The drivers' options. Default: a stack that throws fails the test (rethrown). */
+  driver?: DriverOptions;
 }
 
-export function twoHosts(options: TwoHostsOptions = {}): TwoHosts {
-  const clock = new VirtualClock(1_000_000);
+export function twoHosts(options: TwoHostsOptions = {}): TwoDrivenHosts {
+  const clock = new VirtualClock(options.startMs ?? 1_000_000);
   const seed = options.seed ?? 1;
   const mtu = options.mtu ?? 1500;
   const [endA, endB] = createMemoryLink(clock, {
@@ -59,6 +83,7 @@ export function twoHosts(options: TwoHostsOptions = {}): TwoHosts {
     mtu,
     random: new Random(seed * 2 + 1),
     tcp: options.tcpA ?? {},
+    ...options.stackA,
   });
   const stackB = new Stack({
     address: ADDRESS_B,
@@ -66,19 +91,27 @@ export function twoHosts(options: TwoHostsOptions = {}): TwoHosts {
     mtu,
     random: new Random(seed * 2 + 2),
     tcp: options.tcpB ?? {},
+    ...options.stackB,
   });
-  return { clock, a: drive(stackA, endA, clock), b: drive(stackB, endB, clock) };
+  const driverOptions = options.driver ?? { onError: rethrow };
+  return {
+    clock,
+    a: drive(stackA, endA, clock, driverOptions),
+    b: drive(stackB, endB, clock, driverOptions),
+  };
 }
 
-/**
- * The real driver (`device/driver.ts`); `service` is its synchronous poll-and-re-arm, and
- * a stack that throws fails the test instead of being logged.
- */
-function drive(stack: Stack, device: MemoryLinkEnd, clock: VirtualClock): Host {
-  const driver = attachDriver(stack, device, clock, {
-    onError: (error) => {
-      throw error;
-    },
-  });
-  return { stack, device, service: driver.service };
+function rethrow(error: unknown): never {
+  throw error;
+}
+
+/** The real driver (`device/driver.ts`); `service` is its synchronous poll-and-re-arm. */
+function drive(
+  stack: Stack,
+  device: MemoryLinkEnd,
+  clock: VirtualClock,
+  options: DriverOptions,
+): DrivenHost {
+  const driver = attachDriver(stack, device, clock, options);
+  return { stack, device, driver, service: driver.service };
 }
