@@ -9,6 +9,8 @@
  * past the call (reassembly, TCP's queues, a datagram socket's queue) copies them.
  * Bytes passed to `send` are the caller's again as soon as `send` returns.
  */
+import type { Offload, TransmitOffload } from "../stack/offload.ts";
+
 export interface Device {
   /**
    * Largest IPv4 packet the link carries, in bytes (RFC 791 §3.1: MTU). A TUN with
@@ -16,8 +18,17 @@ export interface Device {
    * 64 KB: segments the kernel did not split (GSO), valid in every other respect.
    */
   readonly mtu: number;
-  /** Transmits one IPv4 packet. Never throws for a full queue: the packet is dropped. */
-  send(packet: Uint8Array): void;
+  /**
+   * What the device does on the stack's behalf (`stack/offload.ts`), to be passed to the
+   * stack once (`new Stack({ offload: device.capabilities?.offload })`). Absent: none.
+   */
+  readonly capabilities?: { readonly offload: Offload };
+  /**
+   * Transmits one IPv4 packet. Never throws for a full queue: the packet is dropped.
+   * `offload` (only from a stack told the device's capabilities) says what the device
+   * must finish: the TCP checksum, and cutting a packet larger than the MTU into pieces.
+   */
+  send(packet: Uint8Array, offload?: TransmitOffload): void;
   /**
    * Sets the handler for arriving packets. `flush` is called after a batch of packets
    * (one device read burst), the natural moment for the stack to send what it owes.

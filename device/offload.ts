@@ -26,6 +26,7 @@
  * Anything it cannot merge is written alone, in order, with an all-zero header.
  */
 import { internetChecksum, onesComplementSum, pseudoHeaderSum } from "../stack/checksum.ts";
+import type { TransmitOffload } from "../stack/offload.ts";
 
 export const VNET_HEADER_BYTES = 10;
 const NEEDS_CSUM = 1;
@@ -103,6 +104,8 @@ export class TsoCoalescer {
   private nextSeq = 0;
   /** The last segment was shorter than the first, or carried PSH: the run is closed. */
   private closed = false;
+  /** The pending packet's TCP checksum is partial (the stack's checksum offload). */
+  private partialChecksum = false;
   /** Super-segments written, and the segments they carried: for the counters. */
   superSegments = 0;
   mergedSegments = 0;
@@ -110,17 +113,22 @@ export class TsoCoalescer {
   /** `write` gets the vnet header and the packet in one buffer, valid during the call. */
   constructor(private readonly write: (bytes: Uint8Array) => void) {}
 
-  send(packet: Uint8Array): void {
+  send(packet: Uint8Array, offload?: TransmitOffload): void {
+    if (packet.length > MAX_SUPER_SEGMENT) return; // cannot be an IPv4 packet
+    if (offload !== undefined && offload.segmentSize > 0) {
+      this.sendSegmented(packet, offload.segmentSize);
+      return;
+    }
     const payload = mergeablePayload(packet);
     if (payload > 0 && this.length > 0 && this.extends(packet, payload)) {
       this.append(packet, payload);
       return;
     }
     this.flush();
-    if (packet.length > MAX_SUPER_SEGMENT) return; // cannot be an IPv4 packet
     this.packet.set(packet);
     this.length = packet.length;
     this.segments = 1;
+    this.partialChecksum = offload?.partialChecksum === true;
     if (payload === 0) {
       this.flush(); // not TCP data: out at once, in order
       return;
@@ -142,8 +150,30 @@ export class TsoCoalescer {
     const header = this.buffer;
     header.fill(0, 0, VNET_HEADER_BYTES);
     if (this.segments > 1) this.finishSuperSegment();
+    else if (this.partialChecksum) markNeedsChecksum(header);
     this.write(this.buffer.subarray(0, VNET_HEADER_BYTES + this.length));
     this.length = 0;
+  }
+
+  /**
+   * A TCP packet the stack built larger than one segment (its own TSO, with the
+   * pseudo-header sum in the checksum field and IPv4 length and checksum of the whole):
+   * written at once, after what is pending, for the kernel to cut into `segmentSize`
+   * pieces. FIN and PSH may be set: the kernel keeps them for the last piece.
+   */
+  private sendSegmented(packet: Uint8Array, segmentSize: number): void {
+    this.flush();
+    const headerBytes = IP_HEADER_BYTES + (packet[IP_HEADER_BYTES + TCP_DATA_OFFSET]! >>> 4) * 4;
+    const h = this.buffer;
+    h.fill(0, 0, VNET_HEADER_BYTES);
+    markNeedsChecksum(h);
+    h[1] = GSO_TCPV4;
+    writeLe16(h, 2, headerBytes);
+    writeLe16(h, 4, segmentSize);
+    this.packet.set(packet);
+    this.superSegments++;
+    this.mergedSegments += Math.ceil((packet.length - headerBytes) / segmentSize);
+    this.write(this.buffer.subarray(0, VNET_HEADER_BYTES + packet.length));
   }
 
   /** Same connection, same headers but SEQ, the next sequence number, and room left. */
@@ -203,15 +233,20 @@ export class TsoCoalescer {
     p[IP_HEADER_BYTES + TCP_CHECKSUM] = pseudo >>> 8;
     p[IP_HEADER_BYTES + TCP_CHECKSUM + 1] = pseudo & 0xff;
     const h = this.buffer;
-    h[0] = NEEDS_CSUM;
+    markNeedsChecksum(h);
     h[1] = GSO_TCPV4;
     writeLe16(h, 2, this.headerBytes);
     writeLe16(h, 4, this.segmentSize);
-    writeLe16(h, 6, IP_HEADER_BYTES);
-    writeLe16(h, 8, TCP_CHECKSUM);
     this.superSegments++;
     this.mergedSegments += this.segments;
   }
+}
+
+/** NEEDS_CSUM over the TCP header and data of an IPv4 packet (csum_start, csum_offset). */
+function markNeedsChecksum(header: Uint8Array): void {
+  header[0] = NEEDS_CSUM;
+  writeLe16(header, 6, IP_HEADER_BYTES);
+  writeLe16(header, 8, TCP_CHECKSUM);
 }
 
 function writeLe16(bytes: Uint8Array, at: number, value: number): void {

@@ -141,9 +141,14 @@ export function withPcap(device: Device, writer: PcapWriter, clock: Clock): Devi
     get mtu() {
       return device.mtu;
     },
-    send(packet) {
+    // With checksum offload the TCP checksums recorded are partial, as tcpdump shows
+    // them on a Linux host with a NIC that offloads (Wireshark: "maybe caused by offload").
+    get capabilities() {
+      return device.capabilities;
+    },
+    send(packet, offload) {
       writer.record(packet, clock.now());
-      device.send(packet);
+      device.send(packet, offload);
     },
     onReceive(handler, flush) {
       device.onReceive(

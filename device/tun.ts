@@ -21,6 +21,7 @@
  */
 import { writeFileSync } from "node:fs";
 import { type Cidr, formatIpv4, netmask, parseCidr } from "../stack/address.ts";
+import { NO_OFFLOAD, type Offload, type TransmitOffload } from "../stack/offload.ts";
 import type { Device } from "./device.ts";
 import * as libc from "./libc.ts";
 import { DeviceError, deviceErrorFor, Errno } from "./libc.ts";
@@ -51,6 +52,9 @@ const IFNAMSIZ = 16;
 const IFR_UNION = 16;
 /** Inside the union, a struct sockaddr_in: family (host order), port, then the address. */
 const SIN_ADDR = IFR_UNION + 4;
+
+const FULL_OFFLOAD = { offload: { checksum: true, segmentation: false } } as const;
+const NO_CAPABILITIES = { offload: NO_OFFLOAD } as const;
 
 /** The largest packet a read can return: the IPv4 maximum (RFC 791 §3.1: 65,535 octets), after a vnet header. */
 const READ_BUFFER_BYTES = VNET_HEADER_BYTES + 65536;
@@ -182,15 +186,23 @@ export class Tun implements Device {
     return new Tun(name, mtu, fd, offload, Math.max(0, busyPoll || 0));
   }
 
+  /**
+   * With offload the kernel finishes TCP checksums and segments TCP packets of up to
+   * 64 KB (TUN_F_CSUM, TUN_F_TSO4): the stack may leave both to it.
+   */
+  get capabilities(): { readonly offload: Offload } {
+    return this.offload ? FULL_OFFLOAD : NO_CAPABILITIES;
+  }
+
   /** Writes one packet to the kernel. Never throws: a refused write is counted and dropped. */
-  send(packet: Uint8Array): void {
+  send(packet: Uint8Array, offload?: TransmitOffload): void {
     if (this.closing !== undefined) return;
     const coalescer = this.coalescer;
     if (coalescer === undefined) {
       this.writeOut(packet);
       return;
     }
-    coalescer.send(packet);
+    coalescer.send(packet, offload);
     // Nothing may wait past this turn: the end of a drain flushes, and so does this.
     if (coalescer.pending && !this.flushQueued) {
       this.flushQueued = true;

@@ -60,6 +60,8 @@ export function startHost(args: HostArgs): Host {
     address: args.address,
     prefixLength: args.prefixLength,
     mtu: args.mtu,
+    // The TUN's offloads (with --offload): TCP leaves checksums and segmentation to it.
+    offload: tun.capabilities.offload,
     ...(args.trace ? { trace: new TextTrace() } : {}),
   });
   const driver = attachDriver(stack, device, clock);

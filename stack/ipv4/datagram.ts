@@ -3,6 +3,8 @@
  * hands up when a peer reports an error about a packet we sent.
  */
 
+import type { TransmitOffload } from "../offload.ts";
+
 /** IP protocol numbers (IANA), as used in the IPv4 Protocol field (RFC 791 §3.1). */
 export const IpProtocol = { ICMP: 1, TCP: 6, UDP: 17 } as const;
 
@@ -27,6 +29,11 @@ export interface Ipv4Send {
   /** DF bit (RFC 791 §3.1); TCP sets it (RFC 1191 path MTU discovery). */
   readonly dontFragment?: boolean;
   readonly ttl?: number;
+  /**
+   * What the device finishes (`stack/offload.ts`). A DF packet with a `segmentSize`
+   * may exceed the MTU when the device segments: it leaves as MTU-sized pieces.
+   */
+  readonly offload?: TransmitOffload;
 }
 
 /** A destination-unreachable or similar report, matched by ICMP to the transport. */

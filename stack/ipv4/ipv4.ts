@@ -9,6 +9,7 @@
  * then `reassembly.ts`.
  */
 import { isMulticast, LIMITED_BROADCAST, netmask } from "../address.ts";
+import type { Offload, TransmitOffload } from "../offload.ts";
 import { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
@@ -43,10 +44,12 @@ export interface Ipv4Host {
   readonly address: number;
   readonly prefixLength: number;
   readonly mtu: number;
+  /** What the device finishes for us; none when absent. */
+  readonly offload?: Offload;
   readonly random: Random;
   readonly trace: Trace;
   readonly stats: Stats;
-  readonly transmit: (packet: Uint8Array) => void;
+  readonly transmit: (packet: Uint8Array, offload?: TransmitOffload) => void;
   readonly icmp: {
     input(d: Ipv4Datagram, now: number): void;
     sendDestinationUnreachable(d: Ipv4Datagram, code: number, now: number): void;
@@ -126,9 +129,9 @@ export class Ipv4 {
       source,
       destination: send.destination,
     };
-    if (packet.length <= this.host.mtu) {
+    if (packet.length <= this.host.mtu || this.deviceSegments(send)) {
       emitIpv4Header(packet, fields);
-      this.transmit(packet);
+      this.transmit(packet, send.offload);
       return;
     }
     if (fields.dontFragment) {
@@ -164,9 +167,21 @@ export class Ipv4 {
     return this.reassembly.nextDeadline();
   }
 
-  private transmit(packet: Uint8Array): void {
+  private transmit(packet: Uint8Array, offload?: TransmitOffload): void {
     if (this.host.trace.enabled) this.host.trace.packet("out", packet);
-    this.host.transmit(packet);
+    this.host.transmit(packet, offload);
+  }
+
+  /**
+   * A DF packet over the MTU that the device will cut into MTU-sized pieces (TSO,
+   * `stack/offload.ts`): what reaches the wire still fits the MTU, so it may pass.
+   */
+  private deviceSegments(send: Ipv4Send): boolean {
+    return (
+      send.dontFragment === true &&
+      (send.offload?.segmentSize ?? 0) > 0 &&
+      this.host.offload?.segmentation === true
+    );
   }
 
   /**

@@ -23,7 +23,7 @@
  * The checksum covers a pseudo header (source, destination, protocol 6, TCP length),
  * the header and the data (RFC 9293 §3.1 "Checksum").
  */
-import { internetChecksum, pseudoHeaderSum } from "../checksum.ts";
+import { foldCarries, internetChecksum, pseudoHeaderSum } from "../checksum.ts";
 import type { Ipv4Datagram } from "../ipv4/datagram.ts";
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import {
@@ -180,6 +180,18 @@ export function finishChecksum(packet: Uint8Array, source: number, destination: 
   const sum = internetChecksum(tcp, pseudoHeaderSum(source, destination, TCP_PROTOCOL, tcp.length));
   tcp[CHECKSUM] = sum >>> 8;
   tcp[CHECKSUM + 1] = sum & 0xff;
+}
+
+/**
+ * Checksum offload (`stack/offload.ts`): writes only the pseudo-header sum, folded and
+ * not complemented, as Linux leaves it for a NIC (`__tcp_v4_send_check`). The device
+ * adds the header and data to it and complements the result.
+ */
+export function partialChecksum(packet: Uint8Array, source: number, destination: number): void {
+  const length = packet.length - IPV4_HEADER_LENGTH;
+  const sum = foldCarries(pseudoHeaderSum(source, destination, TCP_PROTOCOL, length));
+  packet[IPV4_HEADER_LENGTH + CHECKSUM] = sum >>> 8;
+  packet[IPV4_HEADER_LENGTH + CHECKSUM + 1] = sum & 0xff;
 }
 
 /** "SA", "F.", "R" ...: the flags as tcpdump-like letters, for traces and tests. */

@@ -11,7 +11,8 @@
  * - Every segment carries the timestamps option when negotiated (RFC 7323 §3.2) and
  *   SACK blocks while the out-of-order queue holds data (RFC 2018 §4).
  */
-import { buildSegment, Flag, finishChecksum, TCP_PROTOCOL } from "./header.ts";
+import { PARTIAL_CHECKSUM, type TransmitOffload } from "../offload.ts";
+import { buildSegment, Flag, finishChecksum, partialChecksum, TCP_PROTOCOL } from "./header.ts";
 import { pipe, sackRecoverySend } from "./loss_recovery.ts";
 import type { TcpOptions } from "./options.ts";
 import { maxSackBlocks } from "./sack/receiver_blocks.ts";
@@ -104,8 +105,8 @@ function sendData(tcb: Tcb, now: number): boolean {
     }
     const available = Math.max(0, seqDiff(dataEnd, tcb.sndNxt));
     const usable = usableWindow(tcb);
-    let len = Math.max(0, Math.min(available, smss, usable));
     const retransmitting = seqLt(tcb.sndNxt, tcb.sndMax);
+    let len = Math.max(0, Math.min(available, smss, usable));
     if (retransmitting && tcb.sackEnabled) {
       const nextSacked = tcb.board.nextSackedStart(tcb.sndNxt);
       if (nextSacked !== undefined) len = Math.min(len, seqDiff(nextSacked, tcb.sndNxt));
@@ -218,7 +219,9 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
   );
   if (len > 0)
     tcb.sendBuffer.peek(seqDiff(seq, tcb.sndBufSeq), packet.subarray(dataAt, dataAt + len));
-  finishChecksum(packet, tcb.localAddress, tcb.remoteAddress);
+  const offload = transmitOffload(tcb, len);
+  if (offload === undefined) finishChecksum(packet, tcb.localAddress, tcb.remoteAddress);
+  else partialChecksum(packet, tcb.localAddress, tcb.remoteAddress);
   accountSent(tcb, seq, len, flags, now);
   if (syn) tcb.rcvAdv = seqAdd(tcb.rcvNxt, wnd);
   host.ipv4.output(packet, {
@@ -226,7 +229,21 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
     destination: tcb.remoteAddress,
     protocol: TCP_PROTOCOL,
     dontFragment: true,
+    offload,
   });
+}
+
+/**
+ * What the device finishes for this segment (`stack/offload.ts`): nothing on a plain
+ * link; the checksum with checksum offload; and with TSO, for more than one MSS of
+ * data, the cutting into `dataRoom`-sized pieces (RFC 9293 §3.7.1 holds per piece).
+ */
+function transmitOffload(tcb: Tcb, len: number): TransmitOffload | undefined {
+  const offload = tcb.layer.host.offload;
+  if (offload === undefined || !offload.checksum) return undefined;
+  const segmentSize = dataRoom(tcb);
+  if (len <= segmentSize || !offload.segmentation) return PARTIAL_CHECKSUM;
+  return { partialChecksum: true, segmentSize };
 }
 
 function accountSent(tcb: Tcb, seq: number, len: number, flags: number, now: number): void {

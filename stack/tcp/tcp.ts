@@ -12,6 +12,7 @@
 import { ANY_ADDRESS } from "../address.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
+import type { Offload } from "../offload.ts";
 import type { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
@@ -43,6 +44,8 @@ export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from ".
 export interface TcpHost {
   readonly address: number;
   readonly mtu: number;
+  /** What the device finishes for us (`stack/offload.ts`); none when absent. */
+  readonly offload?: Offload;
   readonly random: Random;
   readonly stats: Stats;
   readonly trace: Trace;

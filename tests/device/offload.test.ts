@@ -75,7 +75,7 @@ function kernelSplit(written: Uint8Array): Uint8Array[] {
     const v = new DataView(piece.buffer);
     v.setUint16(2, piece.length);
     v.setUint32(24, (seq0 + at - headerBytes) >>> 0);
-    if (end < packet.length) piece[33]! &= ~0x08; // PSH (and FIN) stay on the last piece only
+    if (end < packet.length) piece[33]! &= ~0x09; // PSH and FIN stay on the last piece only
     v.setUint16(36, 0);
     v.setUint16(
       36,
@@ -190,6 +190,49 @@ describe("TsoCoalescer", () => {
     expect(written.length).toBe(2);
     for (const w of written) expect(w.length - VNET_HEADER_BYTES).toBeLessThanOrEqual(65535);
     expect(written.flatMap(kernelSplit).length).toBe(60);
+  });
+});
+
+/** `packet` as the stack sends it with checksum offload: the pseudo-header sum in the field. */
+function withPartialChecksum(packet: Uint8Array): Uint8Array {
+  const sum = onesComplementSum(
+    new Uint8Array(0),
+    pseudoHeaderSum(HOST, PEER, TCP, packet.length - 20),
+  );
+  new DataView(packet.buffer, packet.byteOffset).setUint16(36, sum);
+  return packet;
+}
+
+describe("TsoCoalescer with the stack's own offload marks", () => {
+  test("a lone segment with a partial checksum goes out NEEDS_CSUM, which completes it", () => {
+    const packet = withPartialChecksum(packetOf({ flow: 0, seq: 9, size: 0, flags: "A", id: 1 }));
+    const written: Uint8Array[] = [];
+    const tso = new TsoCoalescer((bytes) => written.push(bytes.slice()));
+    tso.send(packet, { partialChecksum: true, segmentSize: 0 });
+    tso.flush();
+    expect(written.length).toBe(1);
+    const header = written[0]!.subarray(0, VNET_HEADER_BYTES);
+    expect([...header]).toEqual([1, 0, 0, 0, 0, 0, 20, 0, 16, 0]);
+    const out = written[0]!.subarray(VNET_HEADER_BYTES);
+    expect(completeChecksum(header, out)).toBe(true);
+    expect(checksumOk(HOST, PEER, out.subarray(20))).toBe(true);
+  });
+
+  test("a TSO segment from the stack is written at once with its segment size; the kernel's split gives MSS pieces, FIN on the last", () => {
+    const whole = packetOf({ flow: 0, seq: 5000, size: 4 * 1448 + 100, flags: "AF", id: 3 });
+    new DataView(whole.buffer).setUint16(2, whole.length); // as Ipv4.output writes it
+    withPartialChecksum(whole);
+    const pending = packetOf({ flow: 1, seq: 1, size: 1448, flags: "A", id: 2 });
+    const written: Uint8Array[] = [];
+    const tso = new TsoCoalescer((bytes) => written.push(bytes.slice()));
+    tso.send(pending);
+    tso.send(whole, { partialChecksum: true, segmentSize: 1448 });
+    expect(tso.pending).toBe(false);
+    expect(written.length).toBe(2); // what was pending first, in order
+    const pieces = kernelSplit(written[1]!);
+    expect(pieces.map((p) => p.length - 52)).toEqual([1448, 1448, 1448, 1448, 100]);
+    expect(pieces.map((p) => p[33]! & 0x01)).toEqual([0, 0, 0, 0, 1]);
+    for (const piece of pieces) expect(checksumOk(HOST, PEER, piece.subarray(20))).toBe(true);
   });
 });
 
