@@ -11,37 +11,25 @@
  */
 import { writeFileSync } from "node:fs";
 import type { CongestionName } from "../stack/tcp/congestion/controller.ts";
-import { runTransfer } from "../tests/helpers/tcp_transfer.ts";
-import { twoHosts } from "../tests/helpers/two_hosts.ts";
+import { LINK_BYTES_PER_SECOND as LINK, measureGoodput } from "../tests/helpers/goodput.ts";
 
-const LINK = 12.5e6; // bytes per second
 const SIZE = 4e6;
 const BUFFERS = [64 * 1024, 256 * 1024, 1024 * 1024, 4 * 1024 * 1024];
 const LOSSES = [0, 0.001, 0.01, 0.05];
 
 function goodput(congestion: CongestionName, bufferBytes: number, loss: number): number {
-  const hosts = twoHosts({
+  const { result, bytesPerSecond } = measureGoodput({
     seed: 11,
-    faults: { loss, delayMs: 10, rateBytesPerSecond: LINK },
+    bytes: SIZE,
+    loss,
     queueBytes: 256 * 1024,
-    tcpA: { congestion },
-    tcpB: { congestion },
-  });
-  const options = { receiveBufferBytes: bufferBytes, sendBufferBytes: bufferBytes };
-  const result = runTransfer(hosts, {
-    aToB: new Uint8Array(SIZE),
-    bToA: new Uint8Array(0),
-    writeChunkA: bufferBytes,
-    writeChunkB: 1,
-    readChunkA: 1,
-    readChunkB: bufferBytes,
-    stepMs: 2,
+    tcp: { congestion },
+    receiveBufferBytes: bufferBytes,
+    sendBufferBytes: bufferBytes,
+    chunkBytes: bufferBytes,
     limitMs: 3_600_000,
-    optionsA: options,
-    optionsB: options,
   });
-  if (!result.finished) return Number.NaN;
-  return SIZE / (result.elapsedMs / 1000);
+  return result.finished ? bytesPerSecond : Number.NaN;
 }
 
 const lines: string[] = [

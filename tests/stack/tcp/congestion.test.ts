@@ -11,36 +11,27 @@
 import { describe, expect, test } from "bun:test";
 import type { CongestionName } from "../../../stack/tcp/congestion/controller.ts";
 import type { TcpConfig } from "../../../stack/tcp/tcp.ts";
+import { LINK_BYTES_PER_SECOND, measureGoodput } from "../../helpers/goodput.ts";
 import { randomBytes, runTransfer } from "../../helpers/tcp_transfer.ts";
 import { twoHosts } from "../../helpers/two_hosts.ts";
 
-const LINK_BYTES_PER_SECOND = 12.5e6; // 100 Mbit/s
 const MB = 1 << 20;
 
 function goodput(congestion: CongestionName, loss: number, size: number): number {
-  const hosts = twoHosts({
+  const { result, bytesPerSecond } = measureGoodput({
     seed: 4,
-    faults: { loss, delayMs: 10, rateBytesPerSecond: LINK_BYTES_PER_SECOND },
+    bytes: size,
+    loss,
     queueBytes: 256 * 1024,
-    tcpA: { congestion },
-    tcpB: { congestion },
-  });
-  const options = { receiveBufferBytes: MB, sendBufferBytes: MB };
-  const result = runTransfer(hosts, {
-    aToB: new Uint8Array(size),
-    bToA: new Uint8Array(0),
-    writeChunkA: MB,
-    writeChunkB: 1,
-    readChunkA: 1,
-    readChunkB: MB,
-    stepMs: 2,
+    tcp: { congestion },
+    receiveBufferBytes: MB,
+    sendBufferBytes: MB,
+    chunkBytes: MB,
     limitMs: 600_000,
-    optionsA: options,
-    optionsB: options,
   });
   expect(result.finished).toBe(true);
   expect(result.receivedByB.length).toBe(size);
-  return size / (result.elapsedMs / 1000) / LINK_BYTES_PER_SECOND;
+  return bytesPerSecond / LINK_BYTES_PER_SECOND;
 }
 
 describe("congestion control goodput, 100 Mbit/s, 20 ms RTT", () => {
@@ -163,25 +154,14 @@ describe("window scaling (RFC 7323 §2)", () => {
 
 describe("receive-buffer auto-tuning", () => {
   function transfer(autoTuning: boolean) {
-    const tcp = { receiveBufferAutoTuning: autoTuning };
-    const hosts = twoHosts({
+    const { hosts, result } = measureGoodput({
       seed: 3,
-      faults: { delayMs: 10, rateBytesPerSecond: LINK_BYTES_PER_SECOND },
-      tcpA: tcp,
-      tcpB: tcp,
-    });
-    const options = { receiveBufferBytes: 64 * 1024, sendBufferBytes: MB };
-    const result = runTransfer(hosts, {
-      aToB: new Uint8Array(8 * MB),
-      bToA: new Uint8Array(0),
-      writeChunkA: MB,
-      writeChunkB: 1,
-      readChunkA: 1,
-      readChunkB: MB,
-      stepMs: 2,
+      bytes: 8 * MB,
+      tcp: { receiveBufferAutoTuning: autoTuning },
+      receiveBufferBytes: 64 * 1024,
+      sendBufferBytes: MB,
+      chunkBytes: MB,
       limitMs: 120_000,
-      optionsA: options,
-      optionsB: options,
     });
     expect(result.finished).toBe(true);
     return { elapsedMs: result.elapsedMs, grows: hosts.b.stack.stats.get("tcpRcvBufAutoGrows") };
