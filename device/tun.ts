@@ -53,7 +53,7 @@ const IFR_UNION = 16;
 /** Inside the union, a struct sockaddr_in: family (host order), port, then the address. */
 const SIN_ADDR = IFR_UNION + 4;
 
-const FULL_OFFLOAD = { offload: { checksum: true, segmentation: false } } as const;
+const FULL_OFFLOAD = { offload: { checksum: true, segmentation: true } } as const;
 const NO_CAPABILITIES = { offload: NO_OFFLOAD } as const;
 
 /** The largest packet a read can return: the IPv4 maximum (RFC 791 §3.1: 65,535 octets), after a vnet header. */

@@ -11,6 +11,7 @@
  * - Every segment carries the timestamps option when negotiated (RFC 7323 §3.2) and
  *   SACK blocks while the out-of-order queue holds data (RFC 2018 §4).
  */
+import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import { PARTIAL_CHECKSUM, type TransmitOffload } from "../offload.ts";
 import { buildSegment, Flag, finishChecksum, partialChecksum, TCP_PROTOCOL } from "./header.ts";
 import { pipe, sackRecoverySend } from "./loss_recovery.ts";
@@ -19,6 +20,10 @@ import { maxSackBlocks } from "./sack/receiver_blocks.ts";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 import { armPersist } from "./timers.ts";
+
+/** Data in one segment for the device to cut (TSO): an IPv4 packet of 65,535 bytes with
+ * the largest TCP header (60 bytes, RFC 9293 §3.1 Data Offset). */
+const MAX_OFFLOAD_DATA = 65535 - IPV4_HEADER_LENGTH - 60;
 
 /** Sends everything the state, windows and Nagle allow, then an ACK if one is owed. */
 export function output(tcb: Tcb, now: number): void {
@@ -76,6 +81,16 @@ function dataRoom(tcb: Tcb): number {
   return tcb.smss - (tcb.tsEnabled ? 4 + 3 * 8 : 4 + 4 * 8);
 }
 
+/**
+ * Data bytes one segment may carry: one MSS, or with segmentation offload as many whole
+ * MSS as fit in one IPv4 packet; the device cuts it back into MSS-sized segments
+ * (`stack/offload.ts`). Nagle and SWS avoidance still compare with one MSS.
+ */
+function segmentRoom(tcb: Tcb, smss: number): number {
+  if (tcb.layer.host.offload?.segmentation !== true) return smss;
+  return Math.max(smss, smss * Math.floor(MAX_OFFLOAD_DATA / smss));
+}
+
 /** How many more bytes the congestion and send windows allow past SND.NXT. */
 function usableWindow(tcb: Tcb): number {
   const cc = tcb.cc;
@@ -91,6 +106,7 @@ function usableWindow(tcb: Tcb): number {
 function sendData(tcb: Tcb, now: number): boolean {
   let sent = false;
   const smss = dataRoom(tcb);
+  const room = segmentRoom(tcb, smss);
   // RFC 5681 §4.1: after an idle period longer than RTO, restart from the initial window.
   if (tcb.flightBytes === 0 && now - tcb.lastSendMs > tcb.rtoMs) tcb.cc.onIdleRestart(now);
   for (let guard = 0; guard < 100_000; guard++) {
@@ -106,7 +122,9 @@ function sendData(tcb: Tcb, now: number): boolean {
     const available = Math.max(0, seqDiff(dataEnd, tcb.sndNxt));
     const usable = usableWindow(tcb);
     const retransmitting = seqLt(tcb.sndNxt, tcb.sndMax);
-    let len = Math.max(0, Math.min(available, smss, usable));
+    let len = Math.max(0, Math.min(available, retransmitting ? smss : room, usable));
+    // A TSO segment is whole MSS-sized pieces, plus a short one only at the end of the data.
+    if (len > smss && len < available) len -= len % smss;
     if (retransmitting && tcb.sackEnabled) {
       const nextSacked = tcb.board.nextSackedStart(tcb.sndNxt);
       if (nextSacked !== undefined) len = Math.min(len, seqDiff(nextSacked, tcb.sndNxt));

@@ -84,6 +84,21 @@ function transfer(offload: Offload, size: number) {
 }
 
 describe("TCP with offloads", () => {
+  test("checksum + segmentation: byte-exact both ways; segments of whole MSS multiples, cut by the device", () => {
+    const { deviceA, result } = transfer({ checksum: true, segmentation: true }, 4 * MB);
+    const smss = result.client.info(0).sndMss;
+    const large = deviceA.handed.filter((p) => p.length > MTU);
+    // Most of 4 MB goes out in TSO segments, each marked with the MSS to cut at.
+    expect(large.length).toBeGreaterThan(20);
+    for (const p of deviceA.handed) {
+      expect(p.offload?.partialChecksum).toBe(true);
+      expect(p.length).toBeLessThanOrEqual(65535);
+      if (p.length > MTU) expect(p.offload?.segmentSize).toBeGreaterThan(0);
+      if (p.offload !== undefined && p.offload.segmentSize > 0)
+        expect(p.offload.segmentSize).toBeLessThanOrEqual(smss);
+    }
+  }, 30_000);
+
   test("checksum only: byte-exact, every packet within the MTU and marked partial", () => {
     const { deviceA } = transfer({ checksum: true, segmentation: false }, MB);
     for (const p of deviceA.handed) {
