@@ -6,7 +6,7 @@
 import type { Ipv4Datagram } from "../ipv4/datagram.ts";
 import { Flag, segmentLength, type TcpSegment } from "./header.ts";
 import type { Listener } from "./listener.ts";
-import { negotiateOptions } from "./negotiate.ts";
+import { initSendWindow, negotiateOptions, receiveSyn } from "./negotiate.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd } from "./seq.ts";
 import { establish, setState } from "./state.ts";
@@ -85,14 +85,9 @@ export function onListen(
   listener.halfOpen.add(tcb);
   // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be selected and a
   // SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" (output.ts sends it).
-  tcb.irs = seg.seq;
-  tcb.rcvNxt = seqAdd(seg.seq, 1);
-  tcb.rcvAdv = tcb.rcvNxt;
+  receiveSyn(tcb, seg.seq);
   negotiateOptions(tcb, seg.options, now);
-  tcb.sndWnd = seg.wnd; // RFC 7323 §2.2: a SYN's window is not scaled
-  tcb.maxSndWnd = seg.wnd;
-  tcb.sndWl1 = seg.seq;
-  tcb.sndWl2 = tcb.iss;
+  initSendWindow(tcb, seg, tcb.iss);
   // The new TCB is the listener's, moving on (§3.10.7.2), so a trace shows the textbook
   // LISTEN -> SYN-RECEIVED while the listener itself keeps listening.
   tcb.state = "LISTEN";
@@ -138,17 +133,12 @@ function fromCookie(
     listener.connectionOptions,
   );
   tcb.listener = listener;
-  tcb.irs = clientIsn;
-  tcb.rcvNxt = seg.seq;
-  tcb.rcvAdv = tcb.rcvNxt;
+  receiveSyn(tcb, clientIsn);
   tcb.sndMss = Math.min(mss, tcp.host.mtu - 40);
   tcb.sndUna = seg.ack;
   tcb.sndNxt = seg.ack;
   tcb.sndMax = seg.ack;
-  tcb.sndWnd = seg.wnd;
-  tcb.maxSndWnd = seg.wnd;
-  tcb.sndWl1 = seg.seq;
-  tcb.sndWl2 = seg.ack;
+  initSendWindow(tcb, seg, seg.ack); // unscaled: a cookie carries no window scale
   tcb.state = "SYN-RECEIVED";
   tcp.host.stats.count("tcpSynCookiesRecv");
   tcp.host.stats.count("tcpPassiveOpens");

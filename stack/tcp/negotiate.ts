@@ -1,6 +1,7 @@
 /**
- * Option negotiation on the SYN exchange: each extension is on only if both SYNs
- * carried it (and our config allows it).
+ * What the SYN exchange settles: the peer's sequence space and first send window
+ * (`receiveSyn`, `initSendWindow`), and the options, each on only if both SYNs carried it
+ * (and our config allows it).
  *
  * - MSS (RFC 9293 §3.7.1): send no more than the peer's MSS (536 if it sent none) and
  *   no more than our own MTU allows.
@@ -8,8 +9,36 @@
  *   14 is taken as 14.
  * - SACK-permitted (RFC 2018 §2) and timestamps (RFC 7323 §3.2).
  */
+import type { TcpSegment } from "./header.ts";
 import type { TcpOptions } from "./options.ts";
+import { seqAdd } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
+
+/**
+ * The peer's initial sequence number, from its SYN. RFC 9293 §3.10.7.2 (LISTEN) and
+ * §3.10.7.3 (SYN-SENT): "RCV.NXT is set to SEG.SEQ+1, IRS is set to SEG.SEQ". RCV.ADV,
+ * the right edge we have offered (RFC 7323 §2.4), starts at RCV.NXT. A SYN-cookie ACK
+ * passes the IRS its cookie was made for (SEG.SEQ − 1).
+ */
+export function receiveSyn(tcb: Tcb, irs: number): void {
+  tcb.irs = irs;
+  tcb.rcvNxt = seqAdd(irs, 1);
+  tcb.rcvAdv = tcb.rcvNxt;
+}
+
+/**
+ * The first send window, from the segment that synchronizes us: RFC 9293 §3.10.7.3
+ * "SND.WND <- SEG.WND, SND.WL1 <- SEG.SEQ, SND.WL2 <- SEG.ACK" (§3.10.7.2 likewise for
+ * a SYN in LISTEN, where SND.WL2 is our ISS: there is no SEG.ACK). SEG.WND is taken
+ * unscaled: a SYN's window never is (RFC 7323 §2.2). MAX.SND.WND (RFC 5961 §5.2) starts
+ * at it too.
+ */
+export function initSendWindow(tcb: Tcb, seg: TcpSegment, wl2: number): void {
+  tcb.sndWnd = seg.wnd;
+  tcb.maxSndWnd = seg.wnd;
+  tcb.sndWl1 = seg.seq;
+  tcb.sndWl2 = wl2;
+}
 
 /** The receive-window shift we offer: enough for `maxBytes` of buffer (at most 14). */
 export function windowScaleFor(maxBytes: number): number {

@@ -17,7 +17,7 @@
  */
 import { processAck } from "./ack.ts";
 import { Flag, segmentLength, type TcpSegment } from "./header.ts";
-import { negotiateOptions } from "./negotiate.ts";
+import { initSendWindow, negotiateOptions, receiveSyn } from "./negotiate.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from "./seq.ts";
 import { destroy, establish, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -75,9 +75,7 @@ function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
   }
   // Third (security) is not implemented. Fourth: the SYN bit.
   if (!(seg.flags & Flag.SYN)) return; // fifth: neither SYN nor RST: drop
-  tcb.irs = seg.seq;
-  tcb.rcvNxt = seqAdd(seg.seq, 1);
-  tcb.rcvAdv = tcb.rcvNxt;
+  receiveSyn(tcb, seg.seq);
   negotiateOptions(tcb, seg.options, now);
   if (tcb.tsEnabled && seg.options.timestamp !== undefined)
     tcb.tsRecent = seg.options.timestamp.value;
@@ -85,9 +83,7 @@ function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
     // Simultaneous open (RFC 9293 §3.5, Figure 8): send SYN,ACK from SYN-RECEIVED.
     setState(tcb, "SYN-RECEIVED");
     tcb.sndNxt = tcb.iss;
-    tcb.sndWnd = seg.wnd; // RFC 7323 §2.2: the window in a SYN is never scaled
-    tcb.sndWl1 = seg.seq;
-    tcb.sndWl2 = seg.ack;
+    initSendWindow(tcb, seg, seg.ack);
     tcb.retransmitAt = Number.POSITIVE_INFINITY;
     return;
   }
@@ -98,10 +94,7 @@ function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
     rttSample(tcb, (Math.floor(now) + tcb.tsOffset - seg.options.timestamp.echo) | 0);
   tcb.rttSeq = undefined;
   tcb.sndUna = seg.ack;
-  tcb.sndWnd = seg.wnd;
-  tcb.maxSndWnd = seg.wnd;
-  tcb.sndWl1 = seg.seq;
-  tcb.sndWl2 = seg.ack;
+  initSendWindow(tcb, seg, seg.ack);
   tcb.retransmitAt = Number.POSITIVE_INFINITY;
   establish(tcb, now);
   tcb.ackNow = true;
