@@ -18,7 +18,6 @@
  */
 import type { AckEvent, CongestionOptions } from "./controller.ts";
 import { LossRecoveryController } from "./loss_recovery.ts";
-import { slowStart } from "./window.ts";
 
 /** RFC 9438 §5.1: C = 0.4 (segments / s³). */
 export const CUBIC_C = 0.4;
@@ -80,20 +79,13 @@ export class Cubic extends LossRecoveryController<CubicState> {
     return { ...this.state };
   }
 
-  protected increase(ack: AckEvent): void {
-    let bytes = ack.bytesAcked;
-    // §4.10: "When cwnd is no more than ssthresh, CUBIC MUST employ a slow start".
-    if (this.window < this.threshold) {
-      const grown = slowStart(this.window, this.threshold, bytes, this.smss);
-      this.window = grown.cwnd;
-      bytes = grown.leftover;
-      if (bytes === 0) return;
-    }
-    this.congestionAvoidance(bytes, ack.now, ack.rttMs ?? 0);
-  }
-
-  /** §4.2–§4.5, on each new ACK in congestion avoidance. */
-  private congestionAvoidance(bytesAcked: number, now: number, rttMs: number): void {
+  /**
+   * §4.2–§4.5, on each new ACK in congestion avoidance. (§4.10's slow start below
+   * ssthresh is the shared one, in loss_recovery.ts.)
+   */
+  protected congestionAvoidance(bytesAcked: number, ack: AckEvent): void {
+    const now = ack.now;
+    const rttMs = ack.rttMs ?? 0;
     const s = this.state;
     if (s.tEpoch === undefined) this.beginEpoch(now);
     this.lastGrowthAt = now;

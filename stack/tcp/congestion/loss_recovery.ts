@@ -23,7 +23,7 @@ import type {
   DupAckAction,
   LossEvent,
 } from "./controller.ts";
-import { DUP_THRESH, INITIAL_SSTHRESH, initialWindow } from "./window.ts";
+import { DUP_THRESH, INITIAL_SSTHRESH, initialWindow, slowStart } from "./window.ts";
 
 type Recovery = "none" | "newreno" | "sack";
 
@@ -70,8 +70,11 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
   }
 
   // The window arithmetic, per algorithm.
-  /** Grow the window for an ACK of new data outside recovery (slow start or avoidance). */
-  protected abstract increase(ack: AckEvent): void;
+  /**
+   * Grow the window in congestion avoidance (cwnd >= ssthresh) for an ACK of new data
+   * outside recovery: `bytesAcked` is what slow start left over (`grow`).
+   */
+  protected abstract congestionAvoidance(bytesAcked: number, ack: AckEvent): void;
   /** A loss signalled by ACKs: set ssthresh from `flight` (and remember W_max etc.). */
   protected abstract reduceOnLoss(flight: number, now: number): void;
   /** A retransmission timeout: set ssthresh from `flight` (the loss window is set here). */
@@ -131,8 +134,24 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
       this.onAppLimited(ack.now);
       return "none";
     }
-    this.increase(ack);
+    this.grow(ack);
     return "none";
+  }
+
+  /**
+   * RFC 5681 §3.1: slow start while cwnd < ssthresh (CUBIC too: RFC 9438 §4.10 "When
+   * cwnd is no more than ssthresh, CUBIC MUST employ a slow start"), then congestion
+   * avoidance with the acknowledged bytes slow start did not use.
+   */
+  private grow(ack: AckEvent): void {
+    let bytes = ack.bytesAcked;
+    if (this.window < this.threshold) {
+      const grown = slowStart(this.window, this.threshold, bytes, this.smss);
+      this.window = grown.cwnd;
+      bytes = grown.leftover;
+      if (bytes === 0) return;
+    }
+    this.congestionAvoidance(bytes, ack);
   }
 
   onDuplicateAck(dup: LossEvent): DupAckAction {

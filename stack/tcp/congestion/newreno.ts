@@ -4,15 +4,14 @@
  * appropriate byte counting.
  *
  *  - Slow start (cwnd < ssthresh): cwnd += min(N, 2·SMSS) per ACK of N new bytes,
- *    which doubles cwnd every round trip (window.ts).
+ *    which doubles cwnd every round trip (window.ts, run by loss_recovery.ts).
  *  - Congestion avoidance: count acknowledged bytes; each time a cwnd's worth has been
  *    acknowledged, cwnd += SMSS: one segment per round trip (RFC 5681 §3.1, "the
  *    RECOMMENDED way", and RFC 3465 §2.1).
  *  - Loss: ssthresh = max(FlightSize / 2, 2·SMSS) (RFC 5681 §3.1 eq. 4).
  */
-import type { AckEvent, CongestionOptions } from "./controller.ts";
+import type { CongestionOptions } from "./controller.ts";
 import { LossRecoveryController } from "./loss_recovery.ts";
-import { slowStart } from "./window.ts";
 
 export class NewReno extends LossRecoveryController<number> {
   readonly name = "newreno" as const;
@@ -23,14 +22,7 @@ export class NewReno extends LossRecoveryController<number> {
     super(options);
   }
 
-  protected increase(ack: AckEvent): void {
-    let bytes = ack.bytesAcked;
-    if (this.window < this.threshold) {
-      const grown = slowStart(this.window, this.threshold, bytes, this.smss);
-      this.window = grown.cwnd;
-      bytes = grown.leftover;
-      if (bytes === 0) return;
-    }
+  protected congestionAvoidance(bytes: number): void {
     // RFC 5681 §3.1: "When the number of bytes acknowledged reaches cwnd, then cwnd can
     // be incremented by up to SMSS bytes" and "MUST NOT be increased by more than SMSS
     // bytes per RTT", so at most one step per ACK.
