@@ -72,16 +72,7 @@ export function onListen(
     else tcp.host.stats.drop("tcpListenDrops");
     return undefined;
   }
-  const tcb = tcp.createTcb(
-    d.destination,
-    seg.destinationPort,
-    d.source,
-    seg.sourcePort,
-    undefined,
-    now,
-    listener.connectionOptions,
-  );
-  tcb.listener = listener;
+  const tcb = childTcb(tcp, listener, d, seg, undefined, now);
   listener.halfOpen.add(tcb);
   // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be selected and a
   // SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" (output.ts sends it).
@@ -123,16 +114,7 @@ function fromCookie(
     return undefined;
   }
   if (listener.acceptQueue.length >= listener.backlog) return undefined;
-  const tcb = tcp.createTcb(
-    d.destination,
-    seg.destinationPort,
-    d.source,
-    seg.sourcePort,
-    cookie,
-    now,
-    listener.connectionOptions,
-  );
-  tcb.listener = listener;
+  const tcb = childTcb(tcp, listener, d, seg, cookie, now);
   receiveSyn(tcb, clientIsn);
   tcb.sndMss = Math.min(mss, tcp.host.mtu - 40);
   tcb.sndUna = seg.ack;
@@ -144,6 +126,28 @@ function fromCookie(
   tcp.host.stats.count("tcpPassiveOpens");
   establish(tcb, now);
   segmentArrives(tcb, seg, now); // the ACK may carry data
+  return tcb;
+}
+
+/** A TCB for the segment's four-tuple, owned by `listener`; `iss` undefined: a fresh ISN. */
+function childTcb(
+  tcp: Tcp,
+  listener: Listener,
+  d: Ipv4Datagram,
+  seg: TcpSegment,
+  iss: number | undefined,
+  now: number,
+): Tcb {
+  const tcb = tcp.createTcb(
+    d.destination,
+    seg.destinationPort,
+    d.source,
+    seg.sourcePort,
+    iss,
+    now,
+    listener.connectionOptions,
+  );
+  tcb.listener = listener;
   return tcb;
 }
 
