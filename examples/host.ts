@@ -62,6 +62,8 @@ export function startHost(args: HostArgs): Host {
     mtu: args.mtu,
     // The TUN's offloads (with --offload): TCP leaves checksums and segmentation to it.
     offload: tun.capabilities.offload,
+    // The driver polls after every receive burst: one ACK per burst, not per segment.
+    tcp: { ackPerBurst: true },
     ...(args.trace ? { trace: new TextTrace() } : {}),
   });
   const driver = attachDriver(stack, device, clock);

@@ -54,6 +54,12 @@ export interface TcpConfig {
   challengeAckLimit: number;
   /** Grow a connection's receive buffer when the application drains it fast (Linux DRS). */
   receiveBufferAutoTuning: boolean;
+  /**
+   * Answer a whole receive burst with one ACK: output owed after an arriving segment
+   * waits for the next `poll`, which the driver (`device/driver.ts`) calls after each
+   * burst. Off: output at once, per segment (what step-by-step tests expect).
+   */
+  ackPerBurst: boolean;
 }
 
 export function defaultTcpConfig(): TcpConfig {
@@ -84,6 +90,7 @@ export function defaultTcpConfig(): TcpConfig {
     windowScale: true,
     challengeAckLimit: 1000,
     receiveBufferAutoTuning: true,
+    ackPerBurst: false,
   };
 }
 

@@ -98,7 +98,7 @@ export class Tcp {
     }
     if (tcb !== undefined) {
       segmentArrives(tcb, seg, now);
-      this.settle(tcb, now);
+      this.settleAfterBurst(tcb, now);
       return;
     }
     const listener = this.findListener(d.destination, seg.destinationPort);
@@ -332,6 +332,19 @@ export class Tcp {
     if (tcb.dirty || tcb.closed) return;
     tcb.dirty = true;
     this.dirty.push(tcb);
+  }
+
+  /**
+   * After a segment arrived. With `ackPerBurst`, what `tcb` owes goes out at the next
+   * `poll`, which the driver calls after each receive burst: a burst is answered with
+   * one ACK. Deviation, as Linux's GRO makes it: RFC 1122 §4.2.3.2 and RFC 5681 §4.2
+   * ask for an ACK at least every second full-sized segment; a burst counts here as one
+   * aggregate segment (a "stretch ACK"), which the sender's byte counting (RFC 3465)
+   * tolerates. A connection that ended is settled at once, so its socket hears of it.
+   */
+  private settleAfterBurst(tcb: Tcb, now: number): void {
+    if (this.config.ackPerBurst && !tcb.closed) this.markDirty(tcb);
+    else this.settle(tcb, now);
   }
 
   /** After any event on `tcb`: send what is owed, refile its timers, tell the socket. */
