@@ -1,28 +1,11 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { DescriptorTable, FIRST_DESCRIPTOR } from "../../sockets/descriptors.ts";
-import { SocketError } from "../../sockets/errors.ts";
-import { SocketApi } from "../../sockets/socket_api.ts";
-import { VirtualClock } from "../../stack/clock.ts";
-import { FAKE_OPTIONS, fakeStack } from "./fake_stack.ts";
+import type { SocketApi } from "../../sockets/socket_api.ts";
+import { errnoOf, fakeSocketApi } from "./fake_stack.ts";
 
 function api(): SocketApi {
-  return new SocketApi(
-    fakeStack(),
-    new VirtualClock(),
-    () => {},
-    () => ({ ...FAKE_OPTIONS }),
-  );
-}
-
-function errnoOf(call: () => unknown): string | undefined {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof SocketError) return error.code;
-    throw error;
-  }
-  return undefined;
+  return fakeSocketApi().sockets;
 }
 
 describe("descriptor table", () => {

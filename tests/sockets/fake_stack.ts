@@ -5,7 +5,10 @@
  * UDP uses the real `Udp` class over a fake host that records what it would send.
  */
 
+import { SocketError } from "../../sockets/errors.ts";
 import type { SocketStack, TcpLayer } from "../../sockets/layers.ts";
+import { SocketApi } from "../../sockets/socket_api.ts";
+import { VirtualClock } from "../../stack/clock.ts";
 import { Random } from "../../stack/random.ts";
 import { Stats } from "../../stack/stats.ts";
 import type {
@@ -240,4 +243,37 @@ export function fakeStack(seed = 1): FakeStack {
     udp: new Udp(host),
     sentPackets,
   };
+}
+
+export interface FakeSocketEnv {
+  readonly sockets: SocketApi;
+  readonly stack: FakeStack;
+  readonly clock: VirtualClock;
+  /** How many times the API kicked the (absent) driver. */
+  kicks(): number;
+}
+
+/** The socket API over a fresh fake stack, on a VirtualClock, with FAKE_OPTIONS. */
+export function fakeSocketApi(): FakeSocketEnv {
+  const stack = fakeStack();
+  const clock = new VirtualClock();
+  let kicks = 0;
+  const sockets = new SocketApi(
+    stack,
+    clock,
+    () => kicks++,
+    () => ({ ...FAKE_OPTIONS }),
+  );
+  return { sockets, stack, clock, kicks: () => kicks };
+}
+
+/** The errno of the SocketError `call` throws; undefined if it returns. Other errors propagate. */
+export function errnoOf(call: () => unknown): string | undefined {
+  try {
+    call();
+  } catch (error) {
+    if (error instanceof SocketError) return error.code;
+    throw error;
+  }
+  return undefined;
 }

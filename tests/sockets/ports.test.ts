@@ -1,38 +1,12 @@
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { SocketError } from "../../sockets/errors.ts";
 import { EPHEMERAL_HIGH, EPHEMERAL_LOW, ephemeralPort, PortTable } from "../../sockets/ports.ts";
-import { SocketApi } from "../../sockets/socket_api.ts";
-import { VirtualClock } from "../../stack/clock.ts";
 import { Random } from "../../stack/random.ts";
-import { FAKE_OPTIONS, type FakeStack, fakeStack } from "./fake_stack.ts";
-
-function setup(): { sockets: SocketApi; stack: FakeStack } {
-  const stack = fakeStack();
-  return {
-    sockets: new SocketApi(
-      stack,
-      new VirtualClock(),
-      () => {},
-      () => ({ ...FAKE_OPTIONS }),
-    ),
-    stack,
-  };
-}
-
-function errnoOf(call: () => unknown): string | undefined {
-  try {
-    call();
-  } catch (error) {
-    if (error instanceof SocketError) return error.code;
-    throw error;
-  }
-  return undefined;
-}
+import { errnoOf, fakeSocketApi } from "./fake_stack.ts";
 
 describe("bind", () => {
   test("EADDRINUSE: same port on the same, the wildcard, or under a wildcard", () => {
-    const { sockets } = setup();
+    const { sockets } = fakeSocketApi();
     const a = sockets.socket("inet", "stream");
     sockets.bind(a, "10.0.0.2", 80);
     const b = sockets.socket("inet", "stream");
@@ -47,7 +21,7 @@ describe("bind", () => {
   });
 
   test("TCP and UDP ports are separate name spaces", () => {
-    const { sockets } = setup();
+    const { sockets } = fakeSocketApi();
     sockets.bind(sockets.socket("inet", "stream"), "0.0.0.0", 7);
     sockets.bind(sockets.socket("inet", "dgram"), "0.0.0.0", 7);
     const again = sockets.socket("inet", "dgram");
@@ -55,7 +29,7 @@ describe("bind", () => {
   });
 
   test("closing a socket frees its port", () => {
-    const { sockets } = setup();
+    const { sockets } = fakeSocketApi();
     const a = sockets.socket("inet", "dgram");
     sockets.bind(a, "0.0.0.0", 53);
     sockets.close(a);
@@ -63,7 +37,7 @@ describe("bind", () => {
   });
 
   test("EADDRNOTAVAIL for an address that is not the stack's; EINVAL on a second bind", () => {
-    const { sockets } = setup();
+    const { sockets } = fakeSocketApi();
     const a = sockets.socket("inet", "stream");
     expect(errnoOf(() => sockets.bind(a, "10.0.0.9", 80))).toBe("EADDRNOTAVAIL");
     sockets.bind(a, "10.0.0.2", 80);
@@ -75,7 +49,7 @@ describe("bind", () => {
   });
 
   test("SO_REUSEADDR: binds over TIME-WAIT, shares with non-listeners, never two listeners", () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     stack.tcp.heldPorts.add(80); // a connection of a closed socket lingers in TIME-WAIT
     const plain = sockets.socket("inet", "stream");
     expect(errnoOf(() => sockets.bind(plain, "0.0.0.0", 80))).toBe("EADDRINUSE");
@@ -100,7 +74,7 @@ describe("bind", () => {
   });
 
   test("port 0 picks an ephemeral port and getsockname shows it", () => {
-    const { sockets } = setup();
+    const { sockets } = fakeSocketApi();
     const fd = sockets.socket("inet", "dgram");
     sockets.bind(fd, "0.0.0.0", 0);
     const { address, port } = sockets.getsockname(fd);

@@ -5,26 +5,12 @@
  */
 import { describe, expect, test } from "bun:test";
 import { POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLRDHUP } from "../../sockets/poll.ts";
-import { SocketApi } from "../../sockets/socket_api.ts";
-import { VirtualClock } from "../../stack/clock.ts";
-import { FAKE_OPTIONS, fakeStack, PEER } from "./fake_stack.ts";
+import { FAKE_OPTIONS, type FakeSocketEnv, fakeSocketApi, PEER } from "./fake_stack.ts";
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 const ALL = POLLIN | POLLOUT | POLLRDHUP;
 
-function setup() {
-  const stack = fakeStack();
-  const clock = new VirtualClock();
-  const sockets = new SocketApi(
-    stack,
-    clock,
-    () => {},
-    () => ({ ...FAKE_OPTIONS }),
-  );
-  return { sockets, stack, clock };
-}
-
-async function connectedPair(env: ReturnType<typeof setup>) {
+async function connectedPair(env: FakeSocketEnv) {
   const fd = env.sockets.socket("inet", "stream");
   const done = env.sockets.connect(fd, "10.0.0.1", 80);
   const connection = env.stack.tcp.last;
@@ -35,7 +21,7 @@ async function connectedPair(env: ReturnType<typeof setup>) {
 
 describe("poll", () => {
   test("transitions: writable → readable → peer FIN → both closed (POLLHUP)", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd, connection } = await connectedPair(env);
     const bits = async () => (await env.sockets.poll([{ fd, events: ALL }], 0))[0]?.revents ?? 0;
     expect(await bits()).toBe(POLLOUT);
@@ -48,7 +34,7 @@ describe("poll", () => {
   });
 
   test("reset: POLLERR until the error is read, POLLHUP, POLLIN (recv will not block)", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd, connection } = await connectedPair(env);
     connection.fail("ECONNRESET");
     const [first] = await env.sockets.poll([{ fd, events: POLLIN }], 0);
@@ -59,7 +45,7 @@ describe("poll", () => {
   });
 
   test("waits for the first change among several descriptors", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const a = await connectedPair(env);
     const b = await connectedPair(env);
     const waiting = env.sockets.poll(
@@ -75,7 +61,7 @@ describe("poll", () => {
   });
 
   test("timeout on the driver's clock: 0 returns at once, N waits N virtual ms", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd } = await connectedPair(env);
     expect(await env.sockets.poll([{ fd, events: POLLIN }], 0)).toEqual([]);
     let result: unknown;
@@ -91,7 +77,7 @@ describe("poll", () => {
   });
 
   test("a closed descriptor is POLLNVAL, also when closed during the wait; negative fds are ignored", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd } = await connectedPair(env);
     const waiting = env.sockets.poll(
       [
@@ -106,7 +92,7 @@ describe("poll", () => {
   });
 
   test("a listener is POLLIN when accept will not block", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const server = env.sockets.socket("inet", "stream");
     env.sockets.bind(server, "0.0.0.0", 7);
     env.sockets.listen(server);
@@ -116,7 +102,7 @@ describe("poll", () => {
   });
 
   test("POLLOUT comes back only when a third of the send buffer is free (low-water mark)", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd, connection } = await connectedPair(env);
     env.sockets.setNonBlocking(fd, true);
     await env.sockets.send(fd, new Uint8Array(FAKE_OPTIONS.sendBufferBytes));
@@ -132,7 +118,7 @@ describe("poll", () => {
 
 describe("epoll", () => {
   test("level-triggered: a ready descriptor is reported until it is drained", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd, connection } = await connectedPair(env);
     const ep = env.sockets.epollCreate();
     env.sockets.epollCtl(ep, "add", fd, POLLIN);
@@ -145,7 +131,7 @@ describe("epoll", () => {
   });
 
   test("waits for a change or the timeout; mod changes the events; del and close remove", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd, connection } = await connectedPair(env);
     const ep = env.sockets.epollCreate();
     env.sockets.epollCtl(ep, "add", fd, POLLIN);
@@ -174,7 +160,7 @@ describe("epoll", () => {
   });
 
   test("thousands of idle descriptors: a wait reports only the ones that changed, fairly", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const ep = env.sockets.epollCreate();
     const pairs = [];
     for (let i = 0; i < 3000; i++) {
@@ -194,7 +180,7 @@ describe("epoll", () => {
   });
 
   test("closing the epoll descriptor fails a waiting epollWait with EBADF", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const ep = env.sockets.epollCreate();
     const waiting = env.sockets.epollWait(ep, 1, -1);
     await settle();
@@ -203,7 +189,7 @@ describe("epoll", () => {
   });
 
   test("nested epoll sets: an inner set's readiness reaches the outer one; loops are ELOOP", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd, connection } = await connectedPair(env);
     const inner = env.sockets.epollCreate();
     const outer = env.sockets.epollCreate();
@@ -218,7 +204,7 @@ describe("epoll", () => {
   });
 
   test("an epoll descriptor is itself pollable (POLLIN when an event is ready)", async () => {
-    const env = setup();
+    const env = fakeSocketApi();
     const { fd, connection } = await connectedPair(env);
     const ep = env.sockets.epollCreate();
     env.sockets.epollCtl(ep, "add", fd, POLLIN);

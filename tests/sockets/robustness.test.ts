@@ -8,9 +8,9 @@ import { expect, test } from "bun:test";
 import fc from "fast-check";
 import { SocketError } from "../../sockets/errors.ts";
 import { POLLIN, POLLOUT } from "../../sockets/poll.ts";
-import { SocketApi } from "../../sockets/socket_api.ts";
-import { VirtualClock } from "../../stack/clock.ts";
-import { FAKE_OPTIONS, fakeStack, PEER } from "./fake_stack.ts";
+import type { SocketApi } from "../../sockets/socket_api.ts";
+import type { VirtualClock } from "../../stack/clock.ts";
+import { fakeSocketApi, type fakeStack, PEER } from "./fake_stack.ts";
 
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -158,14 +158,7 @@ function playPeer(stack: ReturnType<typeof fakeStack>, which: number, act: strin
 test("property: only SocketErrors; closing everything settles every call and frees every port", async () => {
   await fc.assert(
     fc.asyncProperty(fc.array(command, { maxLength: 60 }), async (commands) => {
-      const stack = fakeStack();
-      const clock = new VirtualClock();
-      const api = new SocketApi(
-        stack,
-        clock,
-        () => {},
-        () => ({ ...FAKE_OPTIONS }),
-      );
+      const { sockets: api, stack, clock } = fakeSocketApi();
       const pending: Promise<unknown>[] = [];
       const failures: unknown[] = [];
       const record = (error: unknown) => {

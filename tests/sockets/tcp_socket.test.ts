@@ -5,29 +5,15 @@
  */
 import { describe, expect, test } from "bun:test";
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from "../../sockets/poll.ts";
-import { SocketApi } from "../../sockets/socket_api.ts";
-import { VirtualClock } from "../../stack/clock.ts";
-import { FAKE_OPTIONS, type FakeStack, fakeStack, PEER } from "./fake_stack.ts";
+import type { SocketApi } from "../../sockets/socket_api.ts";
+import { FAKE_OPTIONS, fakeSocketApi, PEER } from "./fake_stack.ts";
 
 /** Lets every pending promise continuation run. */
 const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-function setup() {
-  const stack: FakeStack = fakeStack();
-  const clock = new VirtualClock();
-  let kicks = 0;
-  const sockets = new SocketApi(
-    stack,
-    clock,
-    () => kicks++,
-    () => ({ ...FAKE_OPTIONS }),
-  );
-  return { sockets, stack, clock, kicks: () => kicks };
-}
-
 /** A socket connected to 10.0.0.1:80 through the fake. */
 async function connected() {
-  const env = setup();
+  const env = fakeSocketApi();
   const fd = env.sockets.socket("inet", "stream");
   const done = env.sockets.connect(fd, "10.0.0.1", 80);
   env.stack.tcp.last.establish();
@@ -43,7 +29,7 @@ function revents(sockets: SocketApi, fd: number): Promise<number> {
 
 describe("connect", () => {
   test("resolves when ESTABLISHED; the local side is the stack's address and an ephemeral port", async () => {
-    const { sockets, stack, kicks } = setup();
+    const { sockets, stack, kicks } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     let resolved = false;
     const done = sockets.connect(fd, "10.0.0.1", 80).then(() => {
@@ -63,7 +49,7 @@ describe("connect", () => {
   });
 
   test("ECONNREFUSED on RST, with a sentence naming the peer", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     const done = sockets.connect(fd, "10.0.0.1", 9);
     stack.tcp.last.fail("ECONNREFUSED");
@@ -72,7 +58,7 @@ describe("connect", () => {
   });
 
   test("after a failed connect, connect tries again from the same port", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     const first = sockets.connect(fd, "10.0.0.1", 80);
     stack.tcp.last.fail("ECONNREFUSED");
@@ -86,7 +72,7 @@ describe("connect", () => {
   });
 
   test("connect may take an ephemeral port the stack still holds (TIME-WAIT) if the four-tuple is new", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     for (let port = 49152; port <= 65535; port++) stack.tcp.heldPorts.add(port);
     const fd = sockets.socket("inet", "stream");
     const done = sockets.connect(fd, "10.0.0.1", 80);
@@ -97,7 +83,7 @@ describe("connect", () => {
   });
 
   test("ETIMEDOUT when the handshake gives up", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     const done = sockets.connect(fd, "10.0.0.1", 9);
     stack.tcp.last.fail("ETIMEDOUT");
@@ -105,7 +91,7 @@ describe("connect", () => {
   });
 
   test("non-blocking: EINPROGRESS, EALREADY, POLLOUT on success, then 0, then EISCONN", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     sockets.setNonBlocking(fd, true);
     await expect(sockets.connect(fd, "10.0.0.1", 80)).rejects.toMatchObject({
@@ -122,7 +108,7 @@ describe("connect", () => {
   });
 
   test("non-blocking failure: POLLERR|POLLOUT|POLLHUP, SO_ERROR gives the error once", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     sockets.setNonBlocking(fd, true);
     await expect(sockets.connect(fd, "10.0.0.1", 9)).rejects.toMatchObject({ code: "EINPROGRESS" });
@@ -135,7 +121,7 @@ describe("connect", () => {
   });
 
   test("a fresh socket is POLLOUT|POLLHUP and has no peer (ENOTCONN)", async () => {
-    const { sockets } = setup();
+    const { sockets } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     expect(await revents(sockets, fd)).toBe(POLLOUT | POLLHUP);
     expect(() => sockets.getpeername(fd)).toThrow("ENOTCONN");
@@ -264,7 +250,7 @@ describe("shutdown and close", () => {
 
 describe("listen and accept", () => {
   test("accept waits, returns a new descriptor, and the listener keeps listening", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const server = sockets.socket("inet", "stream");
     sockets.bind(server, "0.0.0.0", 7);
     sockets.listen(server, 5);
@@ -284,7 +270,7 @@ describe("listen and accept", () => {
   });
 
   test("non-blocking accept: EAGAIN; listen on a connected socket: EINVAL", async () => {
-    const { sockets } = setup();
+    const { sockets } = fakeSocketApi();
     const server = sockets.socket("inet", "stream");
     sockets.bind(server, "0.0.0.0", 7);
     sockets.listen(server);
@@ -298,7 +284,7 @@ describe("listen and accept", () => {
   });
 
   test("accepted sockets inherit options; the listener's port stays bound by them", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const server = sockets.socket("inet", "stream");
     sockets.setsockopt(server, "TCP_NODELAY", true);
     sockets.bind(server, "0.0.0.0", 7);
@@ -313,7 +299,7 @@ describe("listen and accept", () => {
   });
 
   test("shutdown(read) on a listener stops it: a waiting accept gets EINVAL", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const server = sockets.socket("inet", "stream");
     sockets.bind(server, "0.0.0.0", 7);
     sockets.listen(server);
@@ -325,7 +311,7 @@ describe("listen and accept", () => {
   });
 
   test("closing a listener resets queued connections and fails a waiting accept with EBADF", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const server = sockets.socket("inet", "stream");
     sockets.bind(server, "0.0.0.0", 7);
     sockets.listen(server);
@@ -339,7 +325,7 @@ describe("listen and accept", () => {
 
 describe("socket options", () => {
   test("options set before connect reach TCP; after connect they apply at once", async () => {
-    const { sockets, stack } = setup();
+    const { sockets, stack } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     sockets.setsockopt(fd, "SO_RCVBUF", 100000);
     sockets.setsockopt(fd, "SO_KEEPALIVE", true);
