@@ -12,6 +12,7 @@
  * retransmissions runs in milliseconds and replays exactly. The real clock, which does
  * use `setTimeout`, lives in `device/real_clock.ts`.
  */
+import { MinHeap } from "./min_heap.ts";
 
 export interface Timer {
   cancel(): void;
@@ -38,8 +39,7 @@ interface Scheduled {
 export class VirtualClock implements Clock {
   private nowMs: number;
   private nextOrder = 0;
-  // A binary min-heap on (atMs, order).
-  private readonly heap: Scheduled[] = [];
+  private readonly heap = new MinHeap<Scheduled>(earlier);
 
   constructor(startMs = 0) {
     this.nowMs = startMs;
@@ -51,7 +51,7 @@ export class VirtualClock implements Clock {
 
   at(atMs: number, callback: () => void): Timer {
     const entry: Scheduled = { atMs, order: this.nextOrder++, callback, cancelled: false };
-    this.push(entry);
+    this.heap.push(entry);
     return {
       cancel: () => {
         entry.cancelled = true;
@@ -62,7 +62,7 @@ export class VirtualClock implements Clock {
   /** Number of timers still waiting to fire. */
   get pending(): number {
     let count = 0;
-    for (const entry of this.heap) if (!entry.cancelled) count++;
+    for (const entry of this.heap.values()) if (!entry.cancelled) count++;
     return count;
   }
 
@@ -75,7 +75,7 @@ export class VirtualClock implements Clock {
     for (;;) {
       const head = this.peekLive();
       if (head === undefined || head.atMs > targetMs) break;
-      this.pop();
+      this.heap.pop();
       if (head.atMs > this.nowMs) this.nowMs = head.atMs;
       head.callback();
     }
@@ -96,48 +96,15 @@ export class VirtualClock implements Clock {
         this.nowMs = endMs;
         return false;
       }
-      this.pop();
+      this.heap.pop();
       if (head.atMs > this.nowMs) this.nowMs = head.atMs;
       head.callback();
     }
   }
 
   private peekLive(): Scheduled | undefined {
-    while (this.heap.length > 0 && this.heap[0]!.cancelled) this.pop();
-    return this.heap[0];
-  }
-
-  private push(entry: Scheduled): void {
-    const heap = this.heap;
-    heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (!earlier(heap[i]!, heap[parent]!)) break;
-      [heap[i], heap[parent]] = [heap[parent]!, heap[i]!];
-      i = parent;
-    }
-  }
-
-  private pop(): Scheduled | undefined {
-    const heap = this.heap;
-    const top = heap[0];
-    const last = heap.pop();
-    if (heap.length > 0 && last !== undefined) {
-      heap[0] = last;
-      let i = 0;
-      for (;;) {
-        const left = 2 * i + 1;
-        const right = left + 1;
-        let smallest = i;
-        if (left < heap.length && earlier(heap[left]!, heap[smallest]!)) smallest = left;
-        if (right < heap.length && earlier(heap[right]!, heap[smallest]!)) smallest = right;
-        if (smallest === i) break;
-        [heap[i], heap[smallest]] = [heap[smallest]!, heap[i]!];
-        i = smallest;
-      }
-    }
-    return top;
+    while (this.heap.peek()?.cancelled) this.heap.pop();
+    return this.heap.peek();
   }
 }
 

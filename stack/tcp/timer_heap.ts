@@ -7,6 +7,7 @@
  * finds nothing due and refiles the TCB. Entries whose deadline no longer matches their
  * TCB's `scheduledAt` are stale and skipped.
  */
+import { MinHeap } from "../min_heap.ts";
 import type { Tcb } from "./tcb.ts";
 
 interface Entry {
@@ -15,10 +16,10 @@ interface Entry {
 }
 
 export class TimerHeap {
-  private readonly heap: Entry[] = [];
+  private readonly heap = new MinHeap<Entry>((a, b) => a.at < b.at);
 
   get size(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Files `tcb` under its earliest timer if that is sooner than where it is filed. */
@@ -26,60 +27,30 @@ export class TimerHeap {
     const at = tcb.closed ? Number.POSITIVE_INFINITY : tcb.nextTimerAt();
     if (at >= tcb.scheduledAt) return;
     tcb.scheduledAt = at;
-    this.push({ at, tcb });
+    this.heap.push({ at, tcb });
   }
 
   /** The earliest live deadline, or Infinity. */
   peek(): number {
     this.dropStale();
-    return this.heap[0]?.at ?? Number.POSITIVE_INFINITY;
+    return this.heap.peek()?.at ?? Number.POSITIVE_INFINITY;
   }
 
   /** Removes and returns a TCB whose filed deadline is at or before `now`. */
   popDue(now: number): Tcb | undefined {
     this.dropStale();
-    const top = this.heap[0];
+    const top = this.heap.peek();
     if (top === undefined || top.at > now) return undefined;
-    this.pop();
+    this.heap.pop();
     top.tcb.scheduledAt = Number.POSITIVE_INFINITY;
     return top.tcb;
   }
 
   private dropStale(): void {
     for (;;) {
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined || (!top.tcb.closed && top.at === top.tcb.scheduledAt)) return;
-      this.pop();
+      this.heap.pop();
     }
-  }
-
-  private push(entry: Entry): void {
-    const heap = this.heap;
-    heap.push(entry);
-    let i = heap.length - 1;
-    while (i > 0) {
-      const parent = (i - 1) >> 1;
-      if (heap[parent]!.at <= entry.at) break;
-      heap[i] = heap[parent]!;
-      i = parent;
-    }
-    heap[i] = entry;
-  }
-
-  private pop(): void {
-    const heap = this.heap;
-    const last = heap.pop();
-    if (last === undefined || heap.length === 0) return;
-    let i = 0;
-    for (;;) {
-      const left = 2 * i + 1;
-      if (left >= heap.length) break;
-      const right = left + 1;
-      const child = right < heap.length && heap[right]!.at < heap[left]!.at ? right : left;
-      if (heap[child]!.at >= last.at) break;
-      heap[i] = heap[child]!;
-      i = child;
-    }
-    heap[i] = last;
   }
 }
