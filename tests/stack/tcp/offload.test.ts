@@ -7,8 +7,9 @@
  */
 import { describe, expect, test } from "bun:test";
 import type { Device } from "../../../device/device.ts";
+import { attachDriver } from "../../../device/driver.ts";
 import { createMemoryLink, type MemoryLinkEnd } from "../../../device/memory_link.ts";
-import { type Timer, VirtualClock } from "../../../stack/clock.ts";
+import { VirtualClock } from "../../../stack/clock.ts";
 import { NO_OFFLOAD, type Offload } from "../../../stack/offload.ts";
 import { Random } from "../../../stack/random.ts";
 import { Stack } from "../../../stack/stack.ts";
@@ -19,27 +20,14 @@ import { ADDRESS_A, ADDRESS_B, type Host } from "../../helpers/two_hosts.ts";
 const MTU = 1500;
 const MB = 1 << 20;
 
-/** A synchronous driver (as device/driver.ts, without microtasks) over `device`. */
+/** The real driver (device/driver.ts) over `device`; a stack that throws fails the test. */
 function drive(stack: Stack, device: Device, end: MemoryLinkEnd, clock: VirtualClock): Host {
-  let timer: Timer | undefined;
-  let armedAt = Number.POSITIVE_INFINITY;
-  const service = () => {
-    stack.poll(clock.now());
-    const deadline = Math.max(stack.nextDeadline(), clock.now());
-    if (deadline === armedAt) return;
-    timer?.cancel();
-    armedAt = deadline;
-    timer =
-      deadline === Number.POSITIVE_INFINITY
-        ? undefined
-        : clock.at(deadline, () => {
-            armedAt = Number.POSITIVE_INFINITY;
-            service();
-          });
-  };
-  stack.transmit = (packet, offload) => device.send(packet, offload);
-  device.onReceive((packet) => stack.receive(packet, clock.now()), service);
-  return { stack, device: end, service };
+  const driver = attachDriver(stack, device, clock, {
+    onError: (error) => {
+      throw error;
+    },
+  });
+  return { stack, device: end, service: driver.service };
 }
 
 function offloadedHosts(offload: Offload) {
