@@ -108,6 +108,15 @@ describe("two stacks over a lossy link", () => {
     }, 120_000);
   }
 
+  // Receive-buffer auto-tuning (Linux DRS) off: the fixed, possibly small buffers then
+  // set the window alone.
+  test("with receive-buffer auto-tuning off", () => {
+    fc.assert(
+      fc.property(scenario, (s) => check(s, { receiveBufferAutoTuning: false })),
+      { numRuns: 30 },
+    );
+  }, 120_000);
+
   // SYN cookies answer every SYN: the handshake completes from the first segment after
   // it (RFC 4987 §3.6). That segment must arrive before any later one that could be
   // reset (a FIN), so this run keeps duplication and delay but not loss, corruption
