@@ -13,9 +13,19 @@ export interface MemoryPair {
   server: Stack;
   clientConnection: TcpConnection;
   serverConnection: TcpConnection;
-  /** Packets each stack has transmitted and the other not yet received. */
+  /** Packets each stack has transmitted and the other not yet received (while `queueing`). */
   toServer: Uint8Array[];
   toClient: Uint8Array[];
+  /**
+   * True: each transmitted packet is copied into the queues above. False (for measuring,
+   * so the harness allocates nothing per packet): the last one each way is copied into
+   * `lastToServer` / `lastToClient` (64 KiB each), its length in the `...Length` field.
+   */
+  queueing: boolean;
+  lastToServer: Uint8Array;
+  lastToServerLength: number;
+  lastToClient: Uint8Array;
+  lastToClientLength: number;
   /** Delivers queued packets both ways until none is left (bounded). */
   exchange(now: number): void;
 }
@@ -31,8 +41,27 @@ export async function createMemoryPair(): Promise<MemoryPair> {
   const server = new Stack({ address: SERVER_ADDRESS, prefixLength: 24, mtu: 1500 });
   const toServer: Uint8Array[] = [];
   const toClient: Uint8Array[] = [];
-  client.transmit = (packet) => toServer.push(packet.slice());
-  server.transmit = (packet) => toClient.push(packet.slice());
+  const pair = {
+    queueing: true,
+    lastToServer: new Uint8Array(65536),
+    lastToServerLength: 0,
+    lastToClient: new Uint8Array(65536),
+    lastToClientLength: 0,
+  };
+  client.transmit = (packet) => {
+    if (pair.queueing) toServer.push(packet.slice());
+    else {
+      pair.lastToServer.set(packet);
+      pair.lastToServerLength = packet.length;
+    }
+  };
+  server.transmit = (packet) => {
+    if (pair.queueing) toClient.push(packet.slice());
+    else {
+      pair.lastToClient.set(packet);
+      pair.lastToClientLength = packet.length;
+    }
+  };
   const exchange = (now: number) => {
     for (let round = 0; round < 1000 && toServer.length + toClient.length > 0; round++) {
       for (const packet of toServer.splice(0)) server.receive(packet, now);
@@ -55,5 +84,13 @@ export async function createMemoryPair(): Promise<MemoryPair> {
   if (serverConnection === undefined || clientConnection.state !== "ESTABLISHED") {
     throw new Error(`in-memory handshake failed: client ${clientConnection.state}`);
   }
-  return { client, server, clientConnection, serverConnection, toServer, toClient, exchange };
+  return Object.assign(pair, {
+    client,
+    server,
+    clientConnection,
+    serverConnection,
+    toServer,
+    toClient,
+    exchange,
+  });
 }

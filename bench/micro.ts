@@ -96,30 +96,39 @@ async function tcpParseCase(): Promise<() => void> {
   };
 }
 
-/** Adds `delta` to the 32-bit field at `at` and patches the TCP checksum (RFC 1624). */
+/**
+ * Sets the 32-bit field at `at` to `value` and patches the TCP checksum (RFC 1624), with
+ * byte arithmetic only: the harness must not allocate inside the measured loop.
+ */
 async function fieldPatcher(): Promise<(packet: Uint8Array, at: number, value: number) => void> {
   const { updateChecksum } = await import("../stack/checksum.ts");
+  const sumAt = IP + 16;
   return (packet, at, value) => {
-    const view = new DataView(packet.buffer, packet.byteOffset, packet.length);
-    const tcp = IP;
-    const sumAt = tcp + 16;
-    let checksum = view.getUint16(sumAt);
-    for (const offset of [at, at + 2]) {
-      const oldWord = view.getUint16(offset);
-      const newWord = offset === at ? value >>> 16 : value & 0xffff;
-      checksum = updateChecksum(checksum, oldWord, newWord);
-      view.setUint16(offset, newWord);
-    }
-    view.setUint16(sumAt, checksum);
+    let checksum = word(packet, sumAt);
+    checksum = updateChecksum(checksum, word(packet, at), value >>> 16);
+    checksum = updateChecksum(checksum, word(packet, at + 2), value & 0xffff);
+    setWord(packet, at, value >>> 16);
+    setWord(packet, at + 2, value & 0xffff);
+    setWord(packet, sumAt, checksum);
   };
 }
 
-function payloadLength(packet: Uint8Array): number {
-  return packet.length - IP - (packet[IP + 12]! >>> 4) * 4;
+function word(bytes: Uint8Array, at: number): number {
+  return (bytes[at]! << 8) | bytes[at + 1]!;
+}
+
+function setWord(bytes: Uint8Array, at: number, value: number): void {
+  bytes[at] = value >>> 8;
+  bytes[at + 1] = value & 0xff;
+}
+
+/** Data bytes of the TCP segment in `packet`, which is `length` bytes long. */
+function payloadLength(packet: Uint8Array, length = packet.length): number {
+  return length - IP - (packet[IP + 12]! >>> 4) * 4;
 }
 
 function seqOf(packet: Uint8Array): number {
-  return new DataView(packet.buffer, packet.byteOffset).getUint32(IP + 4);
+  return ((word(packet, IP + 4) << 16) | word(packet, IP + 6)) >>> 0;
 }
 
 let pairPromise: Promise<MemoryPair> | undefined;
@@ -141,10 +150,10 @@ async function receiveCase(): Promise<() => void> {
   const length = payloadLength(template);
   let seq = seqOf(template);
   const into = new Uint8Array(65536);
+  pair.queueing = false;
   return () => {
     pair.server.receive(template, now);
     pair.serverConnection.receive(into, now);
-    pair.toClient.length = 0;
     seq = (seq + length) >>> 0;
     patch(template, IP + 4, seq);
   };
@@ -164,13 +173,15 @@ async function sendCase(): Promise<() => void> {
   pair.exchange(now + 500);
   if (ack === undefined) throw new Error("the server sent no ACK");
   now += 500;
+  pair.queueing = false;
+  const segment = pair.lastToServer;
   return () => {
+    pair.lastToServerLength = 0;
     pair.clientConnection.send(data, now);
     pair.client.poll(now);
-    const segment = pair.toServer.pop();
-    pair.toServer.length = 0;
-    if (segment === undefined) return;
-    patch(ack, IP + 8, (seqOf(segment) + payloadLength(segment)) >>> 0);
+    if (pair.lastToServerLength === 0) return;
+    const end = seqOf(segment) + payloadLength(segment, pair.lastToServerLength);
+    patch(ack, IP + 8, end >>> 0);
     pair.client.receive(ack, now);
   };
 }
