@@ -32,7 +32,7 @@ import { Listener } from "./listener.ts";
 import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
-import { seqAdd, seqGt, seqLe, seqLt } from "./seq.ts";
+import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
 import { destroy, setState } from "./state.ts";
 import { Tcb } from "./tcb.ts";
 import { TimerHeap } from "./timer_heap.ts";
@@ -51,6 +51,12 @@ export interface TcpHost {
   readonly trace: Trace;
   readonly ipv4: { output(packet: Uint8Array, send: Ipv4Send): void };
 }
+
+/**
+ * With `ackPerBurst`, the most data a burst's ACK may wait for: two 64 KB super-segments,
+ * what Linux's GRO leads it to ACK at most (one ACK per two aggregated "segments").
+ */
+const MAX_ACK_STRETCH = 2 * 65536;
 
 export class Tcp {
   readonly config: TcpConfig;
@@ -340,10 +346,13 @@ export class Tcp {
    * one ACK. Deviation, as Linux's GRO makes it: RFC 1122 §4.2.3.2 and RFC 5681 §4.2
    * ask for an ACK at least every second full-sized segment; a burst counts here as one
    * aggregate segment (a "stretch ACK"), which the sender's byte counting (RFC 3465)
-   * tolerates. A connection that ended is settled at once, so its socket hears of it.
+   * tolerates. The stretch is bounded by MAX_ACK_STRETCH bytes: a sender with a large
+   * window is not left waiting for the end of a long burst. A connection that ended is
+   * settled at once, so its socket hears of it.
    */
   private settleAfterBurst(tcb: Tcb, now: number): void {
-    if (this.config.ackPerBurst && !tcb.closed) this.markDirty(tcb);
+    const deferrable = this.config.ackPerBurst && !tcb.closed;
+    if (deferrable && seqDiff(tcb.rcvNxt, tcb.lastAckSent) < MAX_ACK_STRETCH) this.markDirty(tcb);
     else this.settle(tcb, now);
   }
 
