@@ -43,7 +43,11 @@ export function serveTcp(
   const listenFd = api.socket("inet", "stream");
   api.setsockopt(listenFd, "SO_REUSEADDR", true);
   api.bind(listenFd, options.address ?? "0.0.0.0", options.port);
-  api.listen(listenFd, options.backlog ?? 128);
+  // A device read hands the stack up to 256 packets at once, and every handshake they
+  // complete joins the accept queue before this task runs again: a backlog of 128 overflowed
+  // under a burst of connects (tcpListenOverflows in `bun run bench`). 1024 is within
+  // Linux's SOMAXCONN (4096) and above nginx's 511.
+  api.listen(listenFd, options.backlog ?? 1024);
   const connections = new Set<number>();
   let stopped = false;
 
