@@ -2,20 +2,33 @@
  * A byte ring: the send and receive buffers of a connection (RFC 9293 §3.3.1 pictures
  * them as the sequence space; this is where those bytes live).
  *
- * Fixed capacity (chosen by SO_SNDBUF / SO_RCVBUF), so memory per connection is
- * bounded; `grow` exists for receive-buffer auto-tuning. No allocation per call.
+ * Bounded capacity (chosen by SO_SNDBUF / SO_RCVBUF), so memory per connection is
+ * bounded; `grow` raises the bound for receive-buffer auto-tuning. The storage behind
+ * it is allocated on demand and doubles as data arrives (as Linux charges a socket only
+ * for the skbs it holds): a connection that is idle, or sends a few hundred bytes, does
+ * not pay for 2 × 256 KiB. Once grown the storage is kept (no churn on a busy
+ * connection); `compact` gives it back. No allocation per call otherwise.
  */
+
+/** Storage of a ring that has never held a byte (shared: it has no room to write into). */
+const NO_STORAGE = new Uint8Array(0);
+
+/** The first storage a ring takes: room for a small request or reply. */
+const FIRST_STORAGE_BYTES = 2048;
+
 export class RingBuffer {
-  private bytes: Uint8Array;
+  private bytes: Uint8Array = NO_STORAGE;
+  private limit: number;
   private head = 0;
   private used = 0;
 
   constructor(capacity: number) {
-    this.bytes = new Uint8Array(Math.max(1, capacity));
+    this.limit = Math.max(1, capacity);
   }
 
+  /** The most bytes the ring holds (its storage may be smaller until they arrive). */
   get capacity(): number {
-    return this.bytes.length;
+    return this.limit;
   }
 
   /** Bytes stored. */
@@ -25,12 +38,13 @@ export class RingBuffer {
 
   /** Bytes that still fit. */
   get free(): number {
-    return this.bytes.length - this.used;
+    return this.limit - this.used;
   }
 
   /** Appends as much of `data` as fits; returns how many bytes were taken. */
   write(data: Uint8Array): number {
     const n = Math.min(data.length, this.free);
+    if (this.used + n > this.bytes.length) this.reserve(this.used + n);
     const capacity = this.bytes.length;
     let tail = this.head + this.used;
     if (tail >= capacity) tail -= capacity;
@@ -70,20 +84,28 @@ export class RingBuffer {
     if (this.used === 0) this.head = 0;
   }
 
-  /** Enlarges the ring to `capacity` bytes, keeping the contents. */
+  /** Raises the capacity to `capacity` bytes (storage follows as data arrives). */
   grow(capacity: number): void {
-    if (capacity <= this.bytes.length) return;
-    const next = new Uint8Array(capacity);
-    this.peek(0, next.subarray(0, this.used));
-    this.bytes = next;
-    this.head = 0;
+    if (capacity > this.limit) this.limit = capacity;
   }
 
-  /** Shrinks the storage to what is stored (at least 1 byte): a closing connection's
-   * buffers should not keep their full size through TIME-WAIT. */
+  /** Shrinks the ring to what is stored (storage and capacity; no storage when empty): a
+   * closing connection's buffers should not keep their full size through TIME-WAIT. */
   compact(): void {
-    if (this.bytes.length <= Math.max(this.used, 1)) return;
-    const next = new Uint8Array(Math.max(this.used, 1));
+    this.limit = Math.max(this.used, 1);
+    if (this.bytes.length > this.used) this.resize(this.used);
+  }
+
+  /** Storage for at least `needed` bytes: doubling from FIRST_STORAGE_BYTES, at most the capacity. */
+  private reserve(needed: number): void {
+    let size = Math.max(FIRST_STORAGE_BYTES, this.bytes.length);
+    while (size < needed) size *= 2;
+    this.resize(Math.min(size, this.limit));
+  }
+
+  /** Moves the contents to new storage of `size` bytes (>= used), starting at index 0. */
+  private resize(size: number): void {
+    const next = size === 0 ? NO_STORAGE : new Uint8Array(size);
     this.peek(0, next.subarray(0, this.used));
     this.bytes = next;
     this.head = 0;
