@@ -24,6 +24,10 @@
  * as one super-segment with gso_type TCPv4; the kernel splits it again (tcp_gso_segment:
  * the header is copied to each piece, SEQ advanced, PSH and FIN kept for the last).
  * Anything it cannot merge is written alone, in order, with an all-zero header.
+ *
+ * A stack told of these offloads (`Tun.capabilities`, `stack/offload.ts`) does better
+ * itself: it sends TCP segments of up to 64 KB marked with the MSS to cut at, which go
+ * out at once with gso_size, and leaves every TCP checksum partial (NEEDS_CSUM).
  */
 import { internetChecksum, onesComplementSum, pseudoHeaderSum } from "../stack/checksum.ts";
 import type { TransmitOffload } from "../stack/offload.ts";

@@ -253,12 +253,16 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
 
 /**
  * What the device finishes for this segment (`stack/offload.ts`): nothing on a plain
- * link; the checksum with checksum offload; and with TSO, for more than one MSS of
- * data, the cutting into `dataRoom`-sized pieces (RFC 9293 §3.7.1 holds per piece).
+ * link or for a segment without data; the checksum of a data segment with checksum
+ * offload; and with TSO, for more than one MSS of data, the cutting into
+ * `dataRoom`-sized pieces (RFC 9293 §3.7.1 holds per piece). A header-only segment
+ * keeps its full checksum: there is no data to save a pass over, and the kernel spent
+ * measurably more time on ACKs arriving from the TUN with a partial one (upload with
+ * offload: 0.47–0.55 against 0.67–0.82 s of stack CPU per 100 MB, alternating runs).
  */
 function transmitOffload(tcb: Tcb, len: number): TransmitOffload | undefined {
   const offload = tcb.layer.host.offload;
-  if (offload === undefined || !offload.checksum) return undefined;
+  if (offload === undefined || !offload.checksum || len === 0) return undefined;
   const segmentSize = dataRoom(tcb);
   if (len <= segmentSize || !offload.segmentation) return PARTIAL_CHECKSUM;
   return { partialChecksum: true, segmentSize };

@@ -15,7 +15,7 @@ const FIN_PSH = 0x01 | 0x08;
 
 export interface OffloadedDevice extends Device {
   /** Every packet the stack handed over, before the pieces were cut: length and marking. */
-  readonly handed: { length: number; offload: TransmitOffload | undefined }[];
+  readonly handed: { length: number; dataBytes: number; offload: TransmitOffload | undefined }[];
 }
 
 /** `device` with checksum and segmentation offload, both done here in software. */
@@ -28,7 +28,8 @@ export function withSoftwareOffload(device: Device, offload: Offload = FULL): Of
       return device.mtu;
     },
     send(packet, marking) {
-      handed.push({ length: packet.length, offload: marking });
+      const dataBytes = packet.length - IP - (packet[IP + 12]! >>> 4) * 4;
+      handed.push({ length: packet.length, dataBytes, offload: marking });
       for (const piece of finishOffload(packet, marking)) device.send(piece);
     },
     onReceive: (handler, flush) => device.onReceive(handler, flush),
