@@ -33,8 +33,10 @@ export abstract class Pollable {
   nonBlocking = false;
   /** Set by close(): the descriptor number may already name something else. */
   isClosed = false;
-  private readonly waiters = new Set<Waiter>();
-  private readonly watchers = new Set<Watcher>();
+  // Per descriptor, so kept small: an idle connection has one waiter (its pending recv)
+  // and usually no watcher, so an array (not a Set) and a Set made on first watch.
+  private waiters: Waiter[] = [];
+  private watchers: Set<Watcher> | undefined;
 
   /** The poll(2) readiness bits right now (POLLIN, POLLOUT, POLLERR, POLLHUP, POLLRDHUP). */
   abstract readiness(): number;
@@ -44,46 +46,49 @@ export abstract class Pollable {
 
   /** The hook the stack calls: wake every waiter and tell every watcher. */
   changed(): void {
-    if (this.waiters.size > 0) {
-      const waiters = [...this.waiters];
-      this.waiters.clear();
+    if (this.waiters.length > 0) {
+      const waiters = this.waiters;
+      this.waiters = [];
       for (const waiter of waiters) waiter.wake();
     }
+    if (this.watchers === undefined) return;
     for (const watcher of this.watchers) watcher.changedReadiness(this);
   }
 
   /** Resolves at the next change; rejects with EBADF if the socket is closed first. */
   nextChange(syscall: string): Promise<void> {
     return new Promise<void>((resolve, reject) => {
-      this.waiters.add({ wake: resolve, fail: () => reject(closedWhileWaiting(syscall)) });
+      this.waiters.push({ wake: resolve, fail: () => reject(closedWhileWaiting(syscall)) });
     });
   }
 
   /** Registers a one-shot waiter by hand (poll(2) waits on several descriptors at once). */
   addWaiter(waiter: Waiter): void {
-    this.waiters.add(waiter);
+    if (!this.waiters.includes(waiter)) this.waiters.push(waiter);
   }
 
   removeWaiter(waiter: Waiter): void {
-    this.waiters.delete(waiter);
+    const at = this.waiters.indexOf(waiter);
+    if (at >= 0) this.waiters.splice(at, 1);
   }
 
   watch(watcher: Watcher): void {
+    this.watchers ??= new Set();
     this.watchers.add(watcher);
   }
 
   unwatch(watcher: Watcher): void {
-    this.watchers.delete(watcher);
+    this.watchers?.delete(watcher);
   }
 
   /** The descriptor was closed: every pending call fails as on a closed fd. */
   closed(): void {
     this.isClosed = true;
-    const waiters = [...this.waiters];
-    this.waiters.clear();
+    const waiters = this.waiters;
+    this.waiters = [];
     for (const waiter of waiters) waiter.fail();
-    const watchers = [...this.watchers];
-    this.watchers.clear();
+    const watchers = [...(this.watchers ?? [])];
+    this.watchers?.clear();
     for (const watcher of watchers) watcher.closedDescriptor(this);
   }
 

@@ -62,8 +62,9 @@ export class Tcp {
   readonly config: TcpConfig;
   readonly isn: IsnGenerator;
   // Connections by (remote address, remote port) then (local address, local port):
-  // two exact 48-bit number keys, no string built per packet.
-  private readonly byRemote = new Map<number, Map<number, Tcb>>();
+  // two exact 48-bit number keys, no string built per packet. The TCB itself while it is
+  // the only one for that remote endpoint (the usual case: no inner Map per connection).
+  private readonly byRemote = new Map<number, Tcb | Map<number, Tcb>>();
   private readonly all = new Set<Tcb>();
   private readonly listeners = new Map<number, Map<number, Listener>>();
   private readonly localPorts = new Map<number, number>();
@@ -264,9 +265,10 @@ export class Tcp {
     remoteAddress: number,
     remotePort: number,
   ): Tcb | undefined {
-    return this.byRemote
-      .get(remoteAddress * 65536 + remotePort)
-      ?.get(localAddress * 65536 + localPort);
+    const entry = this.byRemote.get(remoteAddress * 65536 + remotePort);
+    const localKey = localAddress * 65536 + localPort;
+    if (entry instanceof Map) return entry.get(localKey);
+    return entry !== undefined && localKeyOf(entry) === localKey ? entry : undefined;
   }
 
   private findListener(address: number, port: number): Listener | undefined {
@@ -304,12 +306,19 @@ export class Tcp {
     tcb.tsOffset = this.host.random.nextUint32(); // RFC 7323 §5.4: randomised TSval offset
     tcb.offeredRcvScale = config.windowScale ? windowScaleFor(config.maxReceiveBufferBytes) : 0;
     const remoteKey = ra * 65536 + rp;
-    let byLocal = this.byRemote.get(remoteKey);
-    if (byLocal === undefined) {
-      byLocal = new Map();
-      this.byRemote.set(remoteKey, byLocal);
-    }
-    byLocal.set(la * 65536 + lp, tcb);
+    const localKey = la * 65536 + lp;
+    const entry = this.byRemote.get(remoteKey);
+    if (entry instanceof Map) entry.set(localKey, tcb);
+    else if (entry === undefined || localKeyOf(entry) === localKey)
+      this.byRemote.set(remoteKey, tcb);
+    else
+      this.byRemote.set(
+        remoteKey,
+        new Map([
+          [localKeyOf(entry), entry],
+          [localKey, tcb],
+        ]),
+      );
     this.all.add(tcb);
     this.localPorts.set(lp, (this.localPorts.get(lp) ?? 0) + 1);
     return tcb;
@@ -319,9 +328,14 @@ export class Tcp {
   remove(tcb: Tcb): void {
     if (!this.all.delete(tcb)) return;
     const remoteKey = tcb.remoteAddress * 65536 + tcb.remotePort;
-    const byLocal = this.byRemote.get(remoteKey);
-    byLocal?.delete(tcb.localAddress * 65536 + tcb.localPort);
-    if (byLocal !== undefined && byLocal.size === 0) this.byRemote.delete(remoteKey);
+    const localKey = localKeyOf(tcb);
+    const entry = this.byRemote.get(remoteKey);
+    if (entry instanceof Map) {
+      entry.delete(localKey);
+      if (entry.size === 0) this.byRemote.delete(remoteKey);
+    } else if (entry !== undefined && localKeyOf(entry) === localKey) {
+      this.byRemote.delete(remoteKey);
+    }
     const count = (this.localPorts.get(tcb.localPort) ?? 1) - 1;
     if (count > 0) this.localPorts.set(tcb.localPort, count);
     else this.localPorts.delete(tcb.localPort);
@@ -449,4 +463,9 @@ export class Tcp {
       dontFragment: true,
     });
   }
+}
+
+/** The local half of a TCB's four-tuple as one number (48 bits: exact in a double). */
+function localKeyOf(tcb: Tcb): number {
+  return tcb.localAddress * 65536 + tcb.localPort;
 }
