@@ -77,6 +77,30 @@ export interface Ipv4ParseFailure {
   readonly detail: string;
 }
 
+// Big-endian field access on the bytes themselves: no DataView object per packet on the
+// hot path (parse and emit run once per segment).
+function be16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+function be32(b: Uint8Array, at: number): number {
+  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
+}
+
+function put8(b: Uint8Array, at: number, value: number): void {
+  b[at] = value;
+}
+
+function put16(b: Uint8Array, at: number, value: number): void {
+  b[at] = value >>> 8;
+  b[at + 1] = value;
+}
+
+function put32(b: Uint8Array, at: number, value: number): void {
+  put16(b, at, value >>> 16);
+  put16(b, at + 2, value);
+}
+
 /** A DataView over exactly these bytes (respecting the Uint8Array's own byteOffset). */
 export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
@@ -92,13 +116,12 @@ function failure(reason: Ipv4HeaderDrop, detail: string): Ipv4ParseFailure {
  */
 export function parseIpv4Header(packet: Uint8Array): Ipv4Header | Ipv4ParseFailure {
   if (packet.length < IPV4_HEADER_LENGTH) return failure("ipInTruncatedPkts", "shorter than 20");
-  const view = viewOf(packet);
-  const versionIhl = view.getUint8(VERSION_IHL);
+  const versionIhl = packet[VERSION_IHL]!;
   if (versionIhl >>> 4 !== 4) return failure("ipInHdrErrors", "version not 4");
   // RFC 791 §3.1: IHL is in 32-bit words; "the minimum value for a correct header is 5".
   const headerLength = (versionIhl & 0x0f) * 4;
   if (headerLength < IPV4_HEADER_LENGTH) return failure("ipInHdrErrors", "IHL below 5");
-  const totalLength = view.getUint16(TOTAL_LENGTH);
+  const totalLength = be16(packet, TOTAL_LENGTH);
   if (totalLength < headerLength) return failure("ipInHdrErrors", "total length below IHL");
   // Longer than received is a truncated packet; shorter is link padding, trimmed later.
   if (totalLength > packet.length) return failure("ipInTruncatedPkts", "total length > bytes");
@@ -110,7 +133,7 @@ export function parseIpv4Header(packet: Uint8Array): Ipv4Header | Ipv4ParseFailu
     const optionsProblem = checkOptions(packet.subarray(OPTIONS, headerLength));
     if (optionsProblem !== undefined) return failure("ipInHdrErrors", optionsProblem);
   }
-  const flagsOffset = view.getUint16(FLAGS_FRAGMENT_OFFSET);
+  const flagsOffset = be16(packet, FLAGS_FRAGMENT_OFFSET);
   const moreFragments = (flagsOffset & FLAG_MF) !== 0;
   const fragmentOffset = (flagsOffset & FRAGMENT_OFFSET_MASK) * 8;
   const dataLength = totalLength - headerLength;
@@ -124,16 +147,16 @@ export function parseIpv4Header(packet: Uint8Array): Ipv4Header | Ipv4ParseFailu
   // The reserved flag (RFC 791: "must be zero") is ignored, as Linux does: be liberal.
   return {
     headerLength,
-    typeOfService: view.getUint8(TYPE_OF_SERVICE),
+    typeOfService: packet[TYPE_OF_SERVICE]!,
     totalLength,
-    identification: view.getUint16(IDENTIFICATION),
+    identification: be16(packet, IDENTIFICATION),
     dontFragment: (flagsOffset & FLAG_DF) !== 0,
     moreFragments,
     fragmentOffset,
-    ttl: view.getUint8(TIME_TO_LIVE),
-    protocol: view.getUint8(PROTOCOL),
-    source: view.getUint32(SOURCE_ADDRESS),
-    destination: view.getUint32(DESTINATION_ADDRESS),
+    ttl: packet[TIME_TO_LIVE]!,
+    protocol: packet[PROTOCOL]!,
+    source: be32(packet, SOURCE_ADDRESS),
+    destination: be32(packet, DESTINATION_ADDRESS),
   };
 }
 
@@ -184,21 +207,20 @@ export interface Ipv4HeaderFields {
 
 /** Writes a 20-byte header (with its checksum) at the front of `buffer`, in place. */
 export function emitIpv4Header(buffer: Uint8Array, fields: Ipv4HeaderFields): void {
-  const view = viewOf(buffer);
-  view.setUint8(VERSION_IHL, 0x45); // Version 4, IHL 5.
-  view.setUint8(TYPE_OF_SERVICE, fields.typeOfService ?? 0);
-  view.setUint16(TOTAL_LENGTH, fields.totalLength);
-  view.setUint16(IDENTIFICATION, fields.identification);
+  put8(buffer, VERSION_IHL, 0x45); // Version 4, IHL 5.
+  put8(buffer, TYPE_OF_SERVICE, fields.typeOfService ?? 0);
+  put16(buffer, TOTAL_LENGTH, fields.totalLength);
+  put16(buffer, IDENTIFICATION, fields.identification);
   let flagsOffset = ((fields.fragmentOffset ?? 0) / 8) & FRAGMENT_OFFSET_MASK;
   if (fields.dontFragment) flagsOffset |= FLAG_DF;
   if (fields.moreFragments) flagsOffset |= FLAG_MF;
-  view.setUint16(FLAGS_FRAGMENT_OFFSET, flagsOffset);
-  view.setUint8(TIME_TO_LIVE, fields.ttl ?? DEFAULT_TTL);
-  view.setUint8(PROTOCOL, fields.protocol);
-  view.setUint16(HEADER_CHECKSUM, 0);
-  view.setUint32(SOURCE_ADDRESS, fields.source >>> 0);
-  view.setUint32(DESTINATION_ADDRESS, fields.destination >>> 0);
-  view.setUint16(HEADER_CHECKSUM, internetChecksum(buffer.subarray(0, IPV4_HEADER_LENGTH)));
+  put16(buffer, FLAGS_FRAGMENT_OFFSET, flagsOffset);
+  put8(buffer, TIME_TO_LIVE, fields.ttl ?? DEFAULT_TTL);
+  put8(buffer, PROTOCOL, fields.protocol);
+  put16(buffer, HEADER_CHECKSUM, 0);
+  put32(buffer, SOURCE_ADDRESS, fields.source >>> 0);
+  put32(buffer, DESTINATION_ADDRESS, fields.destination >>> 0);
+  put16(buffer, HEADER_CHECKSUM, internetChecksum(buffer.subarray(0, IPV4_HEADER_LENGTH)));
 }
 
 /** Rewrites the checksum of a header (any IHL) after its fields were edited in place. */
