@@ -10,6 +10,9 @@ import { seqDiff } from "./seq.ts";
 import { destroy, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
 
+/** Room (in segments) the peer must still have for a window update to wait (receiveCall). */
+const PEER_NOT_BLOCKED_SEGMENTS = 4;
+
 /** SEND (§3.10.2): queue what fits; returns the bytes taken (0 when full or shut). */
 export function sendCall(tcb: Tcb, data: Uint8Array, _now: number): number {
   if (tcb.writableBytes === 0) return 0;
@@ -33,7 +36,13 @@ export function receiveCall(tcb: Tcb, into: Uint8Array, now: number): number {
   if (gain >= Math.min(buffer.capacity / 2, tcb.rcvMss) && buffer.free >= 2 * current) {
     const s = tcb.state;
     if (s === "ESTABLISHED" || s === "FIN-WAIT-1" || s === "FIN-WAIT-2") {
-      tcb.ackNow = true;
+      // While the peer may still send several segments, the update can wait for the
+      // delayed-ACK timer (an ACK, RFC 1122 §4.2.3.2) and ride on the reply the
+      // application usually sends at once: after the handshake's 64 KiB window, the
+      // first read of a request would otherwise cost a segment of its own.
+      if (current < PEER_NOT_BLOCKED_SEGMENTS * tcb.rcvMss) tcb.ackNow = true;
+      else if (tcb.delayedAckAt === Number.POSITIVE_INFINITY)
+        tcb.delayedAckAt = now + tcb.layer.config.delayedAckMs;
       tcb.layer.markDirty(tcb);
     }
   }
