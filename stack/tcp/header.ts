@@ -93,7 +93,7 @@ export function parseSegment(d: Ipv4Datagram): TcpSegment | TcpParseDrop {
   const options =
     headerLength === TCP_HEADER_LENGTH
       ? NO_OPTIONS
-      : parseOptions(bytes.subarray(TCP_HEADER_LENGTH, headerLength));
+      : parseOptions(bytes, TCP_HEADER_LENGTH, headerLength);
   if (options === undefined) return "tcpInBadOptions";
   return {
     sourcePort: read16(bytes, SOURCE_PORT),

@@ -46,21 +46,28 @@ export interface TcpOptions {
 
 export const NO_OPTIONS: TcpOptions = Object.freeze({});
 
-/** Parses the options area; undefined means malformed (drop the segment). */
-export function parseOptions(bytes: Uint8Array): TcpOptions | undefined {
-  if (bytes.length === 0) return NO_OPTIONS;
+/**
+ * Parses the options area, `bytes[start..end)` (the whole array by default: a range
+ * spares a view per segment); undefined means malformed (drop the segment).
+ */
+export function parseOptions(
+  bytes: Uint8Array,
+  start = 0,
+  end = bytes.length,
+): TcpOptions | undefined {
+  if (end <= start) return NO_OPTIONS;
   const options: TcpOptions = {};
-  let i = 0;
-  while (i < bytes.length) {
+  let i = start;
+  while (i < end) {
     const kind = bytes[i]!;
     if (kind === OptionKind.END) break;
     if (kind === OptionKind.NOP) {
       i++;
       continue;
     }
-    if (i + 1 >= bytes.length) return undefined; // no room for the length byte
+    if (i + 1 >= end) return undefined; // no room for the length byte
     const length = bytes[i + 1]!;
-    if (length < 2 || i + length > bytes.length) return undefined;
+    if (length < 2 || i + length > end) return undefined;
     readOption(options, kind, bytes, i, length);
     i += length;
   }
