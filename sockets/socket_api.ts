@@ -100,9 +100,13 @@ export class SocketApi {
     }
   }
 
-  async send(fd: number, data: Uint8Array): Promise<number> {
+  /**
+   * `flags.eof` (TCP; FreeBSD's MSG_EOF): shut the write side once all of `data` is
+   * queued, in the same step, so the FIN can ride on the last data segment.
+   */
+  async send(fd: number, data: Uint8Array, flags?: { eof?: boolean }): Promise<number> {
     const socket = this.anySocket(fd, "send");
-    return socket instanceof UdpSocket ? socket.send(data) : socket.send(data);
+    return socket instanceof UdpSocket ? socket.send(data) : socket.send(data, flags);
   }
 
   /** Stream: `maxBytes` or fewer; an empty array is end of stream. */

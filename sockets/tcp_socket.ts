@@ -173,7 +173,7 @@ export class TcpSocket extends Pollable {
    * send(): queues all of `data`, waiting while the send buffer is full; non-blocking,
    * queues what fits and returns the count (EAGAIN if nothing fits).
    */
-  send(data: Uint8Array): Promise<number> {
+  send(data: Uint8Array, flags?: { eof?: boolean }): Promise<number> {
     let sent = 0;
     return this.retryUntilDone("send", () => {
       this.settlePhase();
@@ -195,6 +195,7 @@ export class TcpSocket extends Pollable {
       const taken = connection.send(data.subarray(sent), this.context.clock.now());
       if (taken > 0) this.context.kick();
       sent += taken;
+      if (sent === data.length && flags?.eof === true) this.shutdown(false, true);
       if (sent === data.length || (this.nonBlocking && sent > 0)) return sent;
       return WOULD_BLOCK;
     });

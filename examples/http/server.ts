@@ -171,15 +171,20 @@ async function sendReply(
     ...fields.map(([n, v]) => `${n}: ${v}`),
   ];
   const head = encoder.encode(`${lines.join("\r\n")}\r\n\r\n`);
+  // With `eof` the FIN is queued with the last bytes and goes out in the same segment:
+  // shut down only after the send returned, and a client that closes as soon as it has
+  // the reply sends its FIN first, leaving both ends in TIME-WAIT.
+  const eof = { eof: how.close };
   if (how.head) {
-    await api.send(fd, head);
+    await api.send(fd, head, eof);
   } else if (reply.length <= SMALL_BODY_BYTES) {
-    await api.send(fd, concat(head, reply.chunks));
+    await api.send(fd, concat(head, reply.chunks), eof);
   } else {
+    // Chunks may share one reused buffer, so none is held back for the FIN.
     await api.send(fd, head);
     for (const chunk of reply.chunks) await api.send(fd, chunk);
+    if (how.close) api.shutdown(fd, "write");
   }
-  if (how.close) api.shutdown(fd, "write");
 }
 
 function concat(head: Uint8Array, chunks: Iterable<Uint8Array>): Uint8Array {
