@@ -207,6 +207,29 @@ describe("shutdown and close", () => {
     expect([...(await sockets.recv(fd, 10))]).toEqual([1]);
   });
 
+  test("send with eof: CLOSE in the same step as the last byte, not before it is queued", async () => {
+    const { sockets, fd, connection } = await connected();
+    const data = new Uint8Array(FAKE_OPTIONS.sendBufferBytes + 100).fill(5);
+    const writing = sockets.send(fd, data, { eof: true });
+    await settle();
+    // The buffer is full and 100 bytes wait: no FIN yet, or they would be lost.
+    expect(connection.closed).toBe(false);
+    expect(connection.sentBytes.length).toBe(FAKE_OPTIONS.sendBufferBytes);
+    connection.acknowledge(FAKE_OPTIONS.sendBufferBytes);
+    expect(await writing).toBe(data.length);
+    expect(connection.sentBytes.length).toBe(data.length);
+    expect(connection.closed).toBe(true);
+    await expect(sockets.send(fd, new Uint8Array(1))).rejects.toThrow("EPIPE");
+  });
+
+  test("send with eof that fits: CLOSE before send returns (the FIN joins the data)", async () => {
+    const { sockets, fd, connection } = await connected();
+    const writing = sockets.send(fd, new Uint8Array([1, 2, 3]), { eof: true });
+    expect(connection.closed).toBe(true); // synchronously, before any poll could run
+    expect(await writing).toBe(3);
+    expect(connection.sentBytes).toEqual([1, 2, 3]);
+  });
+
   test("shutdown(read): recv sees end of stream, TCP is told", async () => {
     const { sockets, fd, connection } = await connected();
     sockets.shutdown(fd, "read");
