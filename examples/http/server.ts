@@ -158,19 +158,14 @@ async function sendReply(
   reply: Reply,
   how: { head: boolean; close: boolean; http10?: boolean },
 ): Promise<void> {
-  const fields: (readonly [string, string])[] = [
-    ["Date", new Date().toUTCString()],
-    ["Server", "tstcp"],
-    ...reply.fields,
-    ["Content-Length", String(reply.length)],
-  ];
-  if (how.close) fields.push(["Connection", "close"]);
-  else if (how.http10) fields.push(["Connection", "keep-alive"]);
-  const lines = [
-    `HTTP/1.1 ${reply.status} ${REASONS[reply.status] ?? ""}`,
-    ...fields.map(([n, v]) => `${n}: ${v}`),
-  ];
-  const head = encoder.encode(`${lines.join("\r\n")}\r\n\r\n`);
+  // One string, no arrays: this runs for every reply (keep-alive profile: ~5%).
+  let text = `HTTP/1.1 ${reply.status} ${REASONS[reply.status] ?? ""}\r\n`;
+  text += `Date: ${httpDate()}\r\nServer: tstcp\r\n`;
+  for (const [name, value] of reply.fields) text += `${name}: ${value}\r\n`;
+  text += `Content-Length: ${reply.length}\r\n`;
+  if (how.close) text += "Connection: close\r\n";
+  else if (how.http10) text += "Connection: keep-alive\r\n";
+  const head = encoder.encode(`${text}\r\n`);
   // With `eof` the FIN is queued with the last bytes and goes out in the same segment:
   // shut down only after the send returned, and a client that closes as soon as it has
   // the reply sends its FIN first, leaving both ends in TIME-WAIT.
@@ -185,6 +180,19 @@ async function sendReply(
     for (const chunk of reply.chunks) await api.send(fd, chunk);
     if (how.close) api.shutdown(fd, "write");
   }
+}
+
+let dateSecond = -1;
+let dateText = "";
+
+/** RFC 9110 §6.6.1: the Date field has a resolution of one second, so it is formatted once a second. */
+function httpDate(): string {
+  const second = Math.floor(Date.now() / 1000);
+  if (second !== dateSecond) {
+    dateSecond = second;
+    dateText = new Date(second * 1000).toUTCString();
+  }
+  return dateText;
 }
 
 function concat(head: Uint8Array, chunks: Iterable<Uint8Array>): Uint8Array {
