@@ -18,13 +18,19 @@ import {
   tcbInState,
 } from "../../helpers/tcp_segments.ts";
 
+/** ESTABLISHED, with "hello" sent and not yet acknowledged (SND.UNA = ISS+1, SND.NXT = ISS+6). */
+function helloInFlight() {
+  const h = tcbInState("ESTABLISHED");
+  const tcb = h.conn as Tcb;
+  tcb.send(new TextEncoder().encode("hello"), h.now);
+  poll(h);
+  expectSent(h, { flags: "PA", seq: ISS + 1, ack: IRS + 1 });
+  return { h, tcb };
+}
+
 describe("a pure ACK at the right edge of the window", () => {
   test("is accepted: its ACK acknowledges our data", () => {
-    const h = tcbInState("ESTABLISHED");
-    const tcb = h.conn as Tcb;
-    tcb.send(new TextEncoder().encode("hello"), h.now);
-    poll(h);
-    expectSent(h, { flags: "PA", seq: ISS + 1, ack: IRS + 1 });
+    const { h, tcb } = helloInFlight();
     const edge = (IRS + 1 + receiveWindow(tcb)) >>> 0;
     arrive(h, seg({ flags: "A", seq: edge, ack: ISS + 6 }));
     expect(tcb.sndUna).toBe(ISS + 6);
@@ -33,11 +39,7 @@ describe("a pure ACK at the right edge of the window", () => {
   });
 
   test("one past the edge is still unacceptable: answered with an ACK, not processed", () => {
-    const h = tcbInState("ESTABLISHED");
-    const tcb = h.conn as Tcb;
-    tcb.send(new TextEncoder().encode("hello"), h.now);
-    poll(h);
-    expectSent(h, { flags: "PA", seq: ISS + 1, ack: IRS + 1 });
+    const { h, tcb } = helloInFlight();
     const beyond = (IRS + 2 + receiveWindow(tcb)) >>> 0;
     arrive(h, seg({ flags: "A", seq: beyond, ack: ISS + 6 }));
     expect(tcb.sndUna).toBe(ISS + 1);
