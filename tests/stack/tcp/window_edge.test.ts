@@ -44,5 +44,7 @@ describe("a pure ACK at the right edge of the window", () => {
     arrive(h, seg({ flags: "A", seq: beyond, ack: ISS + 6 }));
     expect(tcb.sndUna).toBe(ISS + 1);
     expect(h.stats.get("tcpInWindowDrops")).toBe(1);
+    poll(h);
+    expectSent(h, { flags: "A", seq: ISS + 6, ack: IRS + 1 });
   });
 });
