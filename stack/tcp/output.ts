@@ -54,13 +54,26 @@ export function output(tcb: Tcb, now: number): void {
   // back at SND.UNA, and a sequence number the peer has already passed would make it
   // find the ACK unacceptable and drop it unread (RFC 9293 §3.10.7.4 first step) --
   // two peers doing that to each other trade ACKs forever.
-  if (tcb.ackNow && !sentAck) transmit(tcb, tcb.sndMax, 0, Flag.ACK, now);
+  if (tcb.ackNow && !sentAck) transmit(tcb, pureAckSeq(tcb), 0, Flag.ACK, now);
   armKeepalive(tcb, now);
   // RFC 6298 §5.1: while data is outstanding a timer must run, even when nothing could
   // be sent just now (e.g. after a timeout into a closed window).
   if (tcb.sndMax !== tcb.sndUna && tcb.retransmitAt === Number.POSITIVE_INFINITY) {
     if (tcb.persistAt === Number.POSITIVE_INFINITY) tcb.retransmitAt = now + tcb.rtoMs;
   }
+}
+
+/**
+ * SEG.SEQ of a pure ACK: SND.MAX, but never past the peer's right edge SND.UNA+SND.WND.
+ * A peer whose window closed (or shrank) under data we had already sent accepts a
+ * segment without data only at RCV.NXT, at most its right edge (RFC 9293 §3.10.7.4
+ * first step); an ACK at SND.MAX beyond it is dropped unread, and if the peer is itself
+ * waiting for that ACK to free its buffers, neither side moves again. Linux does the
+ * same (tcp_acceptable_seq).
+ */
+function pureAckSeq(tcb: Tcb): number {
+  const edge = seqAdd(tcb.sndUna, tcb.sndWnd);
+  return seqGt(tcb.sndMax, edge) ? edge : tcb.sndMax;
 }
 
 function sendSyn(tcb: Tcb, now: number): void {
