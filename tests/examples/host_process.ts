@@ -4,6 +4,7 @@
  * it with a signal and check how it left.
  */
 import type { Subprocess } from "bun";
+import { collectLines } from "../helpers/lines.ts";
 import type { Netns } from "../helpers/netns.ts";
 
 export const HOST_SCRIPT = `${import.meta.dir}/../../examples/host.ts`;
@@ -23,19 +24,9 @@ export function spawnHost(ns: Netns, args: string[]): HostProcess {
   const child = ns.spawnBun(HOST_SCRIPT, args);
   const lines: string[] = [];
   const listeners = new Set<() => void>();
-  (async () => {
-    const decoder = new TextDecoder();
-    let partial = "";
-    for await (const chunk of child.stdout) {
-      partial += decoder.decode(chunk, { stream: true });
-      const parts = partial.split("\n");
-      partial = parts.pop() ?? "";
-      lines.push(...parts);
-      for (const listener of listeners) listener();
-    }
-    if (partial) lines.push(partial);
+  void collectLines(child.stdout, lines, () => {
     for (const listener of listeners) listener();
-  })();
+  });
   const stderrText = new Response(child.stderr).text();
   return {
     child,
