@@ -1,6 +1,7 @@
 /**
  * Congestion control behind one small interface, chosen per connection like Linux's
- * TCP_CONGESTION: "newreno" (RFC 5681 + RFC 6582 + RFC 3465) or "cubic" (RFC 9438).
+ * TCP_CONGESTION: "newreno" (RFC 5681 + RFC 6582 + RFC 3465) or "cubic" (RFC 9438),
+ * both with HyStart++ (RFC 9406, hystart.ts) in the initial slow start unless switched off.
  *
  * A controller owns the congestion window (cwnd), the slow-start threshold (ssthresh)
  * and the loss-recovery state around them: the duplicate-ACK count, the recovery point
@@ -49,7 +50,8 @@
  *       bytesAcked = SEG.ACK − SND.UNA; SND.UNA = SEG.ACK; board.onCumulativeAck(SND.UNA)
  *       (true = the receiver reneged; it has cleared itself); restart the RTO timer;
  *       action = cc.onAck({ now, bytesAcked, sndUna: SND.UNA, sndMax: SND.MAX,
- *                           bytesInFlight: SND.MAX − SND.UNA, rttMs: SRTT, appLimited });
+ *                           bytesInFlight: SND.MAX − SND.UNA, rttMs: SRTT,
+                           latestRttMs: this ACK's RTT sample, if any, appLimited });
  *     `appLimited` (optional, RFC 7661 / RFC 9438 §5.8): true if the sender was not
  *     cwnd-limited (less than cwnd outstanding and nothing queued) when this data was
  *     sent; cwnd then does not grow. Actions:
@@ -91,7 +93,8 @@
  *  6. Optional: before sending after an idle period longer than RTO (RFC 5681 §4.1):
  *     cc.onIdleRestart(now), which sets cwnd = min(cwnd, IW).
  *
- * TCP_INFO: cc.cwnd, cc.ssthresh (2^30 until the first loss), cc.name, cc.inRecovery.
+ * TCP_INFO: cc.cwnd, cc.ssthresh (2^30 until the first loss or HyStart++ ends slow start),
+ * cc.name, cc.inRecovery.
  */
 import { Cubic } from "./cubic.ts";
 import { NewReno } from "./newreno.ts";
@@ -111,6 +114,11 @@ export interface AckEvent {
   readonly bytesInFlight: number;
   /** The smoothed RTT (RFC 6298 SRTT) if there is one; CUBIC uses it (RFC 9438 §4.2). */
   readonly rttMs?: number;
+  /**
+   * The RTT sample this ACK gave, if it gave one (RFC 7323 §4 RTTM, or RFC 6298's timed
+   * segment), unsmoothed: HyStart++ takes each round's minimum (RFC 9406 §4.2).
+   */
+  readonly latestRttMs?: number;
   /** The sender was not using its whole cwnd (application-limited): do not grow cwnd. */
   readonly appLimited?: boolean;
 }
@@ -174,6 +182,11 @@ export interface CongestionOptions {
   initialWindowSegments?: number;
   /** CUBIC fast convergence (RFC 9438 §4.7); on by default, as on Linux. */
   fastConvergence?: boolean;
+  /**
+   * HyStart++ (RFC 9406, hystart.ts) in the initial slow start; on by default for both
+   * controllers (Linux enables HyStart for CUBIC; RFC 9438 §4.10 says CUBIC SHOULD).
+   */
+  hystart?: boolean;
   /**
    * Continue from another controller's window when TCP_CONGESTION changes mid-connection:
    * pass { cwnd: old.cwnd, ssthresh: old.ssthresh } (Linux keeps both; recovery state and

@@ -13,8 +13,9 @@
  *
  * Units: the RFC's windows are in segments and times in seconds (§4.1); this class
  * keeps cwnd in bytes for TCP and converts with SMSS, and takes time as `now` in ms.
- * Slow start is RFC 5681's with RFC 3465 byte counting (§4.10 "MAY use the Reno TCP
- * slow start"); HyStart++ (RFC 9406) is not implemented.
+ * Slow start is the shared one (loss_recovery.ts): HyStart++ (RFC 9406, hystart.ts) in
+ * the initial slow start as §4.10 says CUBIC SHOULD, RFC 5681's with RFC 3465 byte
+ * counting after a loss or with HyStart++ off (§4.10 "MAY use the Reno TCP slow start").
  */
 import type { AckEvent, CongestionOptions } from "./controller.ts";
 import { LossRecoveryController } from "./loss_recovery.ts";

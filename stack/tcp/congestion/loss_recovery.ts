@@ -23,6 +23,7 @@ import type {
   DupAckAction,
   LossEvent,
 } from "./controller.ts";
+import { HyStart } from "./hystart.ts";
 import { DUP_THRESH, INITIAL_SSTHRESH, initialWindow, slowStart } from "./window.ts";
 
 type Recovery = "none" | "newreno" | "sack";
@@ -56,8 +57,11 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
   /** Nothing acked yet: setMss may still recompute the initial window. */
   private pristine = true;
   private undo: Undo<Extra> | undefined;
+  /** RFC 9406 HyStart++ for the initial slow start; undefined when switched off. */
+  private readonly hystart: HyStart | undefined;
 
   constructor(options: CongestionOptions) {
+    this.hystart = options.hystart === false ? undefined : new HyStart();
     this.smss = options.mss;
     this.iwSegments = options.initialWindowSegments ?? 10;
     this.window = initialWindow(options.mss, this.iwSegments);
@@ -145,6 +149,15 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
    */
   private grow(ack: AckEvent): void {
     let bytes = ack.bytesAcked;
+    const initial = this.threshold === INITIAL_SSTHRESH && this.window < this.threshold;
+    if (this.hystart !== undefined && initial) {
+      // RFC 9406 §4.3: HyStart++ runs the initial slow start, while ssthresh is still
+      // "at its initial value of arbitrarily high"; it may end it: §4.2 "ssthresh = cwnd".
+      const step = this.hystart.onAck(ack, this.smss);
+      this.window += step.increase;
+      if (step.exit) this.threshold = Math.floor(this.window);
+      return;
+    }
     if (this.window < this.threshold) {
       const grown = slowStart(this.window, this.threshold, bytes, this.smss);
       this.window = grown.cwnd;

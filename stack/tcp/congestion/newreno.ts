@@ -4,7 +4,9 @@
  * appropriate byte counting.
  *
  *  - Slow start (cwnd < ssthresh): cwnd += min(N, 2·SMSS) per ACK of N new bytes,
- *    which doubles cwnd every round trip (window.ts, run by loss_recovery.ts).
+ *    which doubles cwnd every round trip (window.ts, run by loss_recovery.ts). The
+ *    initial slow start is HyStart++'s (RFC 9406, hystart.ts) unless switched off: it
+ *    may end without a loss, with ssthresh = cwnd.
  *  - Congestion avoidance: count acknowledged bytes; each time a cwnd's worth has been
  *    acknowledged, cwnd += SMSS: one segment per round trip (RFC 5681 §3.1, "the
  *    RECOMMENDED way", and RFC 3465 §2.1).

@@ -200,7 +200,7 @@ describe("timeouts, slow start, undo (RFC 9438 §4.8–§4.10)", () => {
     expect(cc.variables.cwndEpoch).toBeLessThan(57);
   });
 
-  test("slow start doubles cwnd each round trip, as Reno's (no HyStart)", () => {
+  test("slow start doubles cwnd each round trip, as Reno's (a flat RTT: HyStart++ stays in slow start)", () => {
     const cc = cubic();
     const p = path(cc);
     for (const expected of [20, 40, 80, 160]) {

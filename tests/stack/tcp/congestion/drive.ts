@@ -3,6 +3,7 @@
  * with a fixed RTT and no loss. Each round trip the whole window is sent and every
  * segment is acknowledged (one ACK per `segmentsPerAck` segments), the ACKs spread
  * evenly over the round trip. Sequence numbers start at `iss` and wrap like real ones.
+ * Every ACK carries the same RTT sample, so HyStart++ (RFC 9406) never sees a rise.
  */
 import type { CongestionController } from "../../../../stack/tcp/congestion/controller.ts";
 import { seqAdd } from "../../../../stack/tcp/seq.ts";
@@ -39,6 +40,7 @@ export function roundTrip(p: Path, segmentsPerAck = 1): void {
       sndMax: sndNxt,
       bytesInFlight: (sndNxt - p.sndUna) >>> 0,
       rttMs: p.rttMs,
+      latestRttMs: p.rttMs,
     });
   }
   p.now = start + p.rttMs;
