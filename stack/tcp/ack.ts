@@ -118,6 +118,7 @@ function measureRtt(tcb: Tcb, seg: TcpSegment, now: number): void {
         tcb.counters.spuriousRetrans!++;
         tcb.layer.host.stats.count("tcpSpuriousRetrans");
         tcb.cc.onSpuriousRetransmit(now); // RFC 9438 §4.9 / RFC 4015: undo the reduction
+        tcb.spurious.endEpisode(); // judged here: its D-SACKs must not count it again
         return;
       }
     }

@@ -48,6 +48,8 @@ export interface TcpConfig {
   /** RFC 6928 initial window, in segments. */
   initialWindowSegments: number;
   sack: boolean;
+  /** RFC 2883 D-SACK: report duplicate arrivals, and use the peer's reports (Linux tcp_dsack). */
+  dsack: boolean;
   timestamps: boolean;
   windowScale: boolean;
   /** RFC 5961 §7 challenge ACKs per second (Linux tcp_challenge_ack_limit). */
@@ -86,6 +88,7 @@ export function defaultTcpConfig(): TcpConfig {
     congestion: "cubic",
     initialWindowSegments: 10,
     sack: true,
+    dsack: true,
     timestamps: true,
     windowScale: true,
     challengeAckLimit: 1000,

@@ -10,9 +10,12 @@
  *   NextSeg() picks what to send while pipe < cwnd.
  * - Timeout (RFC 5681 §3.1, RFC 6582 §4): loss window, recovery abandoned, SACK
  *   information forgotten (RFC 2018 §8, RFC 6675 §5.1).
+ * - D-SACKs received (RFC 2883 §5, RFC 3708) count spurious retransmissions and undo an
+ *   episode whose every retransmission was spurious (sack/dsack.ts).
  */
 import type { TcpSegment } from "./header.ts";
 import { retransmit, transmitNewData } from "./output.ts";
+import type { SackBlock } from "./sack/block.ts";
 import { seqAdd, seqDiff, seqLt, seqMax, seqMin } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 
@@ -83,8 +86,10 @@ export function checkDuplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, n
   let duplicate = classic;
   if (tcb.sackEnabled) {
     const blocks = seg.options.sackBlocks;
-    duplicate =
-      blocks !== undefined && tcb.board.update(blocks, tcb.sndUna, tcb.sndMax).newlySacked > 0;
+    const update =
+      blocks === undefined ? undefined : tcb.board.update(blocks, tcb.sndUna, tcb.sndMax);
+    if (update?.dsack === true && tcb.layer.config.dsack) onDsack(tcb, blocks![0]!, now);
+    duplicate = update !== undefined && update.newlySacked > 0;
   }
   if (!duplicate) return;
   const cc = tcb.cc;
@@ -100,11 +105,30 @@ export function checkDuplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, n
   // "limited-transmit": output() sends new data within cc.sendWindow (RFC 3042).
 }
 
+/**
+ * Step 5 with D-SACK evidence (RFC 2883 §5, RFC 3708 §3; sack/dsack.ts): the receiver
+ * got a range twice. If we had retransmitted it, that retransmission was spurious; if
+ * every retransmission of the episode was, undo the congestion response (RFC 9438 §4.9).
+ */
+function onDsack(tcb: Tcb, block: SackBlock, now: number): void {
+  const stats = tcb.layer.host.stats;
+  stats.count("tcpDsackRecv");
+  const verdict = tcb.spurious.onDsack(block);
+  if (verdict === "none") return;
+  tcb.counters.spuriousRetrans!++;
+  stats.count("tcpSpuriousRetrans");
+  if (verdict === "episode-spurious") {
+    stats.count("tcpDsackUndo");
+    tcb.cc.onSpuriousRetransmit(now);
+  }
+}
+
 /** RFC 5681 §3.2 step 3 / RFC 6675 (4.3): resend the segment at SND.UNA. */
 function fastRetransmit(tcb: Tcb, now: number): void {
   const stats = tcb.layer.host.stats;
   stats.count("tcpFastRetrans");
   tcb.counters.fastRetrans!++;
+  tcb.spurious.startEpisode();
   if (tcb.sackEnabled) {
     stats.count("tcpSackRecoveries");
     tcb.counters.sackRecoveries!++;
@@ -128,6 +152,7 @@ export function lossOnTimeout(tcb: Tcb, now: number): void {
     sndMax: tcb.sndMax,
     bytesInFlight: tcb.flightBytes,
   });
+  tcb.spurious.startEpisode();
   tcb.board.clear(); // RFC 2018 §8: the receiver may have reneged
   tcb.highRxt = tcb.sndUna;
   tcb.rescueRxt = undefined;

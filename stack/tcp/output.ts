@@ -9,7 +9,8 @@
  * - Receiver SWS avoidance (RFC 9293 §3.8.6.2.2): the right edge of the advertised
  *   window advances only by min(buffer/2, MSS) or more, and never moves left (§3.8.6).
  * - Every segment carries the timestamps option when negotiated (RFC 7323 §3.2) and
- *   SACK blocks while the out-of-order queue holds data (RFC 2018 §4).
+ *   SACK blocks while the out-of-order queue holds data (RFC 2018 §4), and a D-SACK
+ *   block after a duplicate arrived (RFC 2883 §4).
  */
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import { PARTIAL_CHECKSUM, type TransmitOffload } from "../offload.ts";
@@ -90,7 +91,7 @@ function sendSyn(tcb: Tcb, now: number): void {
  * counts data only, so options must not push a segment past the path MTU).
  */
 function dataRoom(tcb: Tcb): number {
-  if (!tcb.sackEnabled || tcb.reassembly.empty) return tcb.smss;
+  if (!tcb.sackEnabled || (tcb.reassembly.empty && !tcb.sackReporter.dsackPending)) return tcb.smss;
   return tcb.smss - (tcb.tsEnabled ? 4 + 3 * 8 : 4 + 4 * 8);
 }
 
@@ -289,6 +290,7 @@ function accountSent(tcb: Tcb, seq: number, len: number, flags: number, now: num
   if (occupies > 0 && seqLt(seq, tcb.sndMax)) {
     stats.count("tcpRetransSegs");
     tcb.counters.retransSegs!++;
+    tcb.spurious.noteRetransmit(seq, seqAdd(seq, occupies)); // D-SACK evidence (sack/dsack.ts)
     tcb.rttSeq = undefined; // Karn's rule (RFC 6298 §3): no sample across a retransmission
   } else if (occupies > 0 && tcb.rttSeq === undefined && !tcb.tsEnabled) {
     tcb.rttSeq = seq; // time this segment: a sample when an ACK covers it
@@ -316,7 +318,9 @@ function segmentOptions(tcb: Tcb, syn: boolean, flags: number, now: number): Tcp
     return options;
   }
   if (tcb.tsEnabled) options.timestamp = { value: tsNow(tcb, now), echo: tcb.tsRecent };
-  if (tcb.sackEnabled && !tcb.reassembly.empty && flags & Flag.ACK) {
+  // RFC 2883 §4: a D-SACK is reported even when nothing is held out of order.
+  const sackToSend = !tcb.reassembly.empty || tcb.sackReporter.dsackPending;
+  if (tcb.sackEnabled && sackToSend && flags & Flag.ACK) {
     const max = maxSackBlocks(tcb.tsEnabled);
     const held = tcb.reassembly.ranges(tcb.sackReporter.recentArrivals, max);
     const blocks = tcb.sackReporter.blocks(held, max);

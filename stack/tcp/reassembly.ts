@@ -153,6 +153,23 @@ export class Reassembly {
       .map((i) => ({ left: this.blocks[i]!.left, right: this.blocks[i]!.right }));
   }
 
+  /**
+   * The first part of [left, right) already held, or undefined: what a duplicate
+   * arrival repeats (a D-SACK block, RFC 2883 §4; sack/receiver_blocks.ts).
+   */
+  heldOverlap(left: number, right: number): SackBlock | undefined {
+    let low = 0;
+    let high = this.blocks.length;
+    while (low < high) {
+      const mid = (low + high) >>> 1;
+      if (seqLe(this.blocks[mid]!.right, left)) low = mid + 1;
+      else high = mid;
+    }
+    const block = this.blocks[low];
+    if (block === undefined || !seqLt(block.left, right)) return undefined;
+    return { left: seqMax(left, block.left), right: seqMin(right, block.right) };
+  }
+
   clear(): void {
     this.pieces = [];
     this.blocks = [];

@@ -18,6 +18,7 @@
 import { processAck } from "./ack.ts";
 import { Flag, segmentLength, type TcpSegment } from "./header.ts";
 import { initSendWindow, negotiateOptions, receiveSyn } from "./negotiate.ts";
+import { noteDuplicateArrival } from "./sack/dsack.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from "./seq.ts";
 import { destroy, establish, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -41,6 +42,7 @@ export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: number): void {
     segmentArrives(tcb, { ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~Flag.SYN }, now);
     return;
   }
+  noteDuplicateArrival(tcb, seg); // RFC 2883 §4: a duplicate is reported in a D-SACK
   if (!pawsCheck(tcb, seg, now)) return;
   if (!checkSequence(tcb, seg)) return;
   heardFromPeer(tcb, now);

@@ -34,6 +34,7 @@ import type {
 import type { Listener } from "./listener.ts";
 import { Reassembly } from "./reassembly.ts";
 import { RingBuffer } from "./ring_buffer.ts";
+import { SpuriousRetransmitDetector } from "./sack/dsack.ts";
 import { SackBlockReporter } from "./sack/receiver_blocks.ts";
 import { Scoreboard } from "./sack/scoreboard.ts";
 import type { Tcp } from "./tcp.ts";
@@ -91,8 +92,10 @@ export class Tcb implements TcpConnection {
   wsAgreed = false;
   /** What the peer SACKed (RFC 6675 §3); `board.mss` follows the send MSS. */
   readonly board = new Scoreboard({ mss: 536 });
-  /** Which of our out-of-order ranges to report first (RFC 2018 §4). */
+  /** Which of our out-of-order ranges to report first (RFC 2018 §4), and D-SACKs (RFC 2883). */
   readonly sackReporter = new SackBlockReporter();
+  /** This loss-recovery episode's retransmissions, for D-SACK evidence (RFC 3708). */
+  readonly spurious = new SpuriousRetransmitDetector();
 
   readonly sendBuffer: RingBuffer;
   readonly recvBuffer: RingBuffer;

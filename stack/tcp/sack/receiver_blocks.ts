@@ -15,7 +15,11 @@
  * range holding each one now is the block that was reported first for it (ranges only
  * grow by merging, so it is a superset of what was reported, never a subset).
  *
- * Not done: D-SACK blocks (RFC 2883) are not generated.
+ * D-SACK (RFC 2883 §4): a segment that arrives wholly or partly duplicated (below
+ * RCV.NXT, or over bytes already held out of order) is reported once, as the first
+ * block of the next ACK, and when it lies inside a held range that range comes second.
+ * RFC 2883 is not in the repository's RFC folder; the rules here are quoted from
+ * memory of its §4, and Linux (tcp_dsack_set, tcp_dsack_extend) behaves the same way.
  */
 import { seqLe, seqLt } from "../seq.ts";
 import type { SackBlock } from "./block.ts";
@@ -52,9 +56,29 @@ export function chooseSackBlocks(
   return chosen.map((b) => ({ left: b.left, right: b.right }));
 }
 
-/** Keeps the recency of out-of-order arrivals for one connection. */
+/**
+ * The part of the segment [left, right) the receiver already had, as a D-SACK block
+ * (RFC 2883 §4), or undefined. Below RCV.NXT everything was received, so the duplicate
+ * is [left, min(right, RCV.NXT)). Above it, the first overlap with a held range
+ * (`heldOverlap`, from the reassembly queue). RFC 2883 §4: "each duplicate contiguous
+ * sequence of data received is reported in at most one D-SACK block", and an ACK carries
+ * one D-SACK block: when a segment duplicates two separate pieces, the lower one is told.
+ */
+export function duplicateRange(
+  left: number,
+  right: number,
+  rcvNxt: number,
+  heldOverlap: (left: number, right: number) => SackBlock | undefined,
+): SackBlock | undefined {
+  if (!seqLt(left, right)) return undefined;
+  if (seqLt(left, rcvNxt)) return { left, right: seqLt(right, rcvNxt) ? right : rcvNxt };
+  return heldOverlap(left, right);
+}
+
+/** Keeps the recency of out-of-order arrivals for one connection, and a pending D-SACK. */
 export class SackBlockReporter {
   private recent: number[] = [];
+  private dsack: SackBlock | undefined;
 
   /** `memory`: how many recent arrivals to remember (more than 4 is of no use). */
   constructor(private readonly memory = 8) {}
@@ -72,20 +96,43 @@ export class SackBlockReporter {
     this.recent = [seq, ...this.recent.filter((s) => s !== seq)].slice(0, this.memory);
   }
 
+  /** A D-SACK block waits to be sent (the next ACK must carry a SACK option). */
+  get dsackPending(): boolean {
+    return this.dsack !== undefined;
+  }
+
+  /**
+   * A duplicate arrived (`duplicateRange`): report it in the next ACK (RFC 2883 §4). A
+   * newer duplicate replaces one not yet reported, as the "first SACK block" rule of
+   * RFC 2018 §4 asks the first block to describe the segment that triggered the ACK.
+   */
+  noteDuplicate(block: SackBlock): void {
+    this.dsack = { left: block.left, right: block.right };
+  }
+
   /**
    * The blocks for the next ACK. `ranges`: the out-of-order ranges held now (all above
-   * RCV.NXT); an empty list means no SACK option (RFC 2018 §4: SACK only in ACKs "which
-   * do not ACK the highest sequence number in the data receiver's queue").
+   * RCV.NXT); an empty list and no D-SACK means no SACK option (RFC 2018 §4: SACK only
+   * in ACKs "which do not ACK the highest sequence number in the data receiver's queue").
+   * A pending D-SACK goes first and only once (RFC 2883 §4: "the first SACK block is
+   * used to report the duplicate"); if it lies inside a held range, "the second SACK block
+   * in that SACK option should specify that (possibly larger) block of data"; then the
+   * RFC 2018 blocks.
    */
   blocks(ranges: readonly SackBlock[], maxBlocks: number): SackBlock[] {
-    if (ranges.length === 0) {
-      this.recent = [];
-      return [];
+    const dsack = this.dsack;
+    this.dsack = undefined;
+    if (ranges.length === 0) this.recent = [];
+    if (dsack === undefined) {
+      return ranges.length === 0 ? [] : chooseSackBlocks(ranges, this.recent, maxBlocks);
     }
-    return chooseSackBlocks(ranges, this.recent, maxBlocks);
+    const holding = ranges.find((r) => seqLe(r.left, dsack.left) && seqLe(dsack.right, r.right));
+    const recent = holding === undefined ? this.recent : [holding.left, ...this.recent];
+    return [dsack, ...chooseSackBlocks(ranges, recent, maxBlocks - 1)];
   }
 
   clear(): void {
     this.recent = [];
+    this.dsack = undefined;
   }
 }
