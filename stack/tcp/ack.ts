@@ -97,14 +97,17 @@ function newAck(tcb: Tcb, seg: TcpSegment, now: number): void {
   const flightBefore = tcb.flightBytes;
   tcb.sndUna = seg.ack;
   if (seqLt(tcb.sndNxt, tcb.sndUna)) tcb.sndNxt = tcb.sndUna;
-  measureRtt(tcb, seg, now);
+  const rttMs = measureRtt(tcb, seg, now);
   tcb.retries = 0;
   restartRetransmitTimer(tcb, now);
-  onNewAck(tcb, acked, flightBefore, now);
+  onNewAck(tcb, acked, flightBefore, now, rttMs);
 }
 
-/** RFC 7323 §4.1 (RTTM) with timestamps; else the one timed segment (RFC 6298 §3). */
-function measureRtt(tcb: Tcb, seg: TcpSegment, now: number): void {
+/**
+ * RFC 7323 §4.1 (RTTM) with timestamps; else the one timed segment (RFC 6298 §3).
+ * Returns this ACK's sample, if it gave one (HyStart++ wants each, RFC 9406 §4.2).
+ */
+function measureRtt(tcb: Tcb, seg: TcpSegment, now: number): number | undefined {
   const ts = seg.options.timestamp;
   if (tcb.tsEnabled && ts !== undefined && ts.echo !== 0) {
     if (tcb.rtoTsVal !== undefined) {
@@ -119,17 +122,19 @@ function measureRtt(tcb: Tcb, seg: TcpSegment, now: number): void {
         tcb.layer.host.stats.count("tcpSpuriousRetrans");
         tcb.cc.onSpuriousRetransmit(now); // RFC 9438 §4.9 / RFC 4015: undo the reduction
         tcb.spurious.endEpisode(); // judged here: its D-SACKs must not count it again
-        return;
+        return undefined;
       }
     }
     const sample = seqDiff(tsNow(tcb, now), ts.echo);
-    if (sample >= 0 && sample < 600_000) rttSample(tcb, sample);
-    return;
+    if (!(sample >= 0 && sample < 600_000)) return undefined;
+    rttSample(tcb, sample);
+    return sample;
   }
-  if (tcb.rttSeq !== undefined && seqGt(seg.ack, tcb.rttSeq)) {
-    rttSample(tcb, now - tcb.rttStartMs);
-    tcb.rttSeq = undefined;
-  }
+  if (tcb.rttSeq === undefined || !seqGt(seg.ack, tcb.rttSeq)) return undefined;
+  const sample = now - tcb.rttStartMs;
+  rttSample(tcb, sample);
+  tcb.rttSeq = undefined;
+  return sample;
 }
 
 /** The per-state part of the fifth step: what an ACK of our FIN does. */

@@ -47,6 +47,12 @@ export interface TcpConfig {
   congestion: CongestionName;
   /** RFC 6928 initial window, in segments. */
   initialWindowSegments: number;
+  /**
+   * HyStart++ (RFC 9406): leave the initial slow start when the RTT rises, before the
+   * queue overflows (congestion/hystart.ts). For both controllers; Linux has HyStart on
+   * for CUBIC (net.ipv4 tcp_cubic hystart=1).
+   */
+  hystart: boolean;
   sack: boolean;
   /** RFC 2883 D-SACK: report duplicate arrivals, and use the peer's reports (Linux tcp_dsack). */
   dsack: boolean;
@@ -87,6 +93,7 @@ export function defaultTcpConfig(): TcpConfig {
     isnKey: undefined,
     congestion: "cubic",
     initialWindowSegments: 10,
+    hystart: true,
     sack: true,
     dsack: true,
     timestamps: true,

@@ -60,8 +60,17 @@ export function sackRecoverySend(tcb: Tcb, now: number): boolean {
   return sent;
 }
 
-/** Step 2: an ACK advanced SND.UNA by `bytesAcked` (already applied to the TCB). */
-export function onNewAck(tcb: Tcb, bytesAcked: number, flightBefore: number, now: number): void {
+/**
+ * Step 2: an ACK advanced SND.UNA by `bytesAcked` (already applied to the TCB);
+ * `rttSampleMs` is the RTT sample it gave, if any (HyStart++, RFC 9406 §4.2).
+ */
+export function onNewAck(
+  tcb: Tcb,
+  bytesAcked: number,
+  flightBefore: number,
+  now: number,
+  rttSampleMs?: number,
+): void {
   tcb.board.onCumulativeAck(tcb.sndUna);
   const action = tcb.cc.onAck({
     now,
@@ -70,6 +79,7 @@ export function onNewAck(tcb: Tcb, bytesAcked: number, flightBefore: number, now
     sndMax: tcb.sndMax,
     bytesInFlight: tcb.flightBytes,
     ...(tcb.hasRttSample ? { rttMs: tcb.srttMs } : {}),
+    ...(rttSampleMs !== undefined ? { latestRttMs: rttSampleMs } : {}),
     // RFC 7661 / RFC 9438 §5.8: using under half of cwnd, the sender is not
     // cwnd-limited (the application or the peer's window limits it): cwnd stays.
     appLimited: 2 * flightBefore < tcb.cc.cwnd,

@@ -33,6 +33,7 @@ export function establish(tcb: Tcb, now: number): void {
     now,
     sack: tcb.sackEnabled,
     initialWindowSegments: config.initialWindowSegments,
+    hystart: config.hystart,
   });
   tcb.board.mss = tcb.smss;
   tcb.highRxt = tcb.sndUna;

@@ -99,6 +99,7 @@ describe("two stacks over a lossy link", () => {
     ["timestamps off", { timestamps: false }],
     ["window scaling off", { windowScale: false }],
     ["NewReno instead of CUBIC", { congestion: "newreno" }],
+    ["HyStart++ off", { hystart: false }],
   ];
   for (const [name, config] of oneOff) {
     test(`with ${name}`, () => {
