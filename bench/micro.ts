@@ -8,6 +8,7 @@
  *   receive path: one in-order data segment arriving on an established connection, read out
  *   send path: one MSS sent, its ACK processed        (two stacks joined in memory)
  *   bytes allocated per segment on both paths         (bun:jsc heap capacity growth)
+ *   and the objects made per call, by type            (bun:jsc heap census)
  *
  * Each piece is imported when it runs, so what does not exist yet is "n/a", not a crash.
  * Usage: bun bench/micro.ts [--time-ms 300]
@@ -215,6 +216,27 @@ async function bytesAllocatedPerCall(operation: () => void): Promise<number> {
   return median(estimates);
 }
 
+/**
+ * Objects made per call of `operation`, by JSC type ("Uint8Array 2, Object 1"): the heap
+ * census counts cells not yet collected too, so after a full GC and with fewer calls
+ * than fit in one collection's budget, the growth is what the calls allocated.
+ */
+async function objectsPerCall(operation: () => void): Promise<string> {
+  const { heapStats } = await import("bun:jsc");
+  const calls = 1000;
+  Bun.gc(true);
+  const before = heapStats().objectTypeCounts;
+  for (let i = 0; i < calls; i++) operation();
+  const after = heapStats().objectTypeCounts;
+  const perCall = Object.entries(after)
+    .map(([type, count]) => [type, (count - (before[type] ?? 0)) / calls] as const)
+    .filter(([, count]) => count >= 0.05)
+    .sort((a, b) => b[1] - a[1]);
+  return perCall.length === 0
+    ? "no objects"
+    : perCall.map(([type, count]) => `${type} ${+count.toFixed(1)}`).join(", ");
+}
+
 export async function runMicro(options: { timeMs: number }): Promise<Row[]> {
   const rows: Row[] = [];
   for (const micro of CASES) {
@@ -242,7 +264,8 @@ export async function runMicro(options: { timeMs: number }): Promise<Row[]> {
     let allocation = "";
     if (micro.name.includes("path") || micro.name.includes("parse")) {
       const bytes = await bytesAllocatedPerCall(operation);
-      allocation = `≈ ${bytes.toFixed(0)} B allocated per call (JSC heap growth); `;
+      const objects = await objectsPerCall(operation);
+      allocation = `≈ ${bytes.toFixed(0)} B allocated per call (JSC heap growth; ${objects}); `;
     }
     const note = `${throughput}${allocation}${Number.isFinite(nsPerOp) ? `${Math.round(1e9 / nsPerOp).toLocaleString("en-US")} ops/s` : ""}`;
     rows.push({ section: SECTION, name: micro.name, unit: "ns", ours, note });

@@ -9,7 +9,7 @@
  * inside our namespaces (`ip netns pids`: only processes we started can be there) and
  * deletes them; `run.ts` calls it in `finally` and on SIGINT/SIGTERM.
  */
-import { Background, type RunResult, run } from "./proc.ts";
+import { Background, type BackgroundOptions, type RunResult, run } from "./proc.ts";
 
 /** Addresses, all inside the namespaces. */
 export const STACK_ADDRESS = "10.0.0.2";
@@ -43,11 +43,7 @@ export class Namespace {
   }
 
   /** Starts a background process inside the namespace (`ip netns exec` execs, so its PID is the program's). */
-  spawn(
-    label: string,
-    argv: string[],
-    options: { stdin?: "pipe" | "ignore"; env?: Record<string, string | undefined> } = {},
-  ): Background {
+  spawn(label: string, argv: string[], options: BackgroundOptions = {}): Background {
     return new Background(label, ["ip", "netns", "exec", this.name, ...argv], options);
   }
 

@@ -61,17 +61,26 @@ export async function runChecked(
  */
 export class NotAvailable extends Error {}
 
+export interface BackgroundOptions {
+  stdin?: "pipe" | "ignore";
+  env?: Record<string, string | undefined>;
+  /** Sees every output line (stdout and stderr) as it arrives, e.g. to total a log. */
+  onLine?: (line: string) => void;
+}
+
 /** A background process whose last output lines are kept for diagnostics. */
 export class Background {
   readonly child: ReturnType<typeof Bun.spawn>;
   private readonly tail: string[] = [];
+  private readonly onLine: ((line: string) => void) | undefined;
   exitCode: number | null = null;
 
   constructor(
     readonly label: string,
     argv: string[],
-    options: { stdin?: "pipe" | "ignore"; env?: Record<string, string | undefined> } = {},
+    options: BackgroundOptions = {},
   ) {
+    this.onLine = options.onLine;
     this.child = Bun.spawn(argv, {
       stdin: options.stdin ?? "ignore",
       env: options.env ?? process.env,
@@ -136,7 +145,10 @@ export class Background {
       partial += decoder.decode(chunk, { stream: true });
       const lines = partial.split("\n");
       partial = lines.pop() ?? "";
-      for (const line of lines) this.tail.push(line);
+      for (const line of lines) {
+        this.tail.push(line);
+        this.onLine?.(line);
+      }
       // Bounded: a chatty process must not grow the harness's memory.
       if (this.tail.length > 4000) this.tail.splice(0, 2000);
     }

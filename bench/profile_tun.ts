@@ -11,8 +11,12 @@
  *   bun bench/profile_tun.ts [--runs 3] [--mb 100] [--only upload,download,ping,kernel]
  *                            [--cpu-prof DIR] [--offload] [--busy-poll MICROS] [--gc]
  * With --cpu-prof the stack runs under `bun --cpu-prof`; summarise the file with
- * `bun bench/profile_summary.ts DIR/*.cpuprofile`.
+ * `bun bench/profile_summary.ts DIR/*.cpuprofile`. With --gc the stack host runs with
+ * JSC's GC log on (`gc_log.ts`): each bulk figure then also gives the megabytes allocated
+ * and the milliseconds of collection per 100 MB moved, and `profile_gc.ts` prints the
+ * heap at exit.
  */
+import { GC_LOG_ENV, GcLog } from "./gc_log.ts";
 import { createTopology, destroyAll, Namespace } from "./netns.ts";
 import { cpuSeconds } from "./proc.ts";
 
@@ -35,7 +39,10 @@ const deviceEnv = [
   "env",
   `TSTCP_TUN_OFFLOAD=${offload ? 1 : 0}`,
   `TSTCP_TUN_BUSY_POLL_US=${busyPoll}`,
+  ...(gc ? [GC_LOG_ENV] : []),
 ];
+/** The stack host's collections, totalled from its output (with --gc). */
+const gcLog = new GcLog();
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
@@ -59,18 +66,31 @@ async function bulk(ns: Namespace, address: string, label: string, pid?: number)
     if (!only.includes(kind)) continue;
     const rates: number[] = [];
     const cpu: number[] = [];
+    const churn: number[] = [];
+    const gcMs: number[] = [];
     for (let i = 0; i < runs; i++) {
       const before = pid === undefined ? 0 : cpuSeconds(pid);
+      gcLog.take();
       const seconds = await timed(ns, scripts[kind]!);
       if (pid !== undefined) cpu.push(cpuSeconds(pid) - before);
       rates.push(bytes / 1e6 / seconds);
+      await Bun.sleep(100); // the log lines of the run's last collection
+      const collected = gcLog.take();
+      churn.push((collected.allocatedBytes / bytes) * 100);
+      gcMs.push((collected.cycleMs * 100e6) / bytes);
     }
     const list = rates.map((r) => r.toFixed(0)).join(" ");
     const cpuNote =
       cpu.length > 0
         ? `, stack CPU median ${median(cpu).toFixed(2)} s, min ${Math.min(...cpu).toFixed(2)} s`
         : "";
-    console.log(`${label} ${kind}: median ${median(rates).toFixed(0)} MB/s (${list})${cpuNote}`);
+    const gcNote =
+      gc && label === "ours"
+        ? `; per 100 MB: allocated ${median(churn).toFixed(1)} MB (${churn.map((c) => c.toFixed(1)).join(" ")}), GC ${median(gcMs).toFixed(1)} ms (${gcMs.map((g) => g.toFixed(1)).join(" ")})`
+        : "";
+    console.log(
+      `${label} ${kind}: median ${median(rates).toFixed(0)} MB/s (${list})${cpuNote}${gcNote}`,
+    );
   }
 }
 
@@ -123,17 +143,21 @@ async function linkCounters(ns: Namespace): Promise<void> {
 async function ours(): Promise<void> {
   const ns = await Namespace.create(`tstcp-prof-${process.pid}`);
   const prof = profileDir === "" ? [] : ["--cpu-prof", `--cpu-prof-dir=${profileDir}`];
-  const host = ns.spawn("stack", [
-    ...deviceEnv,
-    process.execPath,
-    ...prof,
-    ...(gc ? ["--preload", "./bench/profile_gc.ts"] : []),
-    "bench/stack_host.ts",
-    "--tun",
-    "tunp0",
-  ]);
+  const host = ns.spawn(
+    "stack",
+    [
+      ...deviceEnv,
+      process.execPath,
+      ...prof,
+      ...(gc ? ["--preload", "./bench/profile_gc.ts"] : []),
+      "bench/stack_host.ts",
+      "--tun",
+      "tunp0",
+    ],
+    { onLine: gcLog.onLine },
+  );
   try {
-    await host.waitForLine(/./, 10_000);
+    await host.waitForLine(/^tstcp: .* is up/, 10_000);
     await Bun.sleep(300);
     await bulk(ns, ADDRESS, "ours", host.pid);
     if (only.includes("upload") || only.includes("download")) await linkCounters(ns);
@@ -163,7 +187,7 @@ async function ours(): Promise<void> {
     if (gc)
       console.log(
         host
-          .lastLines(20)
+          .lastLines(400)
           .split(" | ")
           .find((line) => line.startsWith("gc:")),
       );
