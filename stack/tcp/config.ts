@@ -56,6 +56,8 @@ export interface TcpConfig {
   sack: boolean;
   /** RFC 2883 D-SACK: report duplicate arrivals, and use the peer's reports (Linux tcp_dsack). */
   dsack: boolean;
+  /** RFC 6937 Proportional Rate Reduction in SACK loss recovery (Linux: always on). */
+  prr: boolean;
   timestamps: boolean;
   windowScale: boolean;
   /** RFC 5961 §7 challenge ACKs per second (Linux tcp_challenge_ack_limit). */
@@ -96,6 +98,7 @@ export function defaultTcpConfig(): TcpConfig {
     hystart: true,
     sack: true,
     dsack: true,
+    prr: true,
     timestamps: true,
     windowScale: true,
     challengeAckLimit: 1000,

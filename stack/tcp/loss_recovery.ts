@@ -12,6 +12,8 @@
  *   information forgotten (RFC 2018 §8, RFC 6675 §5.1).
  * - D-SACKs received (RFC 2883 §5, RFC 3708) count spurious retransmissions and undo an
  *   episode whose every retransmission was spurious (sack/dsack.ts).
+ * - Proportional Rate Reduction (RFC 6937, congestion/prr.ts) sets how much step 1a sends
+ *   on each ACK of a SACK recovery, in place of RFC 6675's cwnd = ssthresh.
  */
 import type { TcpSegment } from "./header.ts";
 import { retransmit, transmitNewData } from "./output.ts";
@@ -33,12 +35,15 @@ function newDataBytes(tcb: Tcb): number {
 
 /**
  * Step 1a, RFC 6675 §5 step (C): while cwnd − pipe ≥ SMSS, send what NextSeg() names.
+ * With PRR (RFC 6937, congestion/prr.ts) cwnd is PRR's pipe + sndcnt of the last ACK.
  * Returns true if anything was sent.
  */
 export function sackRecoverySend(tcb: Tcb, now: number): boolean {
   let sent = false;
+  const prr = tcb.prr;
   for (let guard = 0; guard < 10_000; guard++) {
-    if (tcb.cc.cwnd - pipe(tcb) < tcb.smss) break;
+    const cwnd = prr.active ? prr.cwnd : tcb.cc.cwnd;
+    if (cwnd - pipe(tcb) < tcb.smss) break;
     const next = tcb.board.nextSeg({
       sndUna: tcb.sndUna,
       sndMax: tcb.sndMax,
@@ -48,10 +53,13 @@ export function sackRecoverySend(tcb: Tcb, now: number): boolean {
     });
     if (next === undefined) break;
     if (next.rule === 2) {
-      if (transmitNewData(tcb, next.length, now) === 0) break; // C.3: SND.MAX advances
+      const length = transmitNewData(tcb, next.length, now);
+      if (length === 0) break; // C.3: SND.MAX advances
+      prr.onSent(length);
     } else {
       const length = retransmit(tcb, next.seq, next.length, now);
       if (length === 0) break;
+      prr.onSent(length);
       if (next.rule === 4) tcb.rescueRxt = tcb.cc.recover;
       else tcb.highRxt = seqMax(tcb.highRxt, seqAdd(next.seq, length)); // C.2
     }
@@ -85,14 +93,39 @@ export function onNewAck(
     appLimited: 2 * flightBefore < tcb.cc.cwnd,
   });
   if (action === "retransmit") retransmit(tcb, tcb.sndUna, tcb.smss, now); // RFC 6582 partial ACK
-  if (action === "recovery-end") tcb.rescueRxt = undefined;
+  if (action === "recovery-end") {
+    tcb.rescueRxt = undefined;
+    tcb.prr.stop();
+  }
 }
 
 /**
  * Step 3: is this ACK a duplicate? Without SACK the RFC 5681 §2 test (`classic`); with
- * SACK, RFC 6675 §2: it SACKs data not SACKed before.
+ * SACK, RFC 6675 §2: it SACKs data not SACKed before. Then, in SACK recovery, PRR's
+ * per-ACK step (RFC 6937 §3.1). Called for every acceptable ACK.
  */
 export function checkDuplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, now: number): void {
+  duplicateAck(tcb, seg, classic, now);
+  if (tcb.sackEnabled) prrOnAck(tcb);
+}
+
+/**
+ * RFC 6937 §3.1 "On every ACK during recovery": DeliveredData is the change in SND.UNA
+ * plus the change in SACKed bytes since the last ACK (`delivered` marks, kept for every
+ * ACK so that the one starting recovery counts too, as in Linux).
+ */
+function prrOnAck(tcb: Tcb): void {
+  const mark = tcb.delivered;
+  const sacked = tcb.board.sackedBytes;
+  const delivered = mark.valid ? seqDiff(tcb.sndUna, mark.sndUna) + sacked - mark.sacked : 0;
+  mark.sndUna = tcb.sndUna;
+  mark.sacked = sacked;
+  mark.valid = true;
+  if (!tcb.prr.active || !tcb.cc.inRecovery) return;
+  tcb.prr.onAck(delivered, pipe(tcb), tcb.cc.ssthresh, tcb.smss);
+}
+
+function duplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, now: number): void {
   let duplicate = classic;
   if (tcb.sackEnabled) {
     const blocks = seg.options.sackBlocks;
@@ -111,7 +144,11 @@ export function checkDuplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, n
     bytesInFlight: tcb.flightBytes,
     ...(tcb.sackEnabled ? { lost: tcb.board.isLost(tcb.sndUna) } : {}),
   });
-  if (action === "retransmit") fastRetransmit(tcb, now);
+  if (action === "retransmit") {
+    // RFC 6937 §3.1: recovery begins; RecoverFS = snd.nxt − snd.una (FlightSize).
+    if (tcb.sackEnabled && tcb.layer.config.prr) tcb.prr.start(tcb.flightBytes, cc.ssthresh);
+    fastRetransmit(tcb, now);
+  }
   // "limited-transmit": output() sends new data within cc.sendWindow (RFC 3042).
 }
 
@@ -130,6 +167,7 @@ function onDsack(tcb: Tcb, block: SackBlock, now: number): void {
   if (verdict === "episode-spurious") {
     stats.count("tcpDsackUndo");
     tcb.cc.onSpuriousRetransmit(now);
+    if (!tcb.cc.inRecovery) tcb.prr.stop();
   }
 }
 
@@ -148,6 +186,7 @@ function fastRetransmit(tcb: Tcb, now: number): void {
   const nextSacked = tcb.board.nextSackedStart(tcb.sndUna) ?? tcb.sndMax;
   const length = Math.min(tcb.smss, seqDiff(seqMin(nextSacked, tcb.sndMax), tcb.sndUna));
   const sent = retransmit(tcb, tcb.sndUna, length, now);
+  tcb.prr.onSent(sent);
   if (tcb.sackEnabled) {
     tcb.highRxt = seqAdd(tcb.sndUna, sent);
     tcb.rescueRxt = tcb.highRxt;
@@ -163,7 +202,9 @@ export function lossOnTimeout(tcb: Tcb, now: number): void {
     bytesInFlight: tcb.flightBytes,
   });
   tcb.spurious.startEpisode();
+  tcb.prr.stop();
   tcb.board.clear(); // RFC 2018 §8: the receiver may have reneged
+  tcb.delivered.sacked = 0;
   tcb.highRxt = tcb.sndUna;
   tcb.rescueRxt = undefined;
   tcb.rtoTsVal = (Math.floor(now) + tcb.tsOffset) >>> 0;

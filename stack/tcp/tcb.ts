@@ -24,6 +24,7 @@
  */
 import { formatIpv4 } from "../address.ts";
 import { type CongestionController, createCongestionController } from "./congestion/controller.ts";
+import { ProportionalRateReduction } from "./congestion/prr.ts";
 import type {
   TcpConnection,
   TcpConnectionOptions,
@@ -139,6 +140,10 @@ export class Tcb implements TcpConnection {
   highRxt = 0;
   /** RFC 6675 RescueRxt (exclusive edge), or undefined. */
   rescueRxt: number | undefined;
+  /** RFC 6937 PRR: what SACK recovery may send per ACK (loss_recovery.ts). */
+  readonly prr = new ProportionalRateReduction();
+  /** SND.UNA and SACKed bytes after the last ACK: PRR's DeliveredData is the change. */
+  readonly delivered = { sndUna: 0, sacked: 0, valid: false };
   /** When we last sent data, for the RFC 5681 §4.1 restart after idle. */
   lastSendMs = 0;
   /** TSval of the last timeout retransmission, to detect spurious ones (RFC 3522 idea). */

@@ -96,6 +96,7 @@ describe("two stacks over a lossy link", () => {
   const oneOff: [string, Partial<TcpConfig>][] = [
     ["SACK off", { sack: false }],
     ["D-SACK off", { dsack: false }],
+    ["PRR off (RFC 6675 cwnd = ssthresh)", { prr: false }],
     ["timestamps off", { timestamps: false }],
     ["window scaling off", { windowScale: false }],
     ["NewReno instead of CUBIC", { congestion: "newreno" }],
