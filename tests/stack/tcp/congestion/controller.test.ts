@@ -12,6 +12,8 @@ const event = fc.oneof(
     kind: fc.constant("ack" as const),
     bytes: fc.integer({ min: 1, max: 40_000 }),
     appLimited: fc.boolean(),
+    // This ACK's RTT sample, which HyStart++ (RFC 9406) uses; some ACKs have none.
+    rtt: fc.option(fc.integer({ min: 1, max: 400 }), { nil: undefined }),
   }),
   fc.record({ kind: fc.constant("dup" as const), lost: fc.boolean() }),
   fc.record({ kind: fc.constant("loss" as const) }),
@@ -26,10 +28,11 @@ describe("any sequence of events keeps the controller sane", () => {
       fc.property(
         fc.constantFrom("newreno" as const, "cubic" as const),
         fc.boolean(),
+        fc.boolean(),
         fc.integer({ min: 0, max: 0xffff_ffff }),
         fc.array(event, { minLength: 10, maxLength: 300, size: "max" }),
-        (name, sack, iss, events) => {
-          const cc = createCongestionController(name, { mss: MSS, now: 0, sack });
+        (name, sack, hystart, iss, events) => {
+          const cc = createCongestionController(name, { mss: MSS, now: 0, sack, hystart });
           let now = 0;
           let sndUna = iss;
           let sndMax = iss;
@@ -49,6 +52,7 @@ describe("any sequence of events keeps the controller sane", () => {
                 sndMax,
                 bytesInFlight: seqDiff(sndMax, sndUna),
                 rttMs: 50,
+                ...(e.rtt !== undefined ? { latestRttMs: e.rtt } : {}),
                 appLimited: e.appLimited,
               });
               if (!before.inRecovery) {

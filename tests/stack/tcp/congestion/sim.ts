@@ -207,6 +207,8 @@ class Sender {
       sndMax: this.sndMax,
       bytesInFlight: seqDiff(this.sndMax, this.sndUna),
       rttMs: 2 * (this.options.oneWayMs ?? 50),
+      // The path's delay is fixed: every ACK's RTT sample (timestamps) is the same.
+      latestRttMs: 2 * (this.options.oneWayMs ?? 50),
     });
     if (action === "retransmit") {
       this.transmit(this.sndUna, Math.min(MSS, seqDiff(this.sndMax, this.sndUna)), now);
