@@ -19,12 +19,18 @@
  *
  * Who calls it: loss_recovery.ts, for each ACK of new data outside recovery and not
  * application-limited, while cwnd < ssthresh and ssthresh is still its initial value
- * (§4.3: "SHOULD use HyStart++ only for the initial slow start"). A loss or timeout sets
- * ssthresh, which ends HyStart++ for the connection; undoing a spurious reduction
- * (RFC 9438 §4.9) restores the initial ssthresh, and HyStart++ carries on where it was.
+ * (§4.3: "SHOULD use HyStart++ only for the initial slow start"). A loss (fast
+ * retransmit, SACK loss detection) or a timeout during slow start or CSS ends HyStart++
+ * as §4.2 asks: the controller's usual response sets ssthresh (β·FlightSize) and loss
+ * recovery, then congestion avoidance or RFC 5681 slow start up to that ssthresh,
+ * follow; HyStart++ is not consulted again. Undoing a spurious reduction (RFC 9438 §4.9)
+ * restores the initial ssthresh, and HyStart++ carries on where it was. ECN is not
+ * implemented, so only losses count.
  *
  * Time: RTT samples in ms come in with the ACK (`latestRttMs`: the sample this ACK gave,
- * RFC 7323 RTTM or RFC 6298's timed segment). No clock is read here.
+ * RFC 7323 RTTM or RFC 6298's timed segment). No clock is read here. Without timestamps
+ * TCP times one segment per round trip, so no round reaches N_RTT_SAMPLE samples and
+ * HyStart++ never leaves slow start (Linux times every segment; this stack does not).
  *
  * Read first: RFC 9406 §4.2 (the algorithm) and §4.3 (the constants).
  */
