@@ -60,17 +60,22 @@ async function ipv4Packet(protocol: number, payload: Uint8Array): Promise<Uint8A
   return packet;
 }
 
+/** Parses into one reused header, as `Ipv4.input` does. */
 async function ipv4ParseCase(): Promise<() => void> {
-  const { parseIpv4Header } = await import("../stack/ipv4/header.ts");
+  const { emptyIpv4Header, parseIpv4Header } = await import("../stack/ipv4/header.ts");
   const packet = await ipv4Packet(17, randomBytes(100));
+  const into = emptyIpv4Header();
   return () => {
-    const header = parseIpv4Header(packet);
+    const header = parseIpv4Header(packet, into);
     if ("totalLength" in header) sink.value ^= header.totalLength;
   };
 }
 
+/** Parses into one reused segment, as `Tcp.input` does (the payload view is still new). */
 async function tcpParseCase(): Promise<() => void> {
-  const { buildSegment, finishChecksum, parseSegment } = await import("../stack/tcp/header.ts");
+  const { buildSegment, finishChecksum, parseSegment, ReceivedSegment } = await import(
+    "../stack/tcp/header.ts"
+  );
   const fields = {
     sourcePort: 40000,
     destinationPort: 80,
@@ -91,8 +96,9 @@ async function tcpParseCase(): Promise<() => void> {
     payload: packet.subarray(IP),
     broadcast: false,
   };
+  const into = new ReceivedSegment();
   return () => {
-    const segment = parseSegment(datagram);
+    const segment = parseSegment(datagram, into);
     if (typeof segment !== "string") sink.value ^= segment.seq;
   };
 }

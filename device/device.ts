@@ -32,8 +32,14 @@ export interface Device {
   /**
    * Sets the handler for arriving packets. `flush` is called after a batch of packets
    * (one device read burst), the natural moment for the stack to send what it owes.
+   * `checksumValid` is true when the device vouches for the packet's TCP/UDP checksum
+   * (a TUN with offloads: the kernel made the packet on this host, see `offload.ts`);
+   * absent or false, the stack verifies it.
    */
-  onReceive(handler: (packet: Uint8Array) => void, flush?: () => void): void;
+  onReceive(
+    handler: (packet: Uint8Array, checksumValid?: boolean) => void,
+    flush?: () => void,
+  ): void;
   /** Stops receiving and releases the link (a TUN interface disappears). */
   close(): Promise<void>;
 }

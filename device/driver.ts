@@ -17,7 +17,7 @@ import type { Device } from "./device.ts";
 
 /** What the driver needs of a `Stack` (`stack/stack.ts`), so tests can drive a stub. */
 export interface DrivenStack {
-  receive(packet: Uint8Array, now: number): void;
+  receive(packet: Uint8Array, now: number, checksumValid?: boolean): void;
   poll(now: number): void;
   nextDeadline(): number;
   transmit: (packet: Uint8Array, offload?: TransmitOffload) => void;
@@ -80,8 +80,14 @@ export function attachDriver(
   };
 
   stack.transmit = (packet, offload) => device.send(packet, offload);
-  device.onReceive((packet) => {
-    if (!closed) guarded(() => stack.receive(packet, clock.now()));
+  device.onReceive((packet, checksumValid) => {
+    if (closed) return;
+    // Not through `guarded`: a closure per packet is an allocation on the packet path.
+    try {
+      stack.receive(packet, clock.now(), checksumValid === true);
+    } catch (error) {
+      onError(error);
+    }
   }, service);
 
   return {

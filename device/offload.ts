@@ -16,8 +16,12 @@
  *
  * Kernel → us (the upload direction): with TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) the
  * kernel's TCP sends "super-segments" of up to 64 KB with a partial checksum. To the
- * stack that is just an IPv4 packet larger than the MTU: `completeChecksum` finishes the
- * checksum, so the stack above checks it as usual and needs no change.
+ * stack that is just an IPv4 packet larger than the MTU. A packet marked NEEDS_CSUM (or
+ * DATA_VALID) was made on this host and never crossed a wire, so its TCP or UDP checksum
+ * has nothing to catch: `receivedChecksum` says so, and the stack skips verifying it
+ * (Linux treats CHECKSUM_PARTIAL and CHECKSUM_UNNECESSARY skbs the same way, and so does
+ * gVisor's netstack), rather than finishing the sum here and summing the same 64 KB again
+ * above. Anything else keeps the plain path: finished here if partial, verified above.
  *
  * Us → kernel (the download direction): `TsoCoalescer` collects the consecutive
  * full-sized segments of one connection the stack sends in one burst, and writes them
@@ -34,6 +38,8 @@ import type { TransmitOffload } from "../stack/offload.ts";
 
 export const VNET_HEADER_BYTES = 10;
 const NEEDS_CSUM = 1;
+/** VIRTIO_NET_HDR_F_DATA_VALID: the checksum was already verified (CHECKSUM_UNNECESSARY). */
+const DATA_VALID = 2;
 const GSO_TCPV4 = 1;
 
 /** IPv4 (RFC 791 §3.1) and TCP (RFC 9293 §3.1) offsets this file reads. */
@@ -49,6 +55,7 @@ const TCP_DATA_OFFSET = 12;
 const TCP_FLAGS = 13;
 const TCP_CHECKSUM = 16;
 const PROTOCOL_TCP = 6;
+const PROTOCOL_UDP = 17;
 const ACK = 0x10;
 const PSH = 0x08;
 /** Merging stops before the IPv4 total length (16 bits) would overflow. */
@@ -64,10 +71,31 @@ export function completeChecksum(header: Uint8Array, packet: Uint8Array): boolea
   const start = header[6]! | (header[7]! << 8);
   const at = start + (header[8]! | (header[9]! << 8));
   if (at + 2 > packet.length) return false;
-  const sum = internetChecksum(packet.subarray(start));
+  const sum = internetChecksum(packet, 0, start, packet.length);
   packet[at] = sum >>> 8;
   packet[at + 1] = sum & 0xff;
   return true;
+}
+
+/**
+ * What the vnet header tells about a received packet's transport checksum:
+ * - "valid": NEEDS_CSUM on the TCP or UDP header right after the IPv4 header, or
+ *   DATA_VALID; the stack need not verify it (`Stack.receive`'s `checksumValid`);
+ * - "unchecked": nothing said, or a partial checksum of something else, which is then
+ *   finished here (`completeChecksum`) for the stack to verify as usual;
+ * - "malformed": a checksum offset outside the packet (drop it).
+ */
+export type ReceivedChecksum = "valid" | "unchecked" | "malformed";
+
+export function receivedChecksum(header: Uint8Array, packet: Uint8Array): ReceivedChecksum {
+  const flags = header[0]!;
+  if ((flags & NEEDS_CSUM) === 0) return (flags & DATA_VALID) !== 0 ? "valid" : "unchecked";
+  const start = header[6]! | (header[7]! << 8);
+  if (start + (header[8]! | (header[9]! << 8)) + 2 > packet.length) return "malformed";
+  const protocol = packet[IP_PROTOCOL];
+  const transport = (protocol === PROTOCOL_TCP || protocol === PROTOCOL_UDP) && packet.length > 0;
+  if (transport && start === (packet[0]! & 0x0f) * 4) return "valid";
+  return completeChecksum(header, packet) ? "unchecked" : "malformed";
 }
 
 /** Payload bytes of a TCP/IPv4 packet we could merge, or 0 for anything else. */

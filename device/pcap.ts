@@ -141,8 +141,9 @@ export function withPcap(device: Device, writer: PcapWriter, clock: Clock): Devi
     get mtu() {
       return device.mtu;
     },
-    // With checksum offload the TCP checksums recorded are partial, as tcpdump shows
-    // them on a Linux host with a NIC that offloads (Wireshark: "maybe caused by offload").
+    // With checksum offload the TCP checksums recorded are partial (sent, and received
+    // with NEEDS_CSUM, which the stack trusts unfinished), as tcpdump shows them on a
+    // Linux host with a NIC that offloads (Wireshark: "maybe caused by offload").
     get capabilities() {
       return device.capabilities;
     },
@@ -152,9 +153,9 @@ export function withPcap(device: Device, writer: PcapWriter, clock: Clock): Devi
     },
     onReceive(handler, flush) {
       device.onReceive(
-        (packet) => {
+        (packet, checksumValid) => {
           writer.record(packet, clock.now());
-          handler(packet);
+          handler(packet, checksumValid);
         },
         () => {
           flush?.();

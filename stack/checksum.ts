@@ -23,10 +23,14 @@ const WORDS_BEFORE_FOLD = 1 << 20;
 const SHORT = 32;
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-// One Uint32Array over the last buffer seen: device buffers are reused, so in steady
-// state the checksum allocates nothing.
-let cachedBuffer: ArrayBufferLike | undefined;
-let cachedWords: Uint32Array<ArrayBufferLike> = new Uint32Array(0);
+// A Uint32Array over each of the last few buffers seen. In steady state a handful of
+// buffers are summed over and over (the device's receive buffer, the transmit buffers of
+// `packet_buffers.ts`), so the checksum allocates nothing; with a single entry, summing a
+// received segment and then the ACK built for it replaced the view every time.
+const WORD_VIEWS = 4;
+const cachedBuffers: (ArrayBufferLike | undefined)[] = new Array(WORD_VIEWS).fill(undefined);
+const cachedWords: Uint32Array<ArrayBufferLike>[] = new Array(WORD_VIEWS).fill(new Uint32Array(0));
+let nextVictim = 0;
 
 /** Folds carries above bit 15 back into the low 16 bits (end-around carry). */
 export function foldCarries(sum: number): number {
@@ -39,35 +43,50 @@ function swap16(value: number): number {
 }
 
 function wordsOf(buffer: ArrayBufferLike, wordsNeeded: number): Uint32Array {
-  // A resizable buffer may have grown since the view was made.
-  if (buffer !== cachedBuffer || cachedWords.length < wordsNeeded) {
-    cachedBuffer = buffer;
-    cachedWords = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  for (let i = 0; i < WORD_VIEWS; i++) {
+    // A resizable buffer may have grown since the view was made.
+    if (cachedBuffers[i] === buffer && cachedWords[i]!.length >= wordsNeeded)
+      return cachedWords[i]!;
   }
-  return cachedWords;
+  const words = new Uint32Array(buffer, 0, buffer.byteLength >>> 2);
+  cachedBuffers[nextVictim] = buffer;
+  cachedWords[nextVictim] = words;
+  nextVictim = (nextVictim + 1) % WORD_VIEWS;
+  return words;
 }
 
-/** Adds bytes[from..to) as big-endian words, by position: even positions are high bytes. */
-function sumBytes(bytes: Uint8Array, from: number, to: number, sum: number): number {
+/**
+ * Adds bytes[from..to) as big-endian words, by position counted from `base` (where the
+ * summed range starts): even positions are high bytes.
+ */
+function sumBytes(bytes: Uint8Array, base: number, from: number, to: number, sum: number): number {
   let i = from;
-  if ((i & 1) === 1 && i < to) sum += bytes[i++]!;
+  if (((i - base) & 1) === 1 && i < to) sum += bytes[i++]!;
   for (; i + 1 < to; i += 2) sum += (bytes[i]! << 8) | bytes[i + 1]!;
   if (i < to) sum += bytes[i]! << 8;
   return sum;
 }
 
 /**
- * The one's complement sum of `bytes` plus `initial`, folded to 16 bits but not
- * complemented. Use it to chain partial sums; `internetChecksum` finishes one.
+ * The one's complement sum of `bytes[from..to)` (all of it by default) plus `initial`,
+ * folded to 16 bits but not complemented. Use it to chain partial sums;
+ * `internetChecksum` finishes one. A range instead of a `subarray` spares an object per
+ * checksum on the packet path. Word positions count from `from`: the range is summed as
+ * if it were a packet of its own.
  */
-export function onesComplementSum(bytes: Uint8Array, initial = 0): number {
-  const length = bytes.length;
-  if (length < SHORT) return foldCarries(sumBytes(bytes, 0, length, initial));
+export function onesComplementSum(
+  bytes: Uint8Array,
+  initial = 0,
+  from = 0,
+  to = bytes.length,
+): number {
+  const length = to - from;
+  if (length < SHORT) return foldCarries(sumBytes(bytes, from, from, to, initial));
   // Lead-in up to a 4-byte aligned address, byte by byte.
-  const lead = (4 - (bytes.byteOffset & 3)) & 3;
-  let sum = sumBytes(bytes, 0, lead, initial);
+  const lead = (4 - ((bytes.byteOffset + from) & 3)) & 3;
+  let sum = sumBytes(bytes, from, from, from + lead, initial);
   const wordCount = (length - lead) >>> 2;
-  const first = (bytes.byteOffset + lead) >>> 2;
+  const first = (bytes.byteOffset + from + lead) >>> 2;
   const words = wordsOf(bytes.buffer, first + wordCount);
   let native = 0;
   // (C): add up to WORDS_BEFORE_FOLD words with no carry handling, then fold once.
@@ -82,15 +101,21 @@ export function onesComplementSum(bytes: Uint8Array, initial = 0): number {
   // straddle the packet's words, which swaps it once more.
   const swapped = LITTLE_ENDIAN_HOST !== ((lead & 1) === 1);
   sum += swapped ? swap16(native) : native;
-  return foldCarries(sumBytes(bytes, lead + wordCount * 4, length, sum));
+  return foldCarries(sumBytes(bytes, from, from + lead + wordCount * 4, to, sum));
 }
 
 /**
  * RFC 1071: the checksum to store in a header (with the checksum field zeroed), or, over
- * a header that includes its checksum, 0 when the data is intact.
+ * a header that includes its checksum, 0 when the data is intact. Over `bytes[from..to)`
+ * when a range is given (see `onesComplementSum`).
  */
-export function internetChecksum(bytes: Uint8Array, initial = 0): number {
-  return ~onesComplementSum(bytes, initial) & 0xffff;
+export function internetChecksum(
+  bytes: Uint8Array,
+  initial = 0,
+  from = 0,
+  to = bytes.length,
+): number {
+  return ~onesComplementSum(bytes, initial, from, to) & 0xffff;
 }
 
 /**

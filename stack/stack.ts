@@ -65,9 +65,13 @@ export class Stack {
     this.tcp = new Tcp(this, tcpConfigOf(options, this.random));
   }
 
-  /** A packet arrived from the device. Never throws: bad input is dropped and counted. */
-  receive(packet: Uint8Array, now: number): void {
-    this.ipv4.input(packet, now);
+  /**
+   * A packet arrived from the device. Never throws: bad input is dropped and counted.
+   * `checksumValid`: the device vouches for its TCP/UDP checksum (the kernel made the
+   * packet on this host, `device/offload.ts`), so it is not summed again.
+   */
+  receive(packet: Uint8Array, now: number, checksumValid = false): void {
+    this.ipv4.input(packet, now, checksumValid);
   }
 
   /** Runs every timer that is due at `now` and sends whatever is owed. */

@@ -4,6 +4,7 @@
  */
 
 import type { TransmitOffload } from "../offload.ts";
+import type { Ipv4Header } from "./header.ts";
 
 /** IP protocol numbers (IANA), as used in the IPv4 Protocol field (RFC 791 §3.1). */
 export const IpProtocol = { ICMP: 1, TCP: 6, UDP: 17 } as const;
@@ -19,6 +20,54 @@ export interface Ipv4Datagram {
   readonly payload: Uint8Array;
   /** True when the destination was a broadcast or multicast address, not ours alone. */
   readonly broadcast: boolean;
+  /**
+   * The device vouches for the transport checksum (TCP, UDP): the packet was made on this
+   * host and never crossed a wire (a TUN packet the kernel marked NEEDS_CSUM or
+   * DATA_VALID, see `device/offload.ts`), so the transport need not sum it again. Absent
+   * or false: verify it.
+   */
+  readonly checksumValid?: boolean;
+}
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The datagram IPv4 input hands up, as one object the IPv4 layer fills for every packet
+ * instead of a new one each time. Like the bytes it points into, it is valid only during
+ * the transport's input; a transport that kept it would see the next packet. `header` is
+ * made when asked for: only ICMP errors quote it.
+ */
+export class ReceivedDatagram implements Ipv4Datagram {
+  source = 0;
+  destination = 0;
+  protocol = 0;
+  ttl = 0;
+  payload: Uint8Array = NO_BYTES;
+  broadcast = false;
+  checksumValid = false;
+  private packet: Uint8Array = NO_BYTES;
+  private headerLength = 0;
+  private headerBytes: Uint8Array | undefined;
+
+  get header(): Uint8Array {
+    this.headerBytes ??= this.packet.subarray(0, this.headerLength);
+    return this.headerBytes;
+  }
+
+  /** Points at the next packet: `datagram` is its bytes up to Total Length. */
+  fill(header: Ipv4Header, datagram: Uint8Array, broadcast: boolean, checksumValid: boolean): this {
+    this.source = header.source;
+    this.destination = header.destination;
+    this.protocol = header.protocol;
+    this.ttl = header.ttl;
+    this.packet = datagram;
+    this.headerLength = header.headerLength;
+    this.headerBytes = undefined;
+    this.payload = datagram.subarray(header.headerLength);
+    this.broadcast = broadcast;
+    this.checksumValid = checksumValid;
+    return this;
+  }
 }
 
 /** Fields an outgoing packet's IPv4 header needs; the rest have defaults. */

@@ -68,6 +68,26 @@ export interface Ipv4Header {
   readonly destination: number;
 }
 
+/** The same fields, writable: what `parseIpv4Header` fills in. */
+export type MutableIpv4Header = { -readonly [K in keyof Ipv4Header]: Ipv4Header[K] };
+
+/** An all-zero header for `parseIpv4Header` to fill (one per IPv4 layer, reused). */
+export function emptyIpv4Header(): MutableIpv4Header {
+  return {
+    headerLength: 0,
+    typeOfService: 0,
+    totalLength: 0,
+    identification: 0,
+    dontFragment: false,
+    moreFragments: false,
+    fragmentOffset: 0,
+    ttl: 0,
+    protocol: 0,
+    source: 0,
+    destination: 0,
+  };
+}
+
 /** Counter names a malformed header is dropped under (RFC 4293 ipSystemStats*). */
 export type Ipv4HeaderDrop = "ipInHdrErrors" | "ipInTruncatedPkts";
 
@@ -112,9 +132,14 @@ function failure(reason: Ipv4HeaderDrop, detail: string): Ipv4ParseFailure {
 
 /**
  * Checks and parses the header at the front of `packet` (which may carry link padding
- * after Total Length). Returns the header, or why it must be dropped.
+ * after Total Length). Returns the header, or why it must be dropped. The fields are
+ * written into `into` when given (the receive path passes one header it reuses for
+ * every packet, valid until the next parse: no object per packet), else a new one.
  */
-export function parseIpv4Header(packet: Uint8Array): Ipv4Header | Ipv4ParseFailure {
+export function parseIpv4Header(
+  packet: Uint8Array,
+  into: MutableIpv4Header = emptyIpv4Header(),
+): Ipv4Header | Ipv4ParseFailure {
   if (packet.length < IPV4_HEADER_LENGTH) return failure("ipInTruncatedPkts", "shorter than 20");
   const versionIhl = packet[VERSION_IHL]!;
   if (versionIhl >>> 4 !== 4) return failure("ipInHdrErrors", "version not 4");
@@ -126,7 +151,7 @@ export function parseIpv4Header(packet: Uint8Array): Ipv4Header | Ipv4ParseFailu
   // Longer than received is a truncated packet; shorter is link padding, trimmed later.
   if (totalLength > packet.length) return failure("ipInTruncatedPkts", "total length > bytes");
   // RFC 1122 §3.2.1.2: a host MUST verify the header checksum and silently discard on failure.
-  if (internetChecksum(packet.subarray(0, headerLength)) !== 0) {
+  if (internetChecksum(packet, 0, 0, headerLength) !== 0) {
     return failure("ipInHdrErrors", "bad header checksum");
   }
   if (headerLength > IPV4_HEADER_LENGTH) {
@@ -145,19 +170,18 @@ export function parseIpv4Header(packet: Uint8Array): Ipv4Header | Ipv4ParseFailu
     return failure("ipInHdrErrors", "fragment ends beyond 65535");
   }
   // The reserved flag (RFC 791: "must be zero") is ignored, as Linux does: be liberal.
-  return {
-    headerLength,
-    typeOfService: packet[TYPE_OF_SERVICE]!,
-    totalLength,
-    identification: be16(packet, IDENTIFICATION),
-    dontFragment: (flagsOffset & FLAG_DF) !== 0,
-    moreFragments,
-    fragmentOffset,
-    ttl: packet[TIME_TO_LIVE]!,
-    protocol: packet[PROTOCOL]!,
-    source: be32(packet, SOURCE_ADDRESS),
-    destination: be32(packet, DESTINATION_ADDRESS),
-  };
+  into.headerLength = headerLength;
+  into.typeOfService = packet[TYPE_OF_SERVICE]!;
+  into.totalLength = totalLength;
+  into.identification = be16(packet, IDENTIFICATION);
+  into.dontFragment = (flagsOffset & FLAG_DF) !== 0;
+  into.moreFragments = moreFragments;
+  into.fragmentOffset = fragmentOffset;
+  into.ttl = packet[TIME_TO_LIVE]!;
+  into.protocol = packet[PROTOCOL]!;
+  into.source = be32(packet, SOURCE_ADDRESS);
+  into.destination = be32(packet, DESTINATION_ADDRESS);
+  return into;
 }
 
 export function isParseFailure(result: Ipv4Header | Ipv4ParseFailure): result is Ipv4ParseFailure {
@@ -220,7 +244,7 @@ export function emitIpv4Header(buffer: Uint8Array, fields: Ipv4HeaderFields): vo
   put16(buffer, HEADER_CHECKSUM, 0);
   put32(buffer, SOURCE_ADDRESS, fields.source >>> 0);
   put32(buffer, DESTINATION_ADDRESS, fields.destination >>> 0);
-  put16(buffer, HEADER_CHECKSUM, internetChecksum(buffer.subarray(0, IPV4_HEADER_LENGTH)));
+  put16(buffer, HEADER_CHECKSUM, internetChecksum(buffer, 0, 0, IPV4_HEADER_LENGTH));
 }
 
 /** Rewrites the checksum of a header (any IHL) after its fields were edited in place. */

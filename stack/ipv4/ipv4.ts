@@ -13,11 +13,12 @@ import type { Offload, TransmitOffload } from "../offload.ts";
 import { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
-import { IpProtocol, type Ipv4Datagram, type Ipv4Send } from "./datagram.ts";
+import { IpProtocol, type Ipv4Datagram, type Ipv4Send, ReceivedDatagram } from "./datagram.ts";
 import { fragmentAndSend } from "./fragmentation.ts";
 import {
   DESTINATION_ADDRESS,
   emitIpv4Header,
+  emptyIpv4Header,
   IPV4_MAX_DATAGRAM,
   type Ipv4Header,
   isParseFailure,
@@ -62,6 +63,25 @@ export interface Ipv4Host {
 export class Ipv4 {
   readonly reassembly: Reassembly;
   private readonly identification: IdentificationTable;
+  /**
+   * The parsed header and the datagram handed up, one of each reused for every packet
+   * (valid during delivery, as the packet's bytes are): no objects per packet. A packet
+   * that arrives while another is still being delivered (a test harness that loops a
+   * reply straight back) gets fresh ones, so the outer one is not overwritten.
+   */
+  private readonly rxHeader = emptyIpv4Header();
+  private readonly rxDatagram = new ReceivedDatagram();
+  private delivering = false;
+  /** The fields of the header being written, likewise reused (read before transmit). */
+  private readonly txHeader = {
+    totalLength: 0,
+    identification: 0,
+    dontFragment: false,
+    ttl: undefined as number | undefined,
+    protocol: 0,
+    source: 0,
+    destination: 0,
+  };
 
   constructor(
     private readonly host: Ipv4Host,
@@ -74,12 +94,16 @@ export class Ipv4 {
     this.identification = new IdentificationTable(new Random(host.random.nextUint32()));
   }
 
-  /** A packet from the link. Never throws: whatever is wrong is dropped and counted. */
-  input(packet: Uint8Array, now: number): void {
+  /**
+   * A packet from the link. Never throws: whatever is wrong is dropped and counted.
+   * `checksumValid`: the device vouches for the transport checksum (`Ipv4Datagram`).
+   */
+  input(packet: Uint8Array, now: number, checksumValid = false): void {
     const { stats, trace } = this.host;
     stats.count("ipInReceives");
     if (trace.enabled) trace.packet("in", packet);
-    const header = parseIpv4Header(packet);
+    const nested = this.delivering;
+    const header = parseIpv4Header(packet, nested ? emptyIpv4Header() : this.rxHeader);
     if (isParseFailure(header)) {
       stats.drop(header.reason, header.detail);
       return;
@@ -105,7 +129,14 @@ export class Ipv4 {
       this.inputFragment(header, datagram, broadcast, now);
       return;
     }
-    this.deliver(toDatagram(header, datagram, header.headerLength, broadcast), now);
+    const d = nested ? new ReceivedDatagram() : this.rxDatagram;
+    d.fill(header, datagram, broadcast, checksumValid);
+    this.delivering = true;
+    try {
+      this.deliver(d, now);
+    } finally {
+      this.delivering = nested;
+    }
   }
 
   /**
@@ -120,15 +151,14 @@ export class Ipv4 {
       return;
     }
     const source = send.source === 0 ? this.host.address : send.source;
-    const fields = {
-      totalLength: packet.length,
-      identification: this.identification.next(source, send.destination, send.protocol),
-      dontFragment: send.dontFragment ?? false,
-      ttl: send.ttl,
-      protocol: send.protocol,
-      source,
-      destination: send.destination,
-    };
+    const fields = this.txHeader;
+    fields.totalLength = packet.length;
+    fields.identification = this.identification.next(source, send.destination, send.protocol);
+    fields.dontFragment = send.dontFragment ?? false;
+    fields.ttl = send.ttl;
+    fields.protocol = send.protocol;
+    fields.source = source;
+    fields.destination = send.destination;
     if (packet.length <= this.host.mtu || this.deviceSegments(send)) {
       emitIpv4Header(packet, fields);
       this.transmit(packet, send.offload);
@@ -139,7 +169,8 @@ export class Ipv4 {
       stats.drop("ipOutFragFails", "DF set and larger than the MTU");
       return;
     }
-    fragmentAndSend(packet, fields, this.host.mtu, (fragment) => {
+    // A copy: each fragment's transmit may lead to another output, which reuses txHeader.
+    fragmentAndSend(packet, { ...fields }, this.host.mtu, (fragment) => {
       stats.count("ipFragCreates");
       this.transmit(fragment);
     });
@@ -250,7 +281,8 @@ export class Ipv4 {
       stats.drop("ipReasmFails", whole.detail); // Unreachable: assemble() emits a valid header.
       return;
     }
-    this.deliver(toDatagram(whole, result.packet, result.headerLength, broadcast), now);
+    // A datagram of its own: reassembly is off the steady-state path.
+    this.deliver(new ReceivedDatagram().fill(whole, result.packet, broadcast, false), now);
   }
 
   /** Demultiplexes by the Protocol field (RFC 791 §3.1) to the transport. */
@@ -275,21 +307,4 @@ export class Ipv4 {
         icmp.sendDestinationUnreachable(d, 2, now);
     }
   }
-}
-
-function toDatagram(
-  header: Ipv4Header,
-  datagram: Uint8Array,
-  headerLength: number,
-  broadcast: boolean,
-): Ipv4Datagram {
-  return {
-    source: header.source,
-    destination: header.destination,
-    protocol: header.protocol,
-    ttl: header.ttl,
-    header: datagram.subarray(0, headerLength),
-    payload: datagram.subarray(headerLength),
-    broadcast,
-  };
 }

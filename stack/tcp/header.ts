@@ -31,6 +31,7 @@ import {
   NO_OPTIONS,
   optionsLength,
   parseOptions,
+  ReusableOptions,
   type TcpOptions,
 } from "./options.ts";
 
@@ -82,30 +83,65 @@ export function segmentLength(seg: TcpSegment): number {
 
 export type TcpParseDrop = "tcpInErrs" | "tcpInBadOptions" | "tcpInCsumErrors";
 
-/** Checks and parses the TCP bytes of `d`; returns a drop reason for a bad segment. */
-export function parseSegment(d: Ipv4Datagram): TcpSegment | TcpParseDrop {
+/**
+ * A segment to parse into, again and again: TCP's receive path keeps one and fills it
+ * for every arriving segment (with its options in a `ReusableOptions`) instead of making
+ * two or three objects per segment. Like the payload it points into, it is valid only
+ * during input: nothing in TCP keeps a segment past `segmentArrives`.
+ */
+export class ReceivedSegment implements TcpSegment {
+  sourcePort = 0;
+  destinationPort = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  wnd = 0;
+  urgentPointer = 0;
+  readonly options = new ReusableOptions();
+  payload: Uint8Array = new Uint8Array(0);
+}
+
+/**
+ * Checks and parses the TCP bytes of `d`; returns a drop reason for a bad segment. The
+ * fields are written into `into` when given, else into a new segment. The checksum is
+ * verified unless the device vouched for it (`d.checksumValid`).
+ */
+export function parseSegment(d: Ipv4Datagram, into?: ReceivedSegment): TcpSegment | TcpParseDrop {
   const bytes = d.payload;
   if (bytes.length < TCP_HEADER_LENGTH) return "tcpInErrs";
   const headerLength = (bytes[DATA_OFFSET]! >>> 4) * 4;
   if (headerLength < TCP_HEADER_LENGTH || headerLength > bytes.length) return "tcpInErrs";
-  const sum = pseudoHeaderSum(d.source, d.destination, TCP_PROTOCOL, bytes.length);
-  if (internetChecksum(bytes, sum) !== 0) return "tcpInCsumErrors";
+  if (d.checksumValid !== true) {
+    const sum = pseudoHeaderSum(d.source, d.destination, TCP_PROTOCOL, bytes.length);
+    if (internetChecksum(bytes, sum) !== 0) return "tcpInCsumErrors";
+  }
   const options =
-    headerLength === TCP_HEADER_LENGTH
+    headerLength === TCP_HEADER_LENGTH && into === undefined
       ? NO_OPTIONS
-      : parseOptions(bytes, TCP_HEADER_LENGTH, headerLength);
+      : parseOptions(bytes, TCP_HEADER_LENGTH, headerLength, into?.options);
   if (options === undefined) return "tcpInBadOptions";
-  return {
-    sourcePort: read16(bytes, SOURCE_PORT),
-    destinationPort: read16(bytes, DESTINATION_PORT),
-    seq: read32(bytes, SEQUENCE_NUMBER),
-    ack: read32(bytes, ACKNOWLEDGMENT_NUMBER),
-    flags: bytes[FLAGS]!,
-    wnd: read16(bytes, WINDOW),
-    urgentPointer: read16(bytes, URGENT_POINTER),
-    options,
-    payload: bytes.subarray(headerLength),
-  };
+  if (into === undefined) {
+    return {
+      sourcePort: read16(bytes, SOURCE_PORT),
+      destinationPort: read16(bytes, DESTINATION_PORT),
+      seq: read32(bytes, SEQUENCE_NUMBER),
+      ack: read32(bytes, ACKNOWLEDGMENT_NUMBER),
+      flags: bytes[FLAGS]!,
+      wnd: read16(bytes, WINDOW),
+      urgentPointer: read16(bytes, URGENT_POINTER),
+      options,
+      payload: bytes.subarray(headerLength),
+    };
+  }
+  into.sourcePort = read16(bytes, SOURCE_PORT);
+  into.destinationPort = read16(bytes, DESTINATION_PORT);
+  into.seq = read32(bytes, SEQUENCE_NUMBER);
+  into.ack = read32(bytes, ACKNOWLEDGMENT_NUMBER);
+  into.flags = bytes[FLAGS]!;
+  into.wnd = read16(bytes, WINDOW);
+  into.urgentPointer = read16(bytes, URGENT_POINTER);
+  into.payload = bytes.subarray(headerLength);
+  return into;
 }
 
 // Big-endian ("network byte order", RFC 791 Appendix B) field access. Plain byte
@@ -142,24 +178,28 @@ export interface SegmentFields {
 }
 
 /**
- * Allocates one packet with IPv4 headroom, writes the TCP header and options, and
- * returns it with the offset where `payloadLength` bytes of data go. Call
- * `finishChecksum` after copying the data in.
+ * The fields of the segment being sent, refilled for each one: TCP's send path keeps
+ * one (`Tcp.outgoing`) with its options in a `ReusableOptions`, instead of a fields
+ * object, an options object and a timestamp pair per segment. `writeSegment` reads it
+ * at once, so it is free again before the packet goes down.
  */
-export function buildSegment(
-  fields: SegmentFields,
-  payloadLength: number,
-  scratch?: Uint8Array,
-): { packet: Uint8Array; dataAt: number } {
+export class OutgoingSegment implements SegmentFields {
+  sourcePort = 0;
+  destinationPort = 0;
+  seq = 0;
+  ack = 0;
+  flags = 0;
+  wnd = 0;
+  readonly options = new ReusableOptions();
+}
+
+/**
+ * Writes the TCP header and options into `packet` after IPv4_HEADER_LENGTH bytes of
+ * headroom (where IPv4 will write its own header, in place), and returns the offset
+ * where the data goes. Call `finishChecksum` after copying the data in.
+ */
+export function writeSegment(fields: SegmentFields, packet: Uint8Array): number {
   const headerLength = TCP_HEADER_LENGTH + optionsLength(fields.options);
-  const total = IPV4_HEADER_LENGTH + headerLength + payloadLength;
-  // With `scratch`, the packet is a view into it: valid until the next segment is built,
-  // which is enough because IPv4 output and the device copy or send it at once (the
-  // Stack.transmit contract: "the bytes are only valid during the call").
-  const packet =
-    scratch !== undefined && scratch.length >= total
-      ? scratch.subarray(0, total)
-      : new Uint8Array(total);
   const t = IPV4_HEADER_LENGTH;
   write16(packet, t + SOURCE_PORT, fields.sourcePort);
   write16(packet, t + DESTINATION_PORT, fields.destinationPort);
@@ -171,15 +211,31 @@ export function buildSegment(
   write16(packet, t + CHECKSUM, 0);
   write16(packet, t + URGENT_POINTER, 0);
   emitOptions(fields.options, packet, IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH);
-  return { packet, dataAt: IPV4_HEADER_LENGTH + headerLength };
+  return IPV4_HEADER_LENGTH + headerLength;
 }
 
-/** Fills in the checksum of a packet from buildSegment (RFC 9293 §3.1). */
+/**
+ * Allocates one packet with IPv4 headroom, writes the TCP header and options, and
+ * returns it with the offset where `payloadLength` bytes of data go. For segments off
+ * the steady-state path (a RST, a SYN cookie's SYN,ACK) and tests; the send path builds
+ * in a pooled buffer with `writeSegment`.
+ */
+export function buildSegment(
+  fields: SegmentFields,
+  payloadLength: number,
+): { packet: Uint8Array; dataAt: number } {
+  const headerLength = TCP_HEADER_LENGTH + optionsLength(fields.options);
+  const packet = new Uint8Array(IPV4_HEADER_LENGTH + headerLength + payloadLength);
+  return { packet, dataAt: writeSegment(fields, packet) };
+}
+
+/** Fills in the checksum of a packet from writeSegment (RFC 9293 §3.1). */
 export function finishChecksum(packet: Uint8Array, source: number, destination: number): void {
-  const tcp = packet.subarray(IPV4_HEADER_LENGTH);
-  const sum = internetChecksum(tcp, pseudoHeaderSum(source, destination, TCP_PROTOCOL, tcp.length));
-  tcp[CHECKSUM] = sum >>> 8;
-  tcp[CHECKSUM + 1] = sum & 0xff;
+  const length = packet.length - IPV4_HEADER_LENGTH;
+  const pseudo = pseudoHeaderSum(source, destination, TCP_PROTOCOL, length);
+  const sum = internetChecksum(packet, pseudo, IPV4_HEADER_LENGTH, packet.length);
+  packet[IPV4_HEADER_LENGTH + CHECKSUM] = sum >>> 8;
+  packet[IPV4_HEADER_LENGTH + CHECKSUM + 1] = sum & 0xff;
 }
 
 /**

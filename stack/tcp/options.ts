@@ -47,16 +47,52 @@ export interface TcpOptions {
 export const NO_OPTIONS: TcpOptions = Object.freeze({});
 
 /**
+ * Options to be filled in place, segment after segment: every field present (undefined
+ * when absent, so the object keeps one shape), and a timestamp pair of its own that
+ * `timestamp` points at when the option is there. TCP's receive path parses every
+ * segment's options into one of these, and its send path writes each segment's options
+ * from one, instead of two new objects per segment.
+ */
+export class ReusableOptions implements TcpOptions {
+  mss: number | undefined = undefined;
+  windowScale: number | undefined = undefined;
+  sackPermitted: boolean | undefined = undefined;
+  sackBlocks: readonly SackBlock[] | undefined = undefined;
+  timestamp: { value: number; echo: number } | undefined = undefined;
+  /** What `timestamp` points at while present. */
+  readonly timestampPair = { value: 0, echo: 0 };
+
+  /** Back to no options at all. */
+  clear(): this {
+    this.mss = undefined;
+    this.windowScale = undefined;
+    this.sackPermitted = undefined;
+    this.sackBlocks = undefined;
+    this.timestamp = undefined;
+    return this;
+  }
+
+  /** Sets the timestamps option (RFC 7323 §3: TSval, TSecr). */
+  setTimestamp(value: number, echo: number): void {
+    this.timestampPair.value = value;
+    this.timestampPair.echo = echo;
+    this.timestamp = this.timestampPair;
+  }
+}
+
+/**
  * Parses the options area, `bytes[start..end)` (the whole array by default: a range
- * spares a view per segment); undefined means malformed (drop the segment).
+ * spares a view per segment); undefined means malformed (drop the segment). The options
+ * are written into `into` when given (cleared first), else into a new object.
  */
 export function parseOptions(
   bytes: Uint8Array,
   start = 0,
   end = bytes.length,
+  into?: ReusableOptions,
 ): TcpOptions | undefined {
-  if (end <= start) return NO_OPTIONS;
-  const options: TcpOptions = {};
+  if (end <= start) return into === undefined ? NO_OPTIONS : into.clear();
+  const options: TcpOptions = into === undefined ? {} : into.clear();
   let i = start;
   while (i < end) {
     const kind = bytes[i]!;
@@ -84,9 +120,11 @@ function readOption(
   if (kind === OptionKind.MSS && length === 4) options.mss = read16(b, at + 2);
   else if (kind === OptionKind.WINDOW_SCALE && length === 3) options.windowScale = b[at + 2]!;
   else if (kind === OptionKind.SACK_PERMITTED && length === 2) options.sackPermitted = true;
-  else if (kind === OptionKind.TIMESTAMPS && length === 10)
-    options.timestamp = { value: read32(b, at + 2), echo: read32(b, at + 6) };
-  else if (kind === OptionKind.SACK && length >= 10 && (length - 2) % 8 === 0) {
+  else if (kind === OptionKind.TIMESTAMPS && length === 10) {
+    if (options instanceof ReusableOptions)
+      options.setTimestamp(read32(b, at + 2), read32(b, at + 6));
+    else options.timestamp = { value: read32(b, at + 2), echo: read32(b, at + 6) };
+  } else if (kind === OptionKind.SACK && length >= 10 && (length - 2) % 8 === 0) {
     const blocks: SackBlock[] = [];
     for (let j = at + 2; j < at + length; j += 8)
       blocks.push({ left: read32(b, j), right: read32(b, j + 4) });

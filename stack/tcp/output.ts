@@ -14,9 +14,9 @@
  */
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import { PARTIAL_CHECKSUM, type TransmitOffload } from "../offload.ts";
-import { buildSegment, Flag, finishChecksum, partialChecksum, TCP_PROTOCOL } from "./header.ts";
+import { Flag, finishChecksum, partialChecksum, writeSegment } from "./header.ts";
 import { pipe, sackRecoverySend } from "./loss_recovery.ts";
-import type { TcpOptions } from "./options.ts";
+import type { ReusableOptions } from "./options.ts";
 import { maxSackBlocks } from "./sack/receiver_blocks.ts";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
@@ -236,33 +236,30 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
   const host = tcb.layer.host;
   const syn = (flags & Flag.SYN) !== 0;
   const wnd = syn ? Math.min(tcb.recvBuffer.free, 65535) : windowField(tcb);
-  const { packet, dataAt } = buildSegment(
-    {
-      sourcePort: tcb.localPort,
-      destinationPort: tcb.remotePort,
-      seq,
-      ack: flags & Flag.ACK ? tcb.rcvNxt : 0,
-      flags,
-      wnd,
-      options: segmentOptions(tcb, syn, flags, now),
-    },
-    len,
-    tcb.layer.txBuffer,
-  );
-  if (len > 0)
-    tcb.sendBuffer.peek(seqDiff(seq, tcb.sndBufSeq), packet.subarray(dataAt, dataAt + len));
-  const offload = transmitOffload(tcb, len);
-  if (offload === undefined) finishChecksum(packet, tcb.localAddress, tcb.remoteAddress);
-  else partialChecksum(packet, tcb.localAddress, tcb.remoteAddress);
-  accountSent(tcb, seq, len, flags, now);
-  if (syn) tcb.rcvAdv = seqAdd(tcb.rcvNxt, wnd);
-  host.ipv4.output(packet, {
-    source: tcb.localAddress,
-    destination: tcb.remoteAddress,
-    protocol: TCP_PROTOCOL,
-    dontFragment: true,
-    offload,
-  });
+  // The header fields, options and buffer are reused from segment to segment (tcp.ts):
+  // sending allocates nothing but the data's view.
+  const seg = tcb.layer.outgoing;
+  seg.sourcePort = tcb.localPort;
+  seg.destinationPort = tcb.remotePort;
+  seg.seq = seq;
+  seg.ack = flags & Flag.ACK ? tcb.rcvNxt : 0;
+  seg.flags = flags;
+  seg.wnd = wnd;
+  segmentOptions(tcb, syn, flags, now, seg.options);
+  const buffer = tcb.layer.txBuffers.acquire();
+  try {
+    const dataAt = writeSegment(seg, buffer.bytes);
+    const packet = buffer.view(dataAt + len);
+    if (len > 0) tcb.sendBuffer.peek(seqDiff(seq, tcb.sndBufSeq), packet.subarray(dataAt));
+    const offload = transmitOffload(tcb, len);
+    if (offload === undefined) finishChecksum(packet, tcb.localAddress, tcb.remoteAddress);
+    else partialChecksum(packet, tcb.localAddress, tcb.remoteAddress);
+    accountSent(tcb, seq, len, flags, now);
+    if (syn) tcb.rcvAdv = seqAdd(tcb.rcvNxt, wnd);
+    host.ipv4.output(packet, tcb.layer.ipv4Send(tcb.localAddress, tcb.remoteAddress, offload));
+  } finally {
+    tcb.layer.txBuffers.release(buffer);
+  }
 }
 
 /**
@@ -304,20 +301,27 @@ function accountSent(tcb: Tcb, seq: number, len: number, flags: number, now: num
   }
 }
 
-function segmentOptions(tcb: Tcb, syn: boolean, flags: number, now: number): TcpOptions {
+/** Fills `options` (cleared first) with what this segment carries. */
+function segmentOptions(
+  tcb: Tcb,
+  syn: boolean,
+  flags: number,
+  now: number,
+  options: ReusableOptions,
+): void {
   const config = tcb.layer.config;
   const active = tcb.state === "SYN-SENT";
-  const options: TcpOptions = {};
+  options.clear();
   if (syn) {
     options.mss = tcb.rcvMss; // RFC 9293 §3.7.1: MSS only in SYN segments
     // RFC 7323 §2.2 / RFC 2018 §2: offer in the SYN; in the SYN,ACK only if the peer did.
     if (active ? config.windowScale : tcb.wsAgreed) options.windowScale = tcb.offeredRcvScale;
     if (active ? config.sack : tcb.sackEnabled) options.sackPermitted = true;
     if (active ? config.timestamps : tcb.tsEnabled)
-      options.timestamp = { value: tsNow(tcb, now), echo: flags & Flag.ACK ? tcb.tsRecent : 0 };
-    return options;
+      options.setTimestamp(tsNow(tcb, now), flags & Flag.ACK ? tcb.tsRecent : 0);
+    return;
   }
-  if (tcb.tsEnabled) options.timestamp = { value: tsNow(tcb, now), echo: tcb.tsRecent };
+  if (tcb.tsEnabled) options.setTimestamp(tsNow(tcb, now), tcb.tsRecent);
   // RFC 2883 §4: a D-SACK is reported even when nothing is held out of order.
   const sackToSend = !tcb.reassembly.empty || tcb.sackReporter.dsackPending;
   if (tcb.sackEnabled && sackToSend && flags & Flag.ACK) {
@@ -326,7 +330,6 @@ function segmentOptions(tcb: Tcb, syn: boolean, flags: number, now: number): Tcp
     const blocks = tcb.sackReporter.blocks(held, max);
     if (blocks.length > 0) options.sackBlocks = blocks;
   }
-  return options;
 }
 
 /** Our TSval clock (RFC 7323 §5.4): milliseconds plus a per-connection random offset. */

@@ -11,8 +11,8 @@
  */
 import { ANY_ADDRESS } from "../address.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
-import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
-import type { Offload } from "../offload.ts";
+import type { Offload, TransmitOffload } from "../offload.ts";
+import { PacketBufferPool } from "../packet_buffers.ts";
 import type { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
@@ -22,7 +22,9 @@ import {
   buildSegment,
   Flag,
   finishChecksum,
+  OutgoingSegment,
   parseSegment,
+  ReceivedSegment,
   TCP_PROTOCOL,
   type TcpSegment,
 } from "./header.ts";
@@ -70,8 +72,23 @@ export class Tcp {
   private readonly localPorts = new Map<number, number>();
   private readonly timers = new TimerHeap();
   private readonly dirty: Tcb[] = [];
-  /** One reusable buffer for outgoing segments (see buildSegment). */
-  readonly txBuffer = new Uint8Array(IPV4_HEADER_LENGTH + 60 + 65535);
+  // What the packet path reuses instead of allocating per segment, each valid only
+  // during one input or one transmit (see their own comments):
+  /** The arriving segment, parsed into the same object every time (`parseSegment`). */
+  private readonly arriving = new ReceivedSegment();
+  private parsing = false;
+  /** The header fields and options of the segment being sent (output.ts `transmit`). */
+  readonly outgoing = new OutgoingSegment();
+  /** Buffers outgoing segments are built in, with IPv4 headroom (`packet_buffers.ts`). */
+  readonly txBuffers = new PacketBufferPool();
+  /** What `ipv4.output` is told about the segment being sent (`ipv4Send`). */
+  private readonly send: {
+    source: number;
+    destination: number;
+    readonly protocol: number;
+    readonly dontFragment: boolean;
+    offload: TransmitOffload | undefined;
+  } = { source: 0, destination: 0, protocol: TCP_PROTOCOL, dontFragment: true, offload: undefined };
   private challengeSecond = -1;
   private challengeCount = 0;
 
@@ -85,14 +102,29 @@ export class Tcp {
     this.isn = new IsnGenerator(this.config.isnKey);
   }
 
-  /** A TCP segment arrived (RFC 9293 §3.10.7). Never throws. */
+  /**
+   * A TCP segment arrived (RFC 9293 §3.10.7). Never throws. The segment is parsed into
+   * `arriving`, unless a segment arrives while another is still being processed (a
+   * harness that loops a reply straight back), which then gets a segment of its own.
+   */
   input(d: Ipv4Datagram, now: number): void {
-    const seg = parseSegment(d);
+    const nested = this.parsing;
+    const seg = parseSegment(d, nested ? new ReceivedSegment() : this.arriving);
     const stats = this.host.stats;
     if (typeof seg === "string") {
       stats.drop(seg);
       return;
     }
+    this.parsing = true;
+    try {
+      this.arrive(d, seg, now);
+    } finally {
+      this.parsing = nested;
+    }
+  }
+
+  private arrive(d: Ipv4Datagram, seg: TcpSegment, now: number): void {
+    const stats = this.host.stats;
     stats.count("tcpInSegs");
     if (d.broadcast) {
       stats.drop("tcpInBroadcast"); // RFC 1122 §4.2.3.10: TCP is unicast only
@@ -381,6 +413,19 @@ export class Tcp {
       tcb.changed = false;
       tcb.onChange?.();
     }
+  }
+
+  /**
+   * How `ipv4.output` is to send a segment of this connection: DF set (RFC 1191 path MTU
+   * discovery), with what the device finishes. One object, refilled for each segment:
+   * IPv4 reads it before the packet goes to the device.
+   */
+  ipv4Send(source: number, destination: number, offload: TransmitOffload | undefined): Ipv4Send {
+    const send = this.send;
+    send.source = source;
+    send.destination = destination;
+    send.offload = offload;
+    return send;
   }
 
   /** RFC 5961 §7: at most `challengeAckLimit` challenge ACKs per second, host-wide. */

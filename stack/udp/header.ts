@@ -45,11 +45,13 @@ export interface UdpParseFailure {
  * Parses and verifies the UDP header at the front of `segment` (the IP payload). The
  * data is `segment.subarray(UDP_HEADER_LENGTH, header.length)`: IP payload beyond
  * Length is ignored (as Linux trims it), a Length beyond the IP payload is an error.
+ * `checksumValid`: the device vouched for the checksum (`Ipv4Datagram`); not verified.
  */
 export function parseUdpHeader(
   segment: Uint8Array,
   source: number,
   destination: number,
+  checksumValid = false,
 ): UdpHeader | UdpParseFailure {
   if (segment.length < UDP_HEADER_LENGTH)
     return { reason: "udpInErrors", detail: "shorter than 8" };
@@ -62,9 +64,9 @@ export function parseUdpHeader(
   // RFC 768: "An all zero transmitted checksum value means that the transmitter generated
   // no checksum"; RFC 1122 §4.1.3.4: "If a UDP datagram is received with a checksum that
   // is non-zero and invalid, UDP MUST silently discard the datagram."
-  if (checksum !== 0) {
+  if (checksum !== 0 && !checksumValid) {
     const initial = pseudoHeaderSum(source, destination, IpProtocol.UDP, length);
-    if (internetChecksum(segment.subarray(0, length), initial) !== 0) {
+    if (internetChecksum(segment, initial, 0, length) !== 0) {
       return { reason: "udpInCsumErrors", detail: "bad checksum" };
     }
   }

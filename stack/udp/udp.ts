@@ -72,7 +72,7 @@ export class Udp implements UdpBindingOwner {
   /** A UDP datagram addressed to this host. Never throws. */
   input(d: Ipv4Datagram, now: number): void {
     const { stats } = this.host;
-    const header = parseUdpHeader(d.payload, d.source, d.destination);
+    const header = parseUdpHeader(d.payload, d.source, d.destination, d.checksumValid);
     if (isUdpParseFailure(header)) {
       if (header.reason === "udpInCsumErrors") stats.count("udpInCsumErrors");
       stats.drop("udpInErrors", header.detail);

@@ -1,11 +1,16 @@
 /**
  * TUN offloads without a TUN: the TSO coalescer against a model of the kernel's
  * tcp_gso_segment (split a super-segment back into MSS-sized pieces), and the receive
- * side's checksum completion.
+ * side's checksum completion and "checksum valid" verdict.
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { completeChecksum, TsoCoalescer, VNET_HEADER_BYTES } from "../../device/offload.ts";
+import {
+  completeChecksum,
+  receivedChecksum,
+  TsoCoalescer,
+  VNET_HEADER_BYTES,
+} from "../../device/offload.ts";
 import { internetChecksum, onesComplementSum, pseudoHeaderSum } from "../../stack/checksum.ts";
 import { HOST, ipv4Packet, PEER } from "../helpers/packets.ts";
 import { checksumOk, tcpBytes } from "../helpers/tcp_wire.ts";
@@ -270,5 +275,54 @@ describe("completeChecksum", () => {
     expect(completeChecksum(new Uint8Array(VNET_HEADER_BYTES), packet)).toBe(true);
     expect(packet).toEqual(before);
     expect(completeChecksum(partialHeader(20, packet.length), packet)).toBe(false);
+  });
+});
+
+describe("receivedChecksum", () => {
+  const vnetHeader = (flags: number, start = 20, offset = 16) => {
+    const header = new Uint8Array(VNET_HEADER_BYTES);
+    const view = new DataView(header.buffer);
+    header[0] = flags;
+    view.setUint16(6, start, true);
+    view.setUint16(8, offset, true);
+    return header;
+  };
+  /** A TCP packet as the kernel hands it up with NEEDS_CSUM: the pseudo-header sum only. */
+  const partialTcp = () => {
+    const packet = packetOf({ flow: 0, seq: 1, size: 3000, flags: "A", id: 1 });
+    const pseudo = onesComplementSum(
+      new Uint8Array(0),
+      pseudoHeaderSum(HOST, PEER, TCP, packet.length - 20),
+    );
+    new DataView(packet.buffer).setUint16(36, pseudo);
+    return packet;
+  };
+
+  test("NEEDS_CSUM on a TCP header: valid, and the packet is left as it is (no pass over it)", () => {
+    const packet = partialTcp();
+    const before = packet.slice();
+    expect(receivedChecksum(vnetHeader(1), packet)).toBe("valid");
+    expect(packet).toEqual(before);
+    expect(checksumOk(HOST, PEER, packet.subarray(20))).toBe(false); // still partial
+  });
+
+  test("DATA_VALID: valid; no flags: unchecked (the stack verifies)", () => {
+    const packet = packetOf({ flow: 0, seq: 1, size: 10, flags: "A", id: 1 });
+    expect(receivedChecksum(vnetHeader(2, 0, 0), packet)).toBe("valid");
+    expect(receivedChecksum(new Uint8Array(VNET_HEADER_BYTES), packet)).toBe("unchecked");
+  });
+
+  test("NEEDS_CSUM elsewhere than a TCP/UDP header is finished here, then verified above", () => {
+    const packet = partialTcp();
+    packet[9] = 1; // not TCP or UDP: the stack's ICMP would verify it
+    packet[36] = 0; // ICMP has no pseudo-header: its partial sum starts at 0
+    packet[37] = 0;
+    expect(receivedChecksum(vnetHeader(1), packet)).toBe("unchecked");
+    expect(internetChecksum(packet.subarray(20))).toBe(0);
+  });
+
+  test("a checksum offset outside the packet is malformed", () => {
+    const packet = packetOf({ flow: 0, seq: 1, size: 10, flags: "A", id: 1 });
+    expect(receivedChecksum(vnetHeader(1, 20, packet.length), packet)).toBe("malformed");
   });
 });

@@ -103,3 +103,39 @@ describe("internetChecksum", () => {
     );
   });
 });
+
+describe("a range of the bytes instead of a view (no subarray per checksum)", () => {
+  test("onesComplementSum(bytes, initial, from, to) = onesComplementSum(bytes.subarray(from, to), initial)", () => {
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 300 }),
+        fc.nat(),
+        fc.nat(),
+        fc.integer({ min: 0, max: 0xffff }),
+        fc.nat({ max: 7 }),
+        (bytes, a, b, initial, shift) => {
+          // A view at any byte offset of its buffer, so every alignment is exercised.
+          const backing = new Uint8Array(bytes.length + 8);
+          backing.set(bytes, shift);
+          const view = backing.subarray(shift, shift + bytes.length);
+          const from = bytes.length === 0 ? 0 : a % (bytes.length + 1);
+          const to = from + (b % (bytes.length - from + 1));
+          const expected = onesComplementSum(view.slice(from, to), initial);
+          expect(onesComplementSum(view, initial, from, to)).toBe(expected);
+          expect(internetChecksum(view, initial, from, to)).toBe(~expected & 0xffff);
+        },
+      ),
+    );
+  });
+
+  test("sums over several buffers in turn stay right (the cached word views)", () => {
+    const buffers = Array.from({ length: 6 }, (_, i) =>
+      new Uint8Array(100).map((_, j) => (i * 31 + j * 7) & 0xff),
+    );
+    for (let round = 0; round < 3; round++) {
+      for (const bytes of buffers) {
+        expect(internetChecksum(bytes)).toBe(referenceChecksum(bytes));
+      }
+    }
+  });
+});
