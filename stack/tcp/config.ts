@@ -58,6 +58,11 @@ export interface TcpConfig {
   dsack: boolean;
   /** RFC 6937 Proportional Rate Reduction in SACK loss recovery (Linux: always on). */
   prr: boolean;
+  /**
+   * RFC 8985 RACK-TLP loss detection with SACK, in place of RFC 6675's duplicate-ACK
+   * counting (Linux tcp_recovery bit 1, on by default).
+   */
+  rack: boolean;
   timestamps: boolean;
   windowScale: boolean;
   /** RFC 5961 §7 challenge ACKs per second (Linux tcp_challenge_ack_limit). */
@@ -99,6 +104,7 @@ export function defaultTcpConfig(): TcpConfig {
     sack: true,
     dsack: true,
     prr: true,
+    rack: true,
     timestamps: true,
     windowScale: true,
     challengeAckLimit: 1000,

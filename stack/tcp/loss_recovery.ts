@@ -14,20 +14,50 @@
  *   episode whose every retransmission was spurious (sack/dsack.ts).
  * - Proportional Rate Reduction (RFC 6937, congestion/prr.ts) sets how much step 1a sends
  *   on each ACK of a SACK recovery, in place of RFC 6675's cwnd = ssthresh.
+ * - With RACK-TLP (RFC 8985, rack/recovery.ts; TcpConfig.rack) time-based loss marks
+ *   replace step 3's duplicate-ACK test and RFC 6675's IsLost, pipe and NextSeg.
  */
 import type { TcpSegment } from "./header.ts";
 import { retransmit, transmitNewData } from "./output.ts";
+import {
+  rackActive,
+  rackNextSeg,
+  rackOnAck,
+  rackOnRecoveryEnd,
+  rackOnTimeout,
+  rackOnTransmit,
+  rackPipe,
+} from "./rack/recovery.ts";
 import type { SackBlock } from "./sack/block.ts";
+import type { SackUpdate } from "./sack/scoreboard.ts";
 import { seqAdd, seqDiff, seqLt, seqMax, seqMin } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 
-/** RFC 6675 SetPipe(): bytes estimated to be in the network. */
+/** RFC 6675 SetPipe(): bytes estimated to be in the network (RACK's, with RACK on). */
 export function pipe(tcb: Tcb): number {
+  if (rackActive(tcb)) return rackPipe(tcb);
   return tcb.board.pipe(tcb.sndUna, tcb.sndMax, tcb.highRxt);
 }
 
+/**
+ * Recipe step 1b's bytes in flight: pipe with SACK once duplicate ACKs came (RFC 6675
+ * (3), limited transmit), or with RACK whenever SND.NXT is at SND.MAX (RACK has no
+ * duplicate-ACK count; pipe then equals FlightSize until something is SACKed or lost);
+ * otherwise, and during go-back-N after a timeout, SND.NXT − SND.UNA.
+ */
+export function windowFlight(tcb: Tcb): number {
+  if (rackActive(tcb) && tcb.sndNxt === tcb.sndMax) return rackPipe(tcb);
+  if (tcb.sackEnabled && tcb.cc.dupAcks > 0) return pipe(tcb);
+  return seqDiff(tcb.sndNxt, tcb.sndUna);
+}
+
+/** output.ts: a segment (not a SYN) occupying [seq, seq + occupies) was just sent. */
+export function noteTransmission(tcb: Tcb, seq: number, occupies: number, now: number): void {
+  if (rackActive(tcb)) rackOnTransmit(tcb, seq, occupies, now);
+}
+
 /** Unsent bytes the peer's window still admits (RFC 6675 NextSeg rule 2's limit). */
-function newDataBytes(tcb: Tcb): number {
+export function newDataBytes(tcb: Tcb): number {
   const unsent = seqDiff(seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length), tcb.sndMax);
   const room = tcb.sndWnd - seqDiff(tcb.sndMax, tcb.sndUna);
   return Math.max(0, Math.min(unsent, room));
@@ -44,13 +74,15 @@ export function sackRecoverySend(tcb: Tcb, now: number): boolean {
   for (let guard = 0; guard < 10_000; guard++) {
     const cwnd = prr.active ? prr.cwnd : tcb.cc.cwnd;
     if (cwnd - pipe(tcb) < tcb.smss) break;
-    const next = tcb.board.nextSeg({
-      sndUna: tcb.sndUna,
-      sndMax: tcb.sndMax,
-      highRxt: tcb.highRxt,
-      rescueRxt: tcb.rescueRxt,
-      newDataBytes: newDataBytes(tcb),
-    });
+    const next = rackActive(tcb)
+      ? rackNextSeg(tcb, newDataBytes(tcb))
+      : tcb.board.nextSeg({
+          sndUna: tcb.sndUna,
+          sndMax: tcb.sndMax,
+          highRxt: tcb.highRxt,
+          rescueRxt: tcb.rescueRxt,
+          newDataBytes: newDataBytes(tcb),
+        });
     if (next === undefined) break;
     if (next.rule === 2) {
       const length = transmitNewData(tcb, next.length, now);
@@ -96,6 +128,7 @@ export function onNewAck(
   if (action === "recovery-end") {
     tcb.rescueRxt = undefined;
     tcb.prr.stop();
+    if (rackActive(tcb)) rackOnRecoveryEnd(tcb);
   }
 }
 
@@ -105,8 +138,26 @@ export function onNewAck(
  * per-ACK step (RFC 6937 §3.1). Called for every acceptable ACK.
  */
 export function checkDuplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, now: number): void {
-  duplicateAck(tcb, seg, classic, now);
+  const blocks = seg.options.sackBlocks;
+  const update = tcb.sackEnabled ? sackUpdate(tcb, blocks, now) : undefined;
+  if (rackActive(tcb)) {
+    const dsack = update?.dsack === true;
+    const tsEcr = seg.options.timestamp?.echo;
+    rackOnAck(tcb, { blocks, dsack, useDsack: tcb.layer.config.dsack, tsEcr }, classic, now);
+  } else duplicateAck(tcb, update, classic, now);
   if (tcb.sackEnabled) prrOnAck(tcb);
+}
+
+/** RFC 6675 Update() with the ACK's SACK blocks, and the use of a D-SACK among them. */
+function sackUpdate(
+  tcb: Tcb,
+  blocks: readonly SackBlock[] | undefined,
+  now: number,
+): SackUpdate | undefined {
+  if (blocks === undefined) return undefined;
+  const update = tcb.board.update(blocks, tcb.sndUna, tcb.sndMax);
+  if (update.dsack && tcb.layer.config.dsack) onDsack(tcb, blocks[0]!, now);
+  return update;
 }
 
 /**
@@ -125,15 +176,14 @@ function prrOnAck(tcb: Tcb): void {
   tcb.prr.onAck(delivered, pipe(tcb), tcb.cc.ssthresh, tcb.smss);
 }
 
-function duplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, now: number): void {
+function duplicateAck(
+  tcb: Tcb,
+  update: SackUpdate | undefined,
+  classic: boolean,
+  now: number,
+): void {
   let duplicate = classic;
-  if (tcb.sackEnabled) {
-    const blocks = seg.options.sackBlocks;
-    const update =
-      blocks === undefined ? undefined : tcb.board.update(blocks, tcb.sndUna, tcb.sndMax);
-    if (update?.dsack === true && tcb.layer.config.dsack) onDsack(tcb, blocks![0]!, now);
-    duplicate = update !== undefined && update.newlySacked > 0;
-  }
+  if (tcb.sackEnabled) duplicate = update !== undefined && update.newlySacked > 0;
   if (!duplicate) return;
   const cc = tcb.cc;
   if (!cc.inRecovery) tcb.highRxt = seqMax(tcb.highRxt, tcb.sndUna); // RFC 6675 (3.1)
@@ -203,6 +253,7 @@ export function lossOnTimeout(tcb: Tcb, now: number): void {
   });
   tcb.spurious.startEpisode();
   tcb.prr.stop();
+  if (rackActive(tcb)) rackOnTimeout(tcb);
   tcb.board.clear(); // RFC 2018 §8: the receiver may have reneged
   tcb.delivered.sacked = 0;
   tcb.highRxt = tcb.sndUna;

@@ -15,7 +15,7 @@
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import { PARTIAL_CHECKSUM, type TransmitOffload } from "../offload.ts";
 import { Flag, finishChecksum, partialChecksum, writeSegment } from "./header.ts";
-import { pipe, sackRecoverySend } from "./loss_recovery.ts";
+import { noteTransmission, sackRecoverySend, windowFlight } from "./loss_recovery.ts";
 import type { ReusableOptions } from "./options.ts";
 import { maxSackBlocks } from "./sack/receiver_blocks.ts";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from "./seq.ts";
@@ -108,8 +108,9 @@ function segmentRoom(tcb: Tcb, smss: number): number {
 /** How many more bytes the congestion and send windows allow past SND.NXT. */
 function usableWindow(tcb: Tcb): number {
   const cc = tcb.cc;
-  // Recipe step 1b: with SACK and duplicate ACKs, what is in flight is pipe (RFC 6675).
-  const inFlight = tcb.sackEnabled && cc.dupAcks > 0 ? pipe(tcb) : seqDiff(tcb.sndNxt, tcb.sndUna);
+  // Recipe step 1b: with SACK and duplicate ACKs, what is in flight is pipe (RFC 6675);
+  // with RACK-TLP, its pipe (loss_recovery.ts windowFlight).
+  const inFlight = windowFlight(tcb);
   // cc.sendWindow is cwnd plus RFC 3042 limited transmit on the first duplicate ACKs.
   const congestionRoom = Math.floor(cc.sendWindow) - inFlight;
   const windowRoom = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
@@ -284,6 +285,7 @@ function accountSent(tcb: Tcb, seq: number, len: number, flags: number, now: num
   stats.count("tcpOutSegs");
   const occupies = len + (flags & (Flag.SYN | Flag.FIN) ? 1 : 0);
   if (occupies > 0) tcb.lastSendMs = now;
+  if (occupies > 0 && !(flags & Flag.SYN)) noteTransmission(tcb, seq, occupies, now); // RACK
   if (occupies > 0 && seqLt(seq, tcb.sndMax)) {
     stats.count("tcpRetransSegs");
     tcb.counters.retransSegs!++;

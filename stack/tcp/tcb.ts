@@ -33,6 +33,7 @@ import type {
   TcpState,
 } from "./connection.ts";
 import type { Listener } from "./listener.ts";
+import { RackTlpState } from "./rack/state.ts";
 import { Reassembly } from "./reassembly.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import { SpuriousRetransmitDetector } from "./sack/dsack.ts";
@@ -144,6 +145,8 @@ export class Tcb implements TcpConnection {
   readonly prr = new ProportionalRateReduction();
   /** SND.UNA and SACKed bytes after the last ACK: PRR's DeliveredData is the change. */
   readonly delivered = { sndUna: 0, sacked: 0, valid: false };
+  /** RFC 8985 RACK-TLP: sent-segment records, its variables and its two timers. */
+  readonly rackTlp = new RackTlpState();
   /** When we last sent data, for the RFC 5681 §4.1 restart after idle. */
   lastSendMs = 0;
   /** TSval of the last timeout retransmission, to detect spurious ones (RFC 3522 idea). */
@@ -267,6 +270,8 @@ export class Tcb implements TcpConnection {
       this.keepaliveAt,
       this.timeWaitUntil,
       this.finWait2Until,
+      this.rackTlp.rackAt,
+      this.rackTlp.tlpAt,
     );
   }
 

@@ -11,9 +11,11 @@
  * - TIME-WAIT (RFC 9293 §3.10.8): 2·MSL, then CLOSED.
  * - FIN-WAIT-2, once the application has closed both ways: `finWait2TimeoutMs`, then
  *   CLOSED (Linux tcp_fin_timeout), so a peer that never sends its FIN cannot pin the TCB.
+ * - RACK reordering timer and TLP probe timeout (RFC 8985 §5.4): rack/recovery.ts.
  */
-import { lossOnTimeout } from "./loss_recovery.ts";
+import { lossOnTimeout, newDataBytes } from "./loss_recovery.ts";
 import { output, sendProbe } from "./output.ts";
+import { onProbeTimeout, onReorderTimeout } from "./rack/recovery.ts";
 import { seqAdd, seqDiff } from "./seq.ts";
 import { destroy, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
@@ -51,6 +53,10 @@ export function onTimers(tcb: Tcb, now: number): void {
     destroy(tcb, undefined);
     return;
   }
+  // RFC 8985 §8: the PTO is never later than the RTO; when both are due the probe goes
+  // and re-arms the RTO (§7.3).
+  if (tcb.rackTlp.tlpAt <= now) onProbeTimeout(tcb, now, newDataBytes(tcb));
+  if (tcb.rackTlp.rackAt <= now) onReorderTimeout(tcb, now);
   if (tcb.retransmitAt <= now) onRetransmitTimeout(tcb, now);
   if (tcb.closed) return;
   if (tcb.persistAt <= now) onPersist(tcb, now);
@@ -164,6 +170,9 @@ export function enterTimeWait(tcb: Tcb, now: number): void {
   tcb.persistAt = Number.POSITIVE_INFINITY;
   tcb.keepaliveAt = Number.POSITIVE_INFINITY;
   tcb.finWait2Until = Number.POSITIVE_INFINITY;
+  tcb.rackTlp.rackAt = Number.POSITIVE_INFINITY;
+  tcb.rackTlp.tlpAt = Number.POSITIVE_INFINITY;
+  tcb.rackTlp.sent.clear();
   tcb.timeWaitUntil = now + timeWaitMs(tcb);
   // Nothing more is sent or received: keep only the unread bytes through 2·MSL.
   tcb.reassembly.clear();

@@ -97,6 +97,7 @@ describe("two stacks over a lossy link", () => {
     ["SACK off", { sack: false }],
     ["D-SACK off", { dsack: false }],
     ["PRR off (RFC 6675 cwnd = ssthresh)", { prr: false }],
+    ["RACK-TLP off (RFC 6675 duplicate-ACK loss detection)", { rack: false }],
     ["timestamps off", { timestamps: false }],
     ["window scaling off", { windowScale: false }],
     ["NewReno instead of CUBIC", { congestion: "newreno" }],

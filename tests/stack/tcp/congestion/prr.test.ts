@@ -141,7 +141,15 @@ describe("properties", () => {
 describe("through the stack: 20 segments out, the first lost, NewReno (ssthresh = FlightSize/2)", () => {
   /** Each ACK SACKs one more segment; returns what was sent after each ("R", "N"). */
   function recovery(config: Partial<TcpConfig>): string[] {
-    const h = harness({ sack: true, congestion: "newreno", initialWindowSegments: 20, ...config });
+    // RFC 6675 loss detection (RACK off): recovery starts on the third duplicate ACK, as in
+    // the RFC's example; the harness clock stands still, where RACK would mark at once.
+    const h = harness({
+      sack: true,
+      rack: false,
+      congestion: "newreno",
+      initialWindowSegments: 20,
+      ...config,
+    });
     h.listener = h.tcp.listen(0, 80, 8);
     arrive(h, seg({ flags: "S", seq: IRS, options: { sackPermitted: true, mss: MSS } }));
     arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1 }));

@@ -134,9 +134,12 @@ describe("SpuriousRetransmitDetector (RFC 3708 §3)", () => {
   });
 });
 
-/** Established with SACK on (no timestamps): peer MSS 1000. */
+/**
+ * Established with SACK on (no timestamps): peer MSS 1000. RFC 6675 loss detection (RACK
+ * off), so that the third duplicate ACK, not the clock, starts recovery.
+ */
 function established(): { h: ReturnType<typeof harness>; conn: Tcb } {
-  const h = harness({ sack: true });
+  const h = harness({ sack: true, rack: false });
   h.listener = h.tcp.listen(0, 80, 8);
   arrive(h, seg({ flags: "S", seq: IRS, options: { sackPermitted: true, mss: 1000 } }));
   arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1 }));

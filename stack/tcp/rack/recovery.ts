@@ -1,0 +1,260 @@
+/**
+ * RACK-TLP (RFC 8985) wired into the connection, in place of RFC 6675's duplicate-ACK
+ * loss detection (IsLost, DupThresh), which RFC 8985 §9.2 says "MUST NOT be used with
+ * RACK-TLP". On when SACK is negotiated and TcpConfig.rack is set (RFC 8985 §4 (1):
+ * RACK requires SACK). What stays: the SACK scoreboard (sack/scoreboard.ts), the
+ * congestion controller's recovery entry and exit (cc.onLossDetected, cc.onAck), PRR
+ * for the sending rate (RFC 8985 §9.3 recommends it), and the RTO with its go-back-N.
+ *
+ *  - every data transmission is recorded (rackOnTransmit, from output.ts);
+ *  - every ACK runs RACK steps 2–5 (rackOnAck): delivered segments, reordering, the
+ *    window, losses; a loss starts recovery, whose sending loop (loss_recovery.ts)
+ *    resends the lost records first (rackNextSeg) and counts pipe as outstanding −
+ *    SACKed − lost (rackPipe);
+ *  - the RACK reordering timer re-runs step 5 when the window of a waiting segment ends;
+ *  - the TLP timer (PTO) sends a loss probe when a tail's ACK is overdue (§7.3).
+ *
+ * Deviations: on a retransmission timeout RACK_mark_losses_on_RTO (§6.3) is not run,
+ * because the RTO here resends everything from SND.UNA (go-back-N, skipping SACKed data)
+ * anyway; marks are cleared with the scoreboard. Without PRR (TcpConfig.prr off), a lost
+ * retransmission is resent but gets no second congestion response (§9.3 asks for one).
+ */
+import { retransmit, transmitNewData } from "../output.ts";
+import type { SackBlock } from "../sack/block.ts";
+import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from "../seq.ts";
+import type { Tcb } from "../tcb.ts";
+import type { SentSegment } from "./sent_segments.ts";
+
+/** RACK-TLP runs on this connection (RFC 8985 §4: it requires SACK). */
+export function rackActive(tcb: Tcb): boolean {
+  return tcb.sackEnabled && tcb.layer.config.rack;
+}
+
+/**
+ * RFC 8985 §6.1: [seq, seq + occupies) was just sent (not a SYN). New data re-arms the
+ * PTO (§7.2), unless it is the probe itself.
+ */
+export function rackOnTransmit(tcb: Tcb, seq: number, occupies: number, now: number): void {
+  const state = tcb.rackTlp;
+  const end = seqAdd(seq, occupies);
+  state.sent.onTransmit(seq, end, now);
+  if (!seqLt(seq, tcb.sndMax) && !state.probing) schedulePto(tcb, now, seqMax(end, tcb.sndMax));
+}
+
+/** What loss_recovery.ts learnt from the ACK's options. */
+export interface AckSack {
+  readonly blocks: readonly SackBlock[] | undefined;
+  /** The first block is a D-SACK (RFC 2883): not a SACK of new data. */
+  readonly dsack: boolean;
+  /** D-SACKs are used (TcpConfig.dsack): for RACK's window (step 4) and TLP (§7.4.2). */
+  readonly useDsack: boolean;
+  /** The ACK's TSecr (RFC 7323), if it carried timestamps. */
+  readonly tsEcr: number | undefined;
+}
+
+/**
+ * RFC 8985 §6.2 on an acceptable ACK (after SND.UNA and the scoreboard are updated);
+ * `plainDupAck`: an RFC 5681 duplicate ACK (for TLP's §7.4.2 Case 2).
+ */
+export function rackOnAck(tcb: Tcb, sack: AckSack, plainDupAck: boolean, now: number): void {
+  const state = tcb.rackTlp;
+  const sent = state.sent;
+  // The scoreboard clears itself when the receiver reneges (RFC 2018 §8): so do the marks.
+  if (tcb.board.empty && sent.sackedBytes > 0) sent.clearMarks();
+  const delivered: SentSegment[] = [];
+  const collect = (r: SentSegment): void => {
+    delivered.push(r);
+  };
+  const advanced = sent.onCumulativeAck(tcb.sndUna, collect) > 0;
+  sack.blocks?.forEach((b, i) => {
+    if (i === 0 && sack.dsack) return;
+    if (!seqLt(b.left, b.right) || seqGt(b.right, tcb.sndMax) || seqLe(b.right, tcb.sndUna)) return;
+    sent.onSack(seqMax(b.left, tcb.sndUna), b.right, collect);
+  });
+  endRtoRecovery(tcb);
+  state.rack.onAck({
+    now,
+    delivered,
+    echoesTransmission: (r) => echoes(tcb, sack.tsEcr, r),
+    dsack: sack.dsack && sack.useDsack,
+    sndUna: tcb.sndUna,
+    sndNxt: tcb.sndMax,
+    inRecovery: tcb.cc.inRecovery || state.rtoRecoveryEnd !== undefined,
+    segsSacked: Math.ceil(sent.sackedBytes / tcb.smss),
+    srttMs: srtt(tcb),
+  });
+  detectLoss(tcb, now);
+  onProbeAck(tcb, sack, plainDupAck, now);
+  if (advanced) schedulePto(tcb, now, tcb.sndMax);
+  else if (!ptoAllowed(tcb, tcb.flightBytes)) state.tlpAt = Number.POSITIVE_INFINITY;
+}
+
+/** Check 1 of step 2: the ACK's TSecr is not older than this transmission's TSval. */
+function echoes(tcb: Tcb, echo: number | undefined, r: SentSegment): boolean {
+  if (!tcb.tsEnabled || echo === undefined || echo === 0) return true;
+  return !seqLt(echo, (Math.floor(r.xmitTs) + tcb.tsOffset) >>> 0);
+}
+
+function srtt(tcb: Tcb): number {
+  return tcb.hasRttSample ? tcb.srttMs : tcb.rtoMs;
+}
+
+/** RACK_detect_loss_and_arm_timer() (step 5), entering recovery on a loss. */
+function detectLoss(tcb: Tcb, now: number): void {
+  const state = tcb.rackTlp;
+  const { marked, timeoutMs } = state.rack.detectLoss(state.sent, now);
+  state.rackAt = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
+  if (marked) {
+    tcb.layer.host.stats.count("tcpRackLossMarks");
+    enterRecovery(tcb, now);
+  }
+}
+
+/** The RACK reordering timer fired (RFC 8985 §6.2 step 5, "when ... the RACK reordering timer expires"). */
+export function onReorderTimeout(tcb: Tcb, now: number): void {
+  tcb.rackTlp.rackAt = Number.POSITIVE_INFINITY;
+  if (tcb.flightBytes === 0) return;
+  detectLoss(tcb, now);
+}
+
+/**
+ * Losses were found: fast recovery (RFC 5681 §3.2 steps 2–3) through the controller, if
+ * it allows one now; TLP_init() (§7.1); PRR's start; and the first lost segment resent
+ * at once, as the fast retransmit is.
+ */
+function enterRecovery(tcb: Tcb, now: number): void {
+  const cc = tcb.cc;
+  if (cc.inRecovery) return;
+  const loss = { now, sndUna: tcb.sndUna, sndMax: tcb.sndMax, bytesInFlight: tcb.flightBytes };
+  if (!cc.onLossDetected(loss)) return;
+  const stats = tcb.layer.host.stats;
+  stats.count("tcpFastRetrans");
+  stats.count("tcpSackRecoveries");
+  tcb.counters.fastRetrans!++;
+  tcb.counters.sackRecoveries!++;
+  tcb.spurious.startEpisode();
+  tcb.rackTlp.tlp.init();
+  tcb.rackTlp.tlpAt = Number.POSITIVE_INFINITY;
+  if (tcb.layer.config.prr) tcb.prr.start(tcb.flightBytes, cc.ssthresh);
+  const first = tcb.rackTlp.sent.firstLost();
+  if (first === undefined) return;
+  const sent = retransmit(tcb, first.seq, Math.min(tcb.smss, seqDiff(first.end, first.seq)), now);
+  tcb.prr.onSent(sent);
+}
+
+/** RACK's NextSeg: the lowest lost segment, else new data (`newData` bytes may go). */
+export function rackNextSeg(
+  tcb: Tcb,
+  newData: number,
+): { seq: number; length: number; rule: 1 | 2 } | undefined {
+  const lost = tcb.rackTlp.sent.firstLost();
+  if (lost !== undefined) {
+    return { seq: lost.seq, length: Math.min(tcb.smss, seqDiff(lost.end, lost.seq)), rule: 1 };
+  }
+  if (newData > 0) return { seq: tcb.sndMax, length: Math.min(tcb.smss, newData), rule: 2 };
+  return undefined;
+}
+
+/**
+ * pipe under RACK (as Linux's tcp_packets_in_flight): bytes outstanding, less those
+ * SACKed and those deemed lost and not yet resent.
+ */
+export function rackPipe(tcb: Tcb): number {
+  const sent = tcb.rackTlp.sent;
+  return Math.max(0, tcb.flightBytes - sent.sackedBytes - sent.lostBytes);
+}
+
+/** The recovery the controller was in has ended (full ACK): RACK step 4's count. */
+export function rackOnRecoveryEnd(tcb: Tcb): void {
+  tcb.rackTlp.rack.onRecoveryExit();
+}
+
+/** A retransmission timeout: marks cleared with the scoreboard, TLP_init(), RTO recovery. */
+export function rackOnTimeout(tcb: Tcb): void {
+  const state = tcb.rackTlp;
+  state.sent.clearMarks();
+  state.tlp.init();
+  state.rtoRecoveryEnd = tcb.sndMax;
+  state.rackAt = Number.POSITIVE_INFINITY;
+  state.tlpAt = Number.POSITIVE_INFINITY;
+}
+
+function endRtoRecovery(tcb: Tcb): void {
+  const state = tcb.rackTlp;
+  if (state.rtoRecoveryEnd === undefined || seqLt(tcb.sndUna, state.rtoRecoveryEnd)) return;
+  state.rtoRecoveryEnd = undefined;
+  state.rack.onRecoveryExit();
+}
+
+/** §7.2: no PTO in fast or RTO recovery, with SACKed segments, or with nothing in flight. */
+function ptoAllowed(tcb: Tcb, flight: number): boolean {
+  const state = tcb.rackTlp;
+  return (
+    flight > 0 &&
+    !tcb.cc.inRecovery &&
+    state.rtoRecoveryEnd === undefined &&
+    state.sent.sackedBytes === 0
+  );
+}
+
+/** TLP_calc_PTO() (§7.2) and arm it; `sndMax` is SND.MAX once the segment being sent counts. */
+function schedulePto(tcb: Tcb, now: number, sndMax: number): void {
+  const state = tcb.rackTlp;
+  const flight = seqDiff(sndMax, tcb.sndUna);
+  if (!ptoAllowed(tcb, flight)) {
+    state.tlpAt = Number.POSITIVE_INFINITY;
+    return;
+  }
+  state.tlpAt = state.tlp.deadline({
+    now,
+    srttMs: tcb.hasRttSample ? tcb.srttMs : undefined,
+    oneSegmentInFlight: flight <= tcb.smss,
+    rtoDeadline: tcb.retransmitAt,
+  });
+}
+
+/** TLP_process_ack (§7.4.2); a loss the probe alone repaired gets a congestion response. */
+function onProbeAck(tcb: Tcb, sack: AckSack, plainDupAck: boolean, now: number): void {
+  const dsackRight = sack.dsack && sack.useDsack ? sack.blocks?.[0]?.right : undefined;
+  const outcome = tcb.rackTlp.tlp.onAck(tcb.sndUna, dsackRight, plainDupAck && !sack.blocks);
+  if (outcome !== "loss-repaired") return;
+  tcb.layer.host.stats.count("tcpLossProbeRecovery");
+  enterRecovery(tcb, now);
+}
+
+/**
+ * The PTO fired (§7.3, TLP_send_probe()): if no probe is outstanding and an RTT sample
+ * came since the last one, send new data if the peer's window allows, else the last
+ * segment again; then re-arm the RTO, "not the PTO timer".
+ */
+export function onProbeTimeout(tcb: Tcb, now: number, newData: number): void {
+  const state = tcb.rackTlp;
+  state.tlpAt = Number.POSITIVE_INFINITY;
+  if (tcb.flightBytes === 0) return;
+  if (state.tlp.endSeq === undefined && state.rack.rttSampledSinceProbe) {
+    state.probing = true;
+    const sentBytes = probe(tcb, newData, now);
+    state.probing = false;
+    if (sentBytes > 0) {
+      tcb.layer.host.stats.count("tcpLossProbes");
+      state.tlp.endSeq = tcb.sndMax;
+      state.rack.rttSampledSinceProbe = false;
+    }
+  }
+  if (tcb.flightBytes > 0) tcb.retransmitAt = now + tcb.rtoMs;
+}
+
+function probe(tcb: Tcb, newData: number, now: number): number {
+  const tlp = tcb.rackTlp.tlp;
+  if (newData > 0 && tcb.sndNxt === tcb.sndMax) {
+    tlp.isRetrans = false;
+    return transmitNewData(tcb, Math.min(tcb.smss, newData), now);
+  }
+  // "Retransmit the highest-sequence Segment sent": the last SMSS below SND.MAX (with the
+  // FIN if it was sent).
+  const dataEnd = seqMin(tcb.sndMax, seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length));
+  const seq = seqMax(tcb.sndUna, seqAdd(dataEnd, -tcb.smss));
+  tlp.isRetrans = true;
+  if (seqGe(seq, tcb.sndMax)) return 0;
+  return retransmit(tcb, seq, seqDiff(tcb.sndMax, seq), now);
+}

@@ -1,0 +1,22 @@
+/**
+ * A connection's RACK-TLP state (RFC 8985 §5): the per-segment records, RACK's and
+ * TLP's variables, and the two timers RFC 8985 §5.4 adds, as deadlines (ms, Infinity
+ * when off). recovery.ts runs it.
+ */
+import { Rack } from "./rack.ts";
+import { SentSegments } from "./sent_segments.ts";
+import { TailLossProbe } from "./tlp.ts";
+
+export class RackTlpState {
+  readonly sent = new SentSegments();
+  readonly rack = new Rack();
+  readonly tlp = new TailLossProbe();
+  /** The RACK reordering timer (RFC 8985 §5.4). */
+  rackAt = Number.POSITIVE_INFINITY;
+  /** The TLP PTO timer (RFC 8985 §5.4). */
+  tlpAt = Number.POSITIVE_INFINITY;
+  /** SND.MAX at the last retransmission timeout, until SND.UNA passes it (RTO recovery). */
+  rtoRecoveryEnd: number | undefined;
+  /** A loss probe is being sent: its transmission does not re-arm the PTO (§7.2). */
+  probing = false;
+}

@@ -1,0 +1,191 @@
+/**
+ * RACK-TLP (RFC 8985) through the stack, segment by segment on the harness clock: a
+ * tail loss repaired by a loss probe instead of a retransmission timeout (§7), reordering
+ * inside the reordering window costing no retransmission (§6.2 steps 3–5), and a loss
+ * found by the RACK reordering timer once the window has passed.
+ *
+ * The peer's MSS is 1000; SRTT and RACK.min_RTT are 20 ms from a first exchange, so
+ * RACK.reo_wnd = min_RTT/4 = 5 ms and the PTO is 2·SRTT = 40 ms.
+ */
+import { describe, expect, test } from "bun:test";
+import type { Tcb } from "../../../../stack/tcp/tcb.ts";
+import type { TcpConfig } from "../../../../stack/tcp/tcp.ts";
+import {
+  advance,
+  arrive,
+  type Harness,
+  harness,
+  IRS,
+  ISS,
+  poll,
+  seg,
+} from "../../../helpers/tcp_segments.ts";
+
+const MSS = 1000;
+const RTT = 20;
+const RCV = IRS + 1;
+
+/** Established with SACK, one segment exchanged RTT ms apart; returns where data goes on. */
+function connected(config: Partial<TcpConfig> = {}): { h: Harness; conn: Tcb; base: number } {
+  const h = harness({ sack: true, ...config });
+  h.listener = h.tcp.listen(0, 80, 8);
+  arrive(h, seg({ flags: "S", seq: IRS, options: { sackPermitted: true, mss: MSS } }));
+  advance(h, RTT);
+  arrive(h, seg({ flags: "A", seq: RCV, ack: ISS + 1 }));
+  const conn = [...h.tcp.connections()][0] as Tcb;
+  conn.send(new Uint8Array(MSS), h.now);
+  poll(h);
+  advance(h, RTT);
+  arrive(h, seg({ flags: "A", seq: RCV, ack: ISS + 1 + MSS }));
+  expect(conn.srttMs).toBe(RTT);
+  h.sent.length = 0;
+  return { h, conn, base: ISS + 1 + MSS };
+}
+
+/** Sends `n` segments now; returns their sequence numbers. */
+function sendSegments(h: Harness, conn: Tcb, n: number): number[] {
+  const start = conn.sndMax;
+  conn.send(new Uint8Array(n * MSS), h.now);
+  poll(h);
+  expect(h.sent.map((s) => s.seq)).toEqual(Array.from({ length: n }, (_, i) => start + i * MSS));
+  h.sent.length = 0;
+  return Array.from({ length: n }, (_, i) => start + i * MSS);
+}
+
+/** The peer's ACK of everything below `ack`, SACKing [left, right) if given. */
+function ackFromPeer(h: Harness, ack: number, sack?: [number, number]): void {
+  const options = sack === undefined ? {} : { sackBlocks: [{ left: sack[0], right: sack[1] }] };
+  arrive(h, seg({ flags: "A", seq: RCV, ack, options }));
+}
+
+/** Data segments sent since the last call, as indexes into `segments`. */
+function resent(h: Harness, segments: number[]): number[] {
+  const out = h.sent.filter((s) => s.data.length > 0).map((s) => segments.indexOf(s.seq));
+  h.sent.length = 0;
+  return out;
+}
+
+describe("TLP (RFC 8985 §7): a tail loss", () => {
+  function tailLoss(config: Partial<TcpConfig>) {
+    const { h, conn, base } = connected(config);
+    const segments = sendSegments(h, conn, 10);
+    advance(h, RTT);
+    ackFromPeer(h, segments[8]!); // segments 8 and 9 (the tail) were lost
+    expect(resent(h, segments)).toEqual([]);
+    return { h, conn, base, segments };
+  }
+
+  test("is repaired by a probe and RACK, without a retransmission timeout", () => {
+    const { h, conn, segments } = tailLoss({});
+    // §7.2: PTO = 2·SRTT after the ACK; nothing new to send, so the probe is the last
+    // segment again (§7.3).
+    advance(h, 2 * RTT - 1);
+    expect(resent(h, segments)).toEqual([]);
+    advance(h, 1);
+    expect(resent(h, segments)).toEqual([9]);
+    expect(h.stats.get("tcpLossProbes")).toBe(1);
+    // The probe's SACK makes RACK see segment 8, sent before it, as lost (§7.4.1).
+    advance(h, RTT);
+    ackFromPeer(h, segments[8]!, [segments[9]!, segments[9]! + MSS]);
+    expect(resent(h, segments)).toEqual([8]);
+    expect(conn.cc.inRecovery).toBe(true);
+    advance(h, RTT);
+    ackFromPeer(h, segments[9]! + MSS);
+    expect(conn.sndUna).toBe(conn.sndMax);
+    expect(conn.cc.inRecovery).toBe(false);
+    expect(h.stats.get("tcpTimeouts")).toBe(0);
+  });
+
+  test("without RACK-TLP (TcpConfig.rack off) it waits for the retransmission timeout", () => {
+    const { h, conn, segments } = tailLoss({ rack: false });
+    advance(h, conn.rtoMs - 1); // the ACK restarted the timer (RFC 6298 §5.3)
+    expect(resent(h, segments)).toEqual([]);
+    advance(h, 1);
+    expect(resent(h, segments)).toEqual([8]);
+    expect(h.stats.get("tcpTimeouts")).toBe(1);
+    expect(h.stats.get("tcpLossProbes")).toBe(0);
+  });
+
+  test("the probe carries new data when there is some, and only one probe is outstanding", () => {
+    const { h, conn, segments } = tailLoss({});
+    // The application writes more, but the window is used up: nothing goes until the PTO.
+    conn.send(new Uint8Array(MSS), h.now);
+    poll(h);
+    const before = h.sent.length;
+    advance(h, 2 * RTT);
+    const probe = h.sent.slice(before).filter((s) => s.data.length > 0);
+    h.sent.length = 0;
+    expect(probe.map((s) => s.seq)).toEqual([segments[9]! + MSS]);
+    // The RTO, not another PTO, is armed after a probe (§7.3).
+    advance(h, 2 * RTT);
+    expect(resent(h, segments)).toEqual([]);
+    expect(h.stats.get("tcpLossProbes")).toBe(1);
+  });
+});
+
+describe("RACK (RFC 8985 §6.2): reordering and the reordering window", () => {
+  test("a segment that arrives late but inside the window is not retransmitted", () => {
+    const { h, conn, segments } = (() => {
+      const c = connected({});
+      return { ...c, segments: sendSegments(c.h, c.conn, 10) };
+    })();
+    // Segment 0 is overtaken by segment 1 ...
+    advance(h, RTT);
+    ackFromPeer(h, segments[0]!, [segments[1]!, segments[2]!]);
+    // ... and arrives 2 ms later, inside reo_wnd = min_RTT/4 = 5 ms.
+    advance(h, 2);
+    ackFromPeer(h, segments[2]!);
+    expect(conn.rackTlp.rack.reorderingSeen).toBe(true); // step 3: delivered below RACK.fack
+    // Reordering seen, the window holds even with more than DupThresh segments SACKed
+    // (step 4): segment 2 overtaken by 3, 4, 5 and 6, then delivered 3 ms later.
+    ackFromPeer(h, segments[2]!, [segments[3]!, segments[7]!]);
+    advance(h, 3);
+    ackFromPeer(h, segments[7]!);
+    advance(h, 10);
+    expect(resent(h, segments)).toEqual([]);
+    expect(conn.counters.retransSegs).toBe(0);
+  });
+
+  test("the same reordering makes RFC 6675 (RACK off) retransmit spuriously", () => {
+    const { h, conn } = connected({ rack: false });
+    const segments = sendSegments(h, conn, 10);
+    advance(h, RTT);
+    for (let k = 2; k <= 5; k++) ackFromPeer(h, segments[0]!, [segments[1]!, segments[k]!]);
+    expect(resent(h, segments)).toEqual([0]); // IsLost after DupThresh segments SACKed
+  });
+
+  test("past the window the reordering timer marks the segment lost, with no further ACK", () => {
+    const { h, conn } = connected({});
+    const segments = sendSegments(h, conn, 10);
+    advance(h, RTT);
+    ackFromPeer(h, segments[0]!, [segments[1]!, segments[2]!]);
+    // RACK.rtt = 20 ms, reo_wnd = 5 ms: segment 0 (sent with segment 1) is lost 5 ms on.
+    expect(conn.rackTlp.rackAt).toBe(h.now + 5);
+    advance(h, 4);
+    expect(resent(h, segments)).toEqual([]);
+    advance(h, 1);
+    expect(resent(h, segments)).toEqual([0]);
+    expect(conn.cc.inRecovery).toBe(true);
+    expect(h.stats.get("tcpTimeouts")).toBe(0);
+  });
+
+  test("a lost retransmission is found by time, and resent without a timeout", () => {
+    const { h, conn } = connected({});
+    const segments = sendSegments(h, conn, 10);
+    conn.send(new Uint8Array(10 * MSS), h.now); // more to send, once the window allows
+    poll(h);
+    expect(h.sent).toEqual([]);
+    advance(h, RTT);
+    ackFromPeer(h, segments[0]!, [segments[1]!, segments[5]!]); // 4 SACKed: reo_wnd = 0
+    const first = h.sent.filter((s) => s.data.length > 0).map((s) => s.seq);
+    h.sent.length = 0;
+    expect(first[0]).toBe(segments[0]!); // the fast retransmit, then new data (PRR)
+    expect(first.length).toBeGreaterThan(1);
+    // The retransmission is lost; what was sent after it is SACKed one RTT later.
+    advance(h, RTT);
+    ackFromPeer(h, segments[0]!, [segments[1]!, conn.sndMax]);
+    const again = h.sent.filter((s) => s.data.length > 0).map((s) => s.seq);
+    expect(again[0]).toBe(segments[0]!);
+    expect(h.stats.get("tcpTimeouts")).toBe(0);
+  });
+});
