@@ -13,8 +13,10 @@ export type { Pointer };
 const lib = dlopen("libc.so.6", {
   open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
   close: { args: [FFIType.i32], returns: FFIType.i32 },
-  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
-  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64 },
+  // ssize_t results as `i64_fast`: a plain number while it fits in 53 bits (always,
+  // here), where `i64` makes a BigInt for every call, one object per packet.
+  read: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
+  write: { args: [FFIType.i32, FFIType.ptr, FFIType.u64], returns: FFIType.i64_fast },
   // ioctl is variadic in C; on x86-64 and aarch64 a third fixed pointer argument is
   // passed exactly like the variadic one.
   ioctl: { args: [FFIType.i32, FFIType.u64, FFIType.ptr], returns: FFIType.i32 },

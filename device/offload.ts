@@ -148,7 +148,7 @@ export class TsoCoalescer {
   send(packet: Uint8Array, offload?: TransmitOffload): void {
     if (packet.length > MAX_SUPER_SEGMENT) return; // cannot be an IPv4 packet
     if (offload !== undefined && offload.segmentSize > 0) {
-      this.sendSegmented(packet, offload.segmentSize);
+      this.sendSegmented(packet, offload.segmentSize, offload.headroom ?? 0);
       return;
     }
     const payload = mergeablePayload(packet);
@@ -191,21 +191,30 @@ export class TsoCoalescer {
    * A TCP packet the stack built larger than one segment (its own TSO, with the
    * pseudo-header sum in the checksum field and IPv4 length and checksum of the whole):
    * written at once, after what is pending, for the kernel to cut into `segmentSize`
-   * pieces. FIN and PSH may be set: the kernel keeps them for the last piece.
+   * pieces. FIN and PSH may be set: the kernel keeps them for the last piece. With
+   * `headroom` for it, the vnet header is written in front of the packet, in the
+   * sender's buffer: no copy of up to 64 KB behind a header of our own.
    */
-  private sendSegmented(packet: Uint8Array, segmentSize: number): void {
+  private sendSegmented(packet: Uint8Array, segmentSize: number, headroom: number): void {
     this.flush();
     const headerBytes = IP_HEADER_BYTES + (packet[IP_HEADER_BYTES + TCP_DATA_OFFSET]! >>> 4) * 4;
-    const h = this.buffer;
-    h.fill(0, 0, VNET_HEADER_BYTES);
-    markNeedsChecksum(h);
-    h[1] = GSO_TCPV4;
-    writeLe16(h, 2, headerBytes);
-    writeLe16(h, 4, segmentSize);
-    this.packet.set(packet);
+    const inPlace = headroom >= VNET_HEADER_BYTES && packet.byteOffset >= VNET_HEADER_BYTES;
+    const whole = inPlace
+      ? new Uint8Array(
+          packet.buffer,
+          packet.byteOffset - VNET_HEADER_BYTES,
+          VNET_HEADER_BYTES + packet.length,
+        )
+      : this.buffer.subarray(0, VNET_HEADER_BYTES + packet.length);
+    whole.fill(0, 0, VNET_HEADER_BYTES);
+    markNeedsChecksum(whole);
+    whole[1] = GSO_TCPV4;
+    writeLe16(whole, 2, headerBytes);
+    writeLe16(whole, 4, segmentSize);
+    if (!inPlace) this.packet.set(packet);
     this.superSegments++;
     this.mergedSegments += Math.ceil((packet.length - headerBytes) / segmentSize);
-    this.write(this.buffer.subarray(0, VNET_HEADER_BYTES + packet.length));
+    this.write(whole);
   }
 
   /** Same connection, same headers but SEQ, the next sequence number, and room left. */

@@ -31,7 +31,20 @@ export interface TransmitOffload {
   readonly partialChecksum: boolean;
   /** Data bytes per piece when the device must segment the packet; 0 for none. */
   readonly segmentSize: number;
+  /**
+   * Bytes free in front of the packet, in the same buffer, that the device may overwrite
+   * with a header of its own (the TUN's virtio_net_hdr) and send with the packet in one
+   * write instead of copying the packet behind it. 0 or absent: none.
+   */
+  readonly headroom?: number;
 }
+
+/**
+ * The headroom TCP's transmit buffers keep in front of the IPv4 header for the link
+ * (`packet_buffers.ts`): room for a virtio_net_hdr (10 bytes), rounded up to keep the
+ * packet 8-byte aligned. gVisor's link endpoints declare the same (MaxHeaderLength).
+ */
+export const LINK_HEADROOM = 16;
 
 /** The marking of every TCP packet that is not to be segmented (one shared object). */
 export const PARTIAL_CHECKSUM: TransmitOffload = { partialChecksum: true, segmentSize: 0 };

@@ -4,6 +4,7 @@
  *
  * A transport builds its segment after `IPV4_HEADER_LENGTH` bytes of headroom, so IPv4
  * writes its header in place in front of it (no copy), and hands `view(length)` down;
+ * in front of that, LINK_HEADROOM more bytes let the device do the same with its own;
  * the `Device` contract says the bytes are the caller's again once `send` returns, which
  * is when the buffer goes back to the pool (gVisor's netstack reserves headroom the same
  * way). A buffer is out or in the pool, never both: one handed out while in use would let
@@ -20,14 +21,19 @@
  * }
  */
 
+import { LINK_HEADROOM } from "./offload.ts";
+
 /** The largest IPv4 packet (RFC 791 §3.1: Total Length is 16 bits). */
 const MAX_PACKET = 65535;
 /** Views kept per buffer: packets of a connection come in few lengths. */
 const VIEWS_KEPT = 4;
 
 export class PacketBuffer {
-  /** Room for the largest packet, headers included. */
-  readonly bytes = new Uint8Array(MAX_PACKET);
+  /**
+   * Room for the largest packet, headers included, after LINK_HEADROOM bytes that the
+   * device may use for its own header (`TransmitOffload.headroom`).
+   */
+  readonly bytes = new Uint8Array(LINK_HEADROOM + MAX_PACKET).subarray(LINK_HEADROOM);
   // A Uint8Array view is an object of its own. A bulk transfer sends a few lengths over
   // and over (full segments, pure ACKs, a TSO super-segment), so the last views made are
   // kept, by length, and handed out again.

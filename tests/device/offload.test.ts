@@ -241,6 +241,40 @@ describe("TsoCoalescer with the stack's own offload marks", () => {
   });
 });
 
+describe("TsoCoalescer with headroom in front of a TSO segment", () => {
+  test("the vnet header is written in place, in the sender's buffer: one write, no copy", () => {
+    const packet = packetOf({ flow: 0, seq: 5000, size: 3 * 1448, flags: "A", id: 3 });
+    new DataView(packet.buffer).setUint16(2, packet.length);
+    withPartialChecksum(packet);
+    const headroom = 16;
+    const buffer = new Uint8Array(headroom + packet.length);
+    buffer.set(packet, headroom);
+    const inBuffer = buffer.subarray(headroom);
+    const written: Uint8Array[] = [];
+    const tso = new TsoCoalescer((bytes) => written.push(bytes));
+    tso.send(inBuffer, { partialChecksum: true, segmentSize: 1448, headroom });
+    expect(written.length).toBe(1);
+    expect(written[0]!.buffer).toBe(buffer.buffer); // the sender's own bytes
+    expect(written[0]!.byteOffset).toBe(headroom - VNET_HEADER_BYTES);
+    expect(written[0]!.subarray(VNET_HEADER_BYTES)).toEqual(packet);
+    const pieces = kernelSplit(written[0]!);
+    expect(pieces.map((p) => p.length - 52)).toEqual([1448, 1448, 1448]);
+    for (const piece of pieces) expect(checksumOk(HOST, PEER, piece.subarray(20))).toBe(true);
+  });
+
+  test("without enough headroom it copies as before, and the sender's bytes are untouched", () => {
+    const packet = packetOf({ flow: 0, seq: 5000, size: 2 * 1448, flags: "A", id: 3 });
+    new DataView(packet.buffer).setUint16(2, packet.length);
+    withPartialChecksum(packet);
+    const before = packet.slice();
+    const written: Uint8Array[] = [];
+    const tso = new TsoCoalescer((bytes) => written.push(bytes.slice()));
+    tso.send(packet, { partialChecksum: true, segmentSize: 1448, headroom: 16 }); // byteOffset 0
+    expect(packet).toEqual(before);
+    expect(kernelSplit(written[0]!).length).toBe(2);
+  });
+});
+
 describe("completeChecksum", () => {
   const partialHeader = (start: number, offset: number) => {
     const header = new Uint8Array(VNET_HEADER_BYTES);
