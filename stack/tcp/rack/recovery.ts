@@ -71,6 +71,8 @@ export function rackOnAck(tcb: Tcb, sack: AckSack, plainDupAck: boolean, now: nu
     if (!seqLt(b.left, b.right) || seqGt(b.right, tcb.sndMax) || seqLe(b.right, tcb.sndUna)) return;
     sent.onSack(seqMax(b.left, tcb.sndUna), b.right, collect);
   });
+  if (sent.sackedBytes === 0) state.flightAtFirstSack = undefined;
+  else state.flightAtFirstSack ??= tcb.flightBytes;
   endRtoRecovery(tcb);
   state.rack.onAck({
     now,
@@ -89,9 +91,16 @@ export function rackOnAck(tcb: Tcb, sack: AckSack, plainDupAck: boolean, now: nu
   else if (!ptoAllowed(tcb, tcb.flightBytes)) state.tlpAt = Number.POSITIVE_INFINITY;
 }
 
-/** Check 1 of step 2: the ACK's TSecr is not older than this transmission's TSval. */
+/**
+ * Check 1 of step 2: the ACK's TSecr is not older than this transmission's TSval.
+ * Deviation: applied to cumulatively acknowledged segments only. A receiver echoes the
+ * TSval of the segment that last advanced its window (RFC 7323 §4.3), never that of a
+ * segment it holds out of order, so for a SACKed retransmission TSecr is always older
+ * and the check would discard every one (RACK could then not see a tail loss probe's
+ * SACK). For those, only check 2 (the min_RTT test) applies, as in Linux.
+ */
 function echoes(tcb: Tcb, echo: number | undefined, r: SentSegment): boolean {
-  if (!tcb.tsEnabled || echo === undefined || echo === 0) return true;
+  if (r.sacked || !tcb.tsEnabled || echo === undefined || echo === 0) return true;
   return !seqLt(echo, (Math.floor(r.xmitTs) + tcb.tsOffset) >>> 0);
 }
 
@@ -120,12 +129,16 @@ export function onReorderTimeout(tcb: Tcb, now: number): void {
 /**
  * Losses were found: fast recovery (RFC 5681 §3.2 steps 2–3) through the controller, if
  * it allows one now; TLP_init() (§7.1); PRR's start; and the first lost segment resent
- * at once, as the fast retransmit is.
+ * at once, as the fast retransmit is. ssthresh comes from FlightSize at the first SACK:
+ * "additional data sent in limited transmit MUST NOT be included" (RFC 5681 §3.2 step
+ * 2), and while RACK waits out the reordering window every SACK clocks out new data
+ * (pipe excludes SACKed bytes), which would otherwise raise ssthresh above cwnd.
  */
 function enterRecovery(tcb: Tcb, now: number): void {
   const cc = tcb.cc;
   if (cc.inRecovery) return;
-  const loss = { now, sndUna: tcb.sndUna, sndMax: tcb.sndMax, bytesInFlight: tcb.flightBytes };
+  const flight = Math.min(tcb.flightBytes, tcb.rackTlp.flightAtFirstSack ?? tcb.flightBytes);
+  const loss = { now, sndUna: tcb.sndUna, sndMax: tcb.sndMax, bytesInFlight: flight };
   if (!cc.onLossDetected(loss)) return;
   const stats = tcb.layer.host.stats;
   stats.count("tcpFastRetrans");

@@ -19,4 +19,10 @@ export class RackTlpState {
   rtoRecoveryEnd: number | undefined;
   /** A loss probe is being sent: its transmission does not re-arm the PTO (§7.2). */
   probing = false;
+  /**
+   * FlightSize when the first SACK arrived (undefined while nothing is SACKed): what
+   * ssthresh is computed from, as RFC 5681 §3.2 step 2 takes it at the first duplicate
+   * ACK, without the data sent since as the SACKs came in.
+   */
+  flightAtFirstSack: number | undefined;
 }

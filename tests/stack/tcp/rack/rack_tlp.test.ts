@@ -20,6 +20,8 @@ import {
   poll,
   seg,
 } from "../../../helpers/tcp_segments.ts";
+import { randomBytes, runTransfer } from "../../../helpers/tcp_transfer.ts";
+import { twoHosts } from "../../../helpers/two_hosts.ts";
 
 const MSS = 1000;
 const RTT = 20;
@@ -169,6 +171,24 @@ describe("RACK (RFC 8985 §6.2): reordering and the reordering window", () => {
     expect(h.stats.get("tcpTimeouts")).toBe(0);
   });
 
+  test("ssthresh comes from FlightSize at the first SACK, not from what the SACKs clocked out since", () => {
+    // RFC 5681 §3.2 step 2 (and its limited-transmit rule): while RACK waits out the
+    // reordering window, each SACK lets new data go (pipe excludes SACKed bytes).
+    const { h, conn } = connected({ congestion: "cubic" });
+    const segments = sendSegments(h, conn, 10);
+    conn.send(new Uint8Array(20 * MSS), h.now);
+    poll(h);
+    h.sent.length = 0;
+    advance(h, RTT);
+    const flight = conn.flightBytes;
+    for (let k = 2; k <= 3; k++) ackFromPeer(h, segments[0]!, [segments[1]!, segments[k]!]);
+    expect(conn.flightBytes).toBeGreaterThan(flight); // new data clocked out by the SACKs
+    expect(conn.cc.inRecovery).toBe(false);
+    advance(h, 5); // reo_wnd: segment 0 is lost
+    expect(conn.cc.inRecovery).toBe(true);
+    expect(conn.cc.ssthresh).toBe(Math.floor(flight * 0.7)); // RFC 9438 β_cubic = 0.7
+  });
+
   test("a lost retransmission is found by time, and resent without a timeout", () => {
     const { h, conn } = connected({});
     const segments = sendSegments(h, conn, 10);
@@ -187,5 +207,48 @@ describe("RACK (RFC 8985 §6.2): reordering and the reordering window", () => {
     const again = h.sent.filter((s) => s.data.length > 0).map((s) => s.seq);
     expect(again[0]).toBe(segments[0]!);
     expect(h.stats.get("tcpTimeouts")).toBe(0);
+  });
+});
+
+describe("end to end: two stacks, the tail of a transfer lost once", () => {
+  /** A sends `segments` full segments to B; A's first transmissions of `drop` are lost. */
+  function transfer(config: Partial<TcpConfig>, segments: number, drop: readonly number[]) {
+    const hosts = twoHosts({ seed: 3, faults: { delayMs: 10 }, tcpA: config, tcpB: config });
+    const original = hosts.a.stack.transmit;
+    const seen = new Set<number>();
+    hosts.a.stack.transmit = (packet) => {
+      const ihl = (packet[0]! & 0x0f) * 4;
+      const view = new DataView(packet.buffer, packet.byteOffset);
+      const dataLength = view.getUint16(2) - ihl - (packet[ihl + 12]! >>> 4) * 4;
+      if (packet[9] === 6 && dataLength > 0) {
+        const seq = view.getUint32(ihl + 4);
+        const first = !seen.has(seq);
+        seen.add(seq);
+        if (first && drop.includes(seen.size)) return;
+      }
+      original(packet);
+    };
+    const data = randomBytes(9, segments * 1448);
+    const result = runTransfer(hosts, {
+      aToB: data,
+      bToA: new Uint8Array(0),
+      writeChunkA: data.length,
+      writeChunkB: 1,
+      readChunkA: 1,
+      readChunkB: 1 << 20,
+      stepMs: 1,
+      limitMs: 60_000,
+    });
+    expect(Buffer.from(result.receivedByB).equals(Buffer.from(data))).toBe(true);
+    return { stats: hosts.a.stack.stats, elapsedMs: result.elapsedMs };
+  }
+
+  test("RACK-TLP: the probe finds the loss, no timeout; without it, a timeout", () => {
+    const withTlp = transfer({}, 30, [29, 30]);
+    expect(withTlp.stats.get("tcpTimeouts")).toBe(0);
+    expect(withTlp.stats.get("tcpLossProbes")).toBeGreaterThanOrEqual(1);
+    const without = transfer({ rack: false }, 30, [29, 30]);
+    expect(without.stats.get("tcpTimeouts")).toBeGreaterThanOrEqual(1);
+    expect(withTlp.elapsedMs).toBeLessThan(without.elapsedMs);
   });
 });
