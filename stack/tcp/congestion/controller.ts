@@ -93,6 +93,12 @@
  *  6. Optional: before sending after an idle period longer than RTO (RFC 5681 §4.1):
  *     cc.onIdleRestart(now), which sets cwnd = min(cwnd, IW).
  *
+ *  The connection adds two optional layers on this recipe (../loss_recovery.ts): PRR
+ *  (RFC 6937, prr.ts) replaces cc.cwnd in step 1a's loop by pipe + sndcnt of the last
+ *  ACK; RACK-TLP (RFC 8985, ../rack/) replaces step 3's duplicate-ACK test and the
+ *  board's IsLost/pipe/NextSeg with time-based loss marks, entering recovery through
+ *  cc.onLossDetected with FlightSize as of the first SACK.
+ *
  * TCP_INFO: cc.cwnd, cc.ssthresh (2^30 until the first loss or HyStart++ ends slow start),
  * cc.name, cc.inRecovery.
  */
