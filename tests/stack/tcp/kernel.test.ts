@@ -257,12 +257,12 @@ describeTun(
       async () => {
         await withNetns("tcp-kernel-worse", (ns) =>
           withScratch(async (dir) => {
-            await startPeerHost(ns, ["--faults", WORSE_NETWORK]);
+            const host = await startPeerHost(ns, ["--faults", WORSE_NETWORK]);
             await sh(ns, `head -c ${3 * MB} /dev/urandom > ${dir}/in`);
             const nc = ns.spawn(["bash", "-c", `nc -N ${STACK} 7 < ${dir}/in > ${dir}/out`]);
             const stalled = await watchProgress(`${dir}/out`, nc.exited, 40_000, 5_000);
             if (stalled !== undefined) {
-              const report = await stallReport(ns, stalled);
+              const report = await stallReport(ns, stalled, 7, host);
               nc.kill("SIGKILL");
               throw new Error(report);
             }
@@ -299,7 +299,7 @@ describeTun(
           expect({ unacked: field(kernel, "unacked"), kernel }).toEqual({ unacked: 0, kernel });
           host.command(`upload ${MB}`);
           const stalled = await watchProgress(`${dir}/up`, grown(`${dir}/up`, MB), 10_000, 3_000);
-          if (stalled !== undefined) throw new Error(await stallReport(ns, stalled, 5003));
+          if (stalled !== undefined) throw new Error(await stallReport(ns, stalled, 5003, host));
           expect(statSync(`${dir}/up`).size).toBe(MB);
         }),
       );
