@@ -99,6 +99,11 @@ export class RequestParser {
     this.pendingLength = needed;
   }
 
+  /** The request whose head is complete and whose body is still arriving, if any. */
+  get headAwaitingBody(): HttpRequest | undefined {
+    return this.awaitingBody;
+  }
+
   /** True when bytes are queued that have not become a request yet. */
   get hasPartial(): boolean {
     return this.pendingLength > 0 || this.awaitingBody !== undefined;
@@ -351,4 +356,14 @@ export function keepsAlive(request: HttpRequest): boolean {
     .map((option) => option.trim());
   if (options.includes("close")) return false;
   return request.version === "HTTP/1.1" || options.includes("keep-alive");
+}
+
+/**
+ * RFC 9110 §10.1.1: the client sent "Expect: 100-continue" and waits for a 100 (Continue)
+ * before its body. Only an HTTP/1.1 client may ask (a 1.0 client would not understand
+ * the interim reply), and there is nothing to wait for without a body.
+ */
+export function expectsContinue(request: HttpRequest): boolean {
+  if (request.version !== "HTTP/1.1") return false;
+  return headerValue(request, "expect")?.toLowerCase() === "100-continue";
 }

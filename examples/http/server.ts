@@ -7,15 +7,19 @@
  * closes unless "Connection: keep-alive". A malformed request gets its error status and
  * the connection closes (§9.6 after an error we cannot resynchronise). Two timers, on
  * the host's clock, stop a slow or silent client from holding a connection forever:
- *  - header timeout: a request that has started must be complete within 10 s (408);
+ *  - header timeout: a request head that has started must be complete within 10 s, and
+ *    its body must not pause for longer than that (408);
  *  - idle timeout: a persistent connection with no request for 30 s is closed (§9.8).
+ * A client that sends "Expect: 100-continue" gets its 100 (Continue) as soon as the head
+ * is in (RFC 9110 §10.1.1), instead of waiting a second for it (curl does) before sending
+ * the body.
  */
 
 import type { SocketApi } from "../../sockets/api.ts";
 import type { Clock } from "../../stack/clock.ts";
 import type { Stack } from "../../stack/stack.ts";
 import { type RunningService, serveTcp } from "../services/service.ts";
-import { type HttpRequest, keepsAlive, RequestParser } from "./parser.ts";
+import { expectsContinue, type HttpRequest, keepsAlive, RequestParser } from "./parser.ts";
 import { type Reply, type RouteContext, route, textReply } from "./routes.ts";
 
 export const HTTP_PORT = 80;
@@ -50,6 +54,8 @@ const SMALL_BODY_BYTES = 16 * 1024;
 /** How long to keep reading after our last reply on a closing connection. */
 const LINGER_MS = 2000;
 const encoder = new TextEncoder();
+/** RFC 9110 §15.2.1: the interim reply that tells the client to send its body. */
+const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 export function startHttpServer(options: HttpServerOptions): RunningService {
   const { api, clock } = options;
@@ -68,6 +74,8 @@ async function handleConnection(fd: number, options: HttpServerOptions): Promise
   const idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
   const parser = new RequestParser();
   let requestStartedAt: number | undefined;
+  /** The last request whose head arrived before its body (answered with 100 if asked). */
+  let continued: HttpRequest | undefined;
   for (;;) {
     const result = parser.next();
     if (result.kind === "error") {
@@ -86,6 +94,14 @@ async function handleConnection(fd: number, options: HttpServerOptions): Promise
     }
     // Need more bytes: wait for them, but not forever.
     if (parser.hasPartial) requestStartedAt ??= clock.now();
+    const head = parser.headAwaitingBody;
+    if (head !== undefined && head !== continued) {
+      // The head is in and its body is not: the timer now runs from the last progress,
+      // and a client that asked for it gets its 100 (Continue).
+      continued = head;
+      requestStartedAt = clock.now();
+      if (expectsContinue(head)) await api.send(fd, CONTINUE);
+    }
     const deadline =
       requestStartedAt === undefined
         ? clock.now() + idleTimeoutMs
@@ -102,7 +118,7 @@ async function handleConnection(fd: number, options: HttpServerOptions): Promise
       return; // RFC 9112 §9.8: an idle connection may be closed at any time.
     }
     if (data.length === 0) return; // the client closed its side
-    if (!parser.hasPartial) requestStartedAt = clock.now();
+    if (!parser.hasPartial || parser.headAwaitingBody !== undefined) requestStartedAt = clock.now();
     parser.push(data);
   }
 }

@@ -182,4 +182,53 @@ describe("HTTP server over a memory link", () => {
     api.close(fd);
     await h.run(server.stop());
   });
+  test("Expect: 100-continue is answered with 100 (Continue) once the head is in, then the reply after the body", async () => {
+    const { h, server } = setUp(9);
+    const api = h.a.api;
+    const fd = api.socket("inet", "stream");
+    await h.run(api.connect(fd, h.b.address, 80));
+    const head =
+      "POST /bytes/5 HTTP/1.1\r\nHost: b\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n";
+    await h.run(api.send(fd, Buffer.from(head)));
+    // RFC 9110 §10.1.1: the client waits for the interim reply before sending the body.
+    const interim = Buffer.from(await h.run(api.recv(fd, 4096))).toString();
+    expect(interim).toBe("HTTP/1.1 100 Continue\r\n\r\n");
+    await h.run(api.send(fd, Buffer.from("body")));
+    api.shutdown(fd, "write");
+    const parts: Uint8Array[] = [];
+    for (let d = await h.run(api.recv(fd, 4096)); d.length > 0; d = await h.run(api.recv(fd, 4096)))
+      parts.push(d);
+    const [final] = parseResponses(Buffer.concat(parts));
+    expect(final?.status).toBe(405); // /bytes/N is GET and HEAD only; the body was read first
+    api.close(fd);
+    await h.run(server.stop());
+  });
+
+  test("without Expect, no interim reply; a body that keeps arriving may take longer than the header timeout, one that stops gets 408", async () => {
+    const { h, server } = setUp(10);
+    const api = h.a.api;
+    const fd = api.socket("inet", "stream");
+    await h.run(api.connect(fd, h.b.address, 80));
+    let reply: Uint8Array | undefined;
+    const replied = api.recv(fd, 4096).then((data) => {
+      reply = data;
+    });
+    await h.run(
+      api.send(fd, Buffer.from("GET / HTTP/1.1\r\nHost: b\r\nContent-Length: 20\r\n\r\n")),
+    );
+    // 10 body bytes, one every 2 s: 20 s in all, each pause well under the 10 s timeout.
+    for (let i = 0; i < 10; i++) {
+      await h.pass(2000);
+      await h.run(api.send(fd, Buffer.from("x")));
+    }
+    expect(reply).toBeUndefined();
+    // Then the body stops: 408, counted from the last byte that came.
+    const stoppedAt = h.clock.now();
+    await h.run(replied);
+    const text = Buffer.from(reply!).toString();
+    expect(text).toStartWith("HTTP/1.1 408 Request Timeout\r\n");
+    expect(h.clock.now() - stoppedAt).toBeGreaterThanOrEqual(10_000);
+    api.close(fd);
+    await h.run(server.stop());
+  });
 });
