@@ -93,7 +93,7 @@ export class Rack {
    * TSecr check, or "last retransmitted less than RACK.min_rtt ago").
    */
   private update(ack: RackAck): void {
-    const byTime = [...ack.delivered].sort((a, b) => a.order - b.order);
+    const byTime = sorted(ack.delivered, (a, b) => a.order - b.order);
     for (const r of byTime) {
       const rtt = ack.now - r.xmitTs;
       if (r.retransmitted) {
@@ -123,7 +123,7 @@ export class Rack {
    * RACK.fack was delivered out of order.
    */
   private detectReordering(delivered: readonly SentSegment[]): void {
-    const byEnd = [...delivered].sort((a, b) => (seqLt(a.end, b.end) ? -1 : 1));
+    const byEnd = sorted(delivered, (a, b) => (seqLt(a.end, b.end) ? -1 : 1));
     for (const r of byEnd) {
       if (this.fack === undefined || seqGt(r.end, this.fack)) this.fack = r.end;
       else if (seqLt(r.end, this.fack) && !r.retransmitted) this.reorderingSeen = true;
@@ -183,4 +183,12 @@ export class Rack {
     }
     return { marked, timeoutMs };
   }
+}
+
+/** `list` in the given order; a copy only when there are two or more (most ACKs have one). */
+function sorted(
+  list: readonly SentSegment[],
+  compare: (a: SentSegment, b: SentSegment) => number,
+): readonly SentSegment[] {
+  return list.length < 2 ? list : [...list].sort(compare);
 }
