@@ -6,11 +6,19 @@
 import type { Ipv4Datagram } from "../ipv4/datagram.ts";
 import { Flag, segmentLength, type TcpSegment } from "./header.ts";
 import type { Listener } from "./listener.ts";
-import { initSendWindow, negotiateOptions, receiveSyn } from "./negotiate.ts";
+import { initSendWindow, negotiateOptions, receiveSyn, windowScaleFor } from "./negotiate.ts";
+import type { TcpOptions } from "./options.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd } from "./seq.ts";
 import { establish, setState } from "./state.ts";
-import { checkCookie, makeCookie } from "./syn_cookies.ts";
+import {
+  type CookieOptions,
+  checkCookie,
+  cookieOptionsFrom,
+  cookieTimestamp,
+  cookieTsOffset,
+  makeCookie,
+} from "./syn_cookies.ts";
 import type { Tcb } from "./tcb.ts";
 import type { Tcp } from "./tcp.ts";
 
@@ -88,12 +96,30 @@ export function onListen(
   return tcb;
 }
 
-/** A SYN answered statelessly: SYN,ACK with a cookie ISN and a plain MSS option. */
+/**
+ * A SYN answered statelessly: SYN,ACK with a cookie ISN and our MSS. If the SYN carried
+ * a timestamp, the window scale and SACK-permitted it offered ride in our TSval and
+ * are agreed as usual (syn_cookies.ts); without one they are lost (RFC 4987 §3.6).
+ */
 function sendCookie(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment, now: number): void {
+  const config = tcp.config;
   const tuple = tupleOf(d, seg);
-  const cookie = makeCookie(tcp.isn, tuple, seg.seq, seg.options.mss ?? 536, now);
+  const peer = seg.options;
+  const cookie = makeCookie(tcp.isn, tuple, seg.seq, peer.mss ?? 536, now);
+  const options: TcpOptions = { mss: tcp.host.mtu - 40 };
+  if (config.timestamps && peer.timestamp !== undefined) {
+    const agreed: CookieOptions = {
+      windowScale: config.windowScale ? peer.windowScale : undefined,
+      sackPermitted: config.sack && peer.sackPermitted === true,
+    };
+    const tsClock = Math.floor(now) + cookieTsOffset(tcp.isn, tuple);
+    options.timestamp = { value: cookieTimestamp(tsClock, agreed), echo: peer.timestamp.value };
+    if (agreed.windowScale !== undefined)
+      options.windowScale = windowScaleFor(config.maxReceiveBufferBytes);
+    if (agreed.sackPermitted) options.sackPermitted = true;
+  }
   tcp.host.stats.count("tcpSynCookiesSent");
-  tcp.sendSynAckCookie(d.destination, d.source, seg, cookie);
+  tcp.sendSynAckCookie(d.destination, d.source, seg, cookie, options);
 }
 
 /** The ACK that completes a cookie handshake: rebuild the TCB in ESTABLISHED. */
@@ -107,7 +133,11 @@ function fromCookie(
   if (seg.flags & (Flag.SYN | Flag.RST)) return undefined;
   const clientIsn = seqAdd(seg.seq, -1);
   const cookie = seqAdd(seg.ack, -1);
-  const mss = checkCookie(tcp.isn, tupleOf(d, seg), clientIsn, cookie, now);
+  const tuple = tupleOf(d, seg);
+  const mss = checkCookie(tcp.isn, tuple, clientIsn, cookie, now);
+  // The options our TSval carried, echoed in TSecr (none if the peer sent no timestamp).
+  const ts = tcp.config.timestamps ? seg.options.timestamp : undefined;
+  const carried = ts === undefined ? undefined : cookieOptionsFrom(ts.echo);
   if (mss === undefined) {
     if (listener.halfOpen.size >= tcp.config.synBacklog)
       tcp.host.stats.count("tcpSynCookiesFailed");
@@ -116,11 +146,16 @@ function fromCookie(
   if (listener.acceptQueue.length >= listener.backlog) return undefined;
   const tcb = childTcb(tcp, listener, d, seg, cookie, now);
   receiveSyn(tcb, clientIsn);
-  tcb.sndMss = Math.min(mss, tcp.host.mtu - 40);
+  // What the SYN offered, as far as the cookie kept it, is agreed as for any SYN.
+  negotiateOptions(tcb, { mss, ...carried, timestamp: ts }, now);
+  if (ts !== undefined) tcb.tsOffset = cookieTsOffset(tcp.isn, tuple);
   tcb.sndUna = seg.ack;
   tcb.sndNxt = seg.ack;
   tcb.sndMax = seg.ack;
-  initSendWindow(tcb, seg, seg.ack); // unscaled: a cookie carries no window scale
+  initSendWindow(tcb, seg, seg.ack);
+  // Unlike a SYN's, this segment's window is scaled (RFC 7323 §2.3).
+  tcb.sndWnd = seg.wnd * 2 ** tcb.sndScale;
+  tcb.maxSndWnd = tcb.sndWnd;
   tcb.state = "SYN-RECEIVED";
   tcp.host.stats.count("tcpSynCookiesRecv");
   tcp.host.stats.count("tcpPassiveOpens");

@@ -9,8 +9,13 @@
  *   +--------+------+---------------------------------------------+
  *
  * t counts 64-second periods; a cookie is valid for the current and previous period.
- * What a cookie cannot carry (window scale, SACK-permitted, timestamps) is lost for
- * that connection, as RFC 4987 §3.6 notes (Linux hides them in the timestamp; we don't).
+ *
+ * The ISN has no room for the other SYN options, which RFC 4987 §3.6 says a cookie
+ * connection loses. When the peer's SYN carried a timestamp, they travel in our TSval
+ * instead, as Linux does (`cookie_init_timestamp`): its low 5 bits hold the peer's window
+ * shift (15: none) and SACK-permitted, and the final ACK echoes them back in TSecr
+ * (RFC 7323 §3.2). Our TSval offset for such a connection is a keyed hash of the four-tuple
+ * (RFC 7323 §5.4 asks only that it be unpredictable), so it needs no state either.
  */
 import type { IsnGenerator } from "./isn.ts";
 
@@ -59,4 +64,41 @@ export function checkCookie(
   if (((period(now) - p) & 31) > 1) return undefined;
   if ((cookie & 0xffffff) !== check(isn, t, clientIsn, p)) return undefined;
   return MSS_TABLE[(cookie >>> 24) & 7];
+}
+
+/** The SYN options a cookie's timestamp carries (window shift undefined: not agreed). */
+export interface CookieOptions {
+  readonly windowScale: number | undefined;
+  readonly sackPermitted: boolean;
+}
+
+/** Low TSval bits: 4 for the peer's window shift (0–14, or 15 for none), 1 for SACK. */
+const OPTION_BITS = 5;
+const OPTION_MASK = (1 << OPTION_BITS) - 1;
+const NO_WINDOW_SCALE = 15;
+
+/** The TSval offset of a cookie connection: stateless, unpredictable without the key. */
+export function cookieTsOffset(isn: IsnGenerator, t: CookieTuple): number {
+  return isn.hash(t.localAddress, t.localPort, t.remoteAddress, t.remotePort, 0x7473_6f66);
+}
+
+/**
+ * Our TSval for a cookie's SYN,ACK: the timestamp clock `tsClock` with its low bits
+ * replaced by `options`, and never ahead of the clock (so later TSvals never go back).
+ */
+export function cookieTimestamp(tsClock: number, options: CookieOptions): number {
+  const shift = options.windowScale ?? NO_WINDOW_SCALE;
+  const bits = (Math.min(shift, NO_WINDOW_SCALE) << 1) | (options.sackPermitted ? 1 : 0);
+  let ts = ((tsClock & ~OPTION_MASK) | bits) >>> 0;
+  if (ts > tsClock >>> 0) ts = (ts - (OPTION_MASK + 1)) >>> 0;
+  return ts;
+}
+
+/** The options an echoed cookie TSval carries. */
+export function cookieOptionsFrom(echo: number): CookieOptions {
+  const shift = (echo & OPTION_MASK) >>> 1;
+  return {
+    windowScale: shift === NO_WINDOW_SCALE ? undefined : shift,
+    sackPermitted: (echo & 1) === 1,
+  };
 }

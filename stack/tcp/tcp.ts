@@ -32,6 +32,7 @@ import { IsnGenerator } from "./isn.ts";
 import { onClosed, onListen } from "./listen.ts";
 import { Listener } from "./listener.ts";
 import { windowScaleFor } from "./negotiate.ts";
+import type { TcpOptions } from "./options.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
@@ -467,21 +468,18 @@ export class Tcp {
     this.host.stats.count("tcpOutRsts");
   }
 
-  /** The stateless SYN,ACK of a SYN cookie (syn_cookies.ts). */
-  sendSynAckCookie(local: number, remote: number, seg: TcpSegment, cookie: number): void {
-    const mss = this.host.mtu - 40;
+  /** The stateless SYN,ACK of a SYN cookie (syn_cookies.ts, listen.ts sendCookie). */
+  sendSynAckCookie(
+    local: number,
+    remote: number,
+    seg: TcpSegment,
+    cookie: number,
+    options: TcpOptions,
+  ): void {
     const ack = seqAdd(seg.seq, 1);
-    this.sendBare(
-      local,
-      seg.destinationPort,
-      remote,
-      seg.sourcePort,
-      cookie,
-      ack,
-      Flag.SYN | Flag.ACK,
-      65535,
-      { mss },
-    );
+    const { sourcePort, destinationPort } = seg;
+    const flags = Flag.SYN | Flag.ACK;
+    this.sendBare(local, destinationPort, remote, sourcePort, cookie, ack, flags, 65535, options);
   }
 
   private sendBare(
@@ -493,7 +491,7 @@ export class Tcp {
     ack: number,
     flags: number,
     wnd: number,
-    options: { mss?: number },
+    options: TcpOptions,
   ): void {
     const { packet } = buildSegment(
       { sourcePort: lp, destinationPort: rp, seq, ack, flags, wnd, options },

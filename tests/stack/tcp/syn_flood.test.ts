@@ -4,8 +4,10 @@
  * the overflow, and a genuine client still connects and exchanges data.
  */
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
 import { IpProtocol } from "../../../stack/ipv4/datagram.ts";
 import { Random } from "../../../stack/random.ts";
+import { cookieOptionsFrom, cookieTimestamp } from "../../../stack/tcp/syn_cookies.ts";
 import { defaultTcpConnectionOptions } from "../../../stack/tcp/tcp.ts";
 import { ipv4Packet } from "../../helpers/packets.ts";
 import { tcpBytes } from "../../helpers/tcp_wire.ts";
@@ -126,5 +128,72 @@ describe("SYN flood", () => {
     const n = server!.receive(into, clock.now());
     expect(new TextDecoder().decode(into.subarray(0, n))).toBe("firstsecond");
     expect(b.stack.stats.get("tcpSynCookiesRecv")).toBe(1);
+  });
+  test("a cookie's TSval carries the peer's window shift and SACK-permitted, and never runs ahead of the clock", () => {
+    const options = fc.record({
+      windowScale: fc.option(fc.integer({ min: 0, max: 14 }), { nil: undefined }),
+      sackPermitted: fc.boolean(),
+    });
+    fc.assert(
+      fc.property(fc.integer({ min: 0, max: 0xffffffff }), options, (clock, o) => {
+        const ts = cookieTimestamp(clock, o);
+        expect(cookieOptionsFrom(ts)).toEqual(o);
+        const behind = (clock - ts) >>> 0; // modulo 2^32, as TSvals compare (RFC 7323 §5.2)
+        expect(behind).toBeLessThan(32);
+      }),
+    );
+  });
+
+  test("a cookie connection keeps window scaling, SACK and timestamps, and fills a window over 64 KiB", () => {
+    const { clock, a, b } = twoHosts({ seed: 11, faults: { delayMs: 5 }, tcpB: { synBacklog: 0 } });
+    const listener = b.stack.tcp.listen(0, 80, 16);
+    const client = a.stack.tcp.connect(
+      { address: ADDRESS_A, port: 40002 },
+      { address: ADDRESS_B, port: 80 },
+      defaultTcpConnectionOptions(),
+      clock.now(),
+    );
+    a.service();
+    clock.advance(20);
+    const server = listener.accept();
+    expect(server).toBeDefined();
+    expect(b.stack.stats.get("tcpSynCookiesRecv")).toBe(1);
+    const agreed = (c: typeof client) => {
+      const info = c.info(clock.now());
+      return {
+        sack: info.sack,
+        timestamps: info.timestamps,
+        scaled: Number(info.sndScale ?? 0) > 0,
+      };
+    };
+    expect(agreed(server!)).toEqual({ sack: 1, timestamps: 1, scaled: true });
+    expect(agreed(client)).toEqual({ sack: 1, timestamps: 1, scaled: true });
+    // 2 MB from the cookie side: its send window is the client's scaled one.
+    const data = new Uint8Array(2_000_000).map((_, i) => (i * 7) & 0xff);
+    let sent = 0;
+    let received = 0;
+    let maxWindow = 0;
+    const into = new Uint8Array(65536);
+    const mismatch: number[] = [];
+    for (let step = 0; step < 20_000 && received < data.length; step++) {
+      if (sent < data.length) sent += server!.send(data.subarray(sent), clock.now());
+      b.service();
+      clock.advance(1);
+      maxWindow = Math.max(maxWindow, server!.info(clock.now()).sndWnd);
+      for (
+        let n = client.receive(into, clock.now());
+        n > 0;
+        n = client.receive(into, clock.now())
+      ) {
+        for (let i = 0; i < n; i++) if (into[i] !== data[received + i]) mismatch.push(received + i);
+        received += n;
+      }
+      a.service();
+    }
+    expect({ received, mismatched: mismatch.length }).toEqual({
+      received: data.length,
+      mismatched: 0,
+    });
+    expect(maxWindow).toBeGreaterThan(65535);
   });
 });
