@@ -77,7 +77,8 @@ export class Tcp {
   // during one input or one transmit (see their own comments):
   /** The arriving segment, parsed into the same object every time (`parseSegment`). */
   private readonly arriving = new ReceivedSegment();
-  private parsing = false;
+  /** True while a segment is being processed: one arriving meanwhile is nested. */
+  private receiving = false;
   /** The header fields and options of the segment being sent (output.ts `transmit`). */
   readonly outgoing = new OutgoingSegment();
   /** Buffers outgoing segments are built in, with IPv4 headroom (`packet_buffers.ts`). */
@@ -109,21 +110,22 @@ export class Tcp {
    * harness that loops a reply straight back), which then gets a segment of its own.
    */
   input(d: Ipv4Datagram, now: number): void {
-    const nested = this.parsing;
+    const nested = this.receiving;
     const seg = parseSegment(d, nested ? new ReceivedSegment() : this.arriving);
     const stats = this.host.stats;
     if (typeof seg === "string") {
       stats.drop(seg);
       return;
     }
-    this.parsing = true;
+    this.receiving = true;
     try {
       this.arrive(d, seg, now);
     } finally {
-      this.parsing = nested;
+      this.receiving = nested;
     }
   }
 
+  /** A parsed segment to a TCB, a listener, or neither (RFC 9293 §3.10.7.1–3). */
   private arrive(d: Ipv4Datagram, seg: TcpSegment, now: number): void {
     const stats = this.host.stats;
     stats.count("tcpInSegs");
