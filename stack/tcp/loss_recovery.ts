@@ -141,12 +141,15 @@ export function checkDuplicateAck(tcb: Tcb, seg: TcpSegment, classic: boolean, n
   const blocks = seg.options.sackBlocks;
   const update = tcb.sackEnabled ? sackUpdate(tcb, blocks, now) : undefined;
   if (rackActive(tcb)) {
-    const dsack = update?.dsack === true;
-    const tsEcr = seg.options.timestamp?.echo;
-    rackOnAck(tcb, { blocks, dsack, useDsack: tcb.layer.config.dsack, tsEcr }, classic, now);
+    rackFlags.dsack = update?.dsack === true;
+    rackFlags.plainDupAck = classic;
+    rackOnAck(tcb, seg, rackFlags, now);
   } else duplicateAck(tcb, update, classic, now);
   if (tcb.sackEnabled) prrOnAck(tcb);
 }
+
+/** rackOnAck's flags, filled per ACK (an object per ACK would be garbage on every ACK). */
+const rackFlags = { dsack: false, plainDupAck: false };
 
 /** RFC 6675 Update() with the ACK's SACK blocks, and the use of a D-SACK among them. */
 function sackUpdate(

@@ -38,24 +38,48 @@ export function sentAfter(order1: number, seq1: number, order2: number, seq2: nu
   return order1 > order2 || (order1 === order2 && seqGt(seq1, seq2));
 }
 
-/** What the sender knows about an ACK when it runs RACK (RFC 8985 §6.2). */
+/**
+ * What the sender knows about an ACK when it runs RACK (RFC 8985 §6.2). The connection
+ * fills one such object per ACK (recovery.ts reuses it: nothing is allocated per ACK).
+ */
 export interface RackAck {
-  readonly now: number;
+  now: number;
   /** Delivered records, from sent_segments.ts, for this ACK. */
-  readonly delivered: readonly SentSegment[];
-  /** RFC 8985 step 2 check 1: false if the ACK's TSecr predates this (re)transmission. */
-  readonly echoesTransmission: (r: SentSegment) => boolean;
+  delivered: SentSegment[];
+  /**
+   * Step 2 check 1: the ACK's TSecr, if timestamps are on and it has one, and our TSval
+   * offset (TSval = floor(ms) + offset, RFC 7323 §5.4).
+   */
+  tsEcr: number | undefined;
+  tsOffset: number;
   /** The ACK carried a D-SACK block (step 4). */
-  readonly dsack: boolean;
-  readonly sndUna: number;
-  readonly sndNxt: number;
+  dsack: boolean;
+  sndUna: number;
+  sndNxt: number;
   /** In fast recovery or RTO recovery (step 4). */
-  readonly inRecovery: boolean;
+  inRecovery: boolean;
   /** RACK.segs_sacked: segments SACKed in the scoreboard. */
-  readonly segsSacked: number;
+  segsSacked: number;
   /** SRTT, the reordering window's cap (step 4). */
-  readonly srttMs: number;
+  srttMs: number;
 }
+
+/**
+ * Check 1 of step 2: the ACK's TSecr is not older than this transmission's TSval.
+ * Deviation: applied to cumulatively acknowledged segments only. A receiver echoes the
+ * TSval of the segment that last advanced its window (RFC 7323 §4.3), never that of a
+ * segment it holds out of order, so for a SACKed retransmission TSecr is always older
+ * and the check would discard every one (RACK could then not see a tail loss probe's
+ * SACK). For those, only check 2 (the min_RTT test) applies, as in Linux.
+ */
+function echoesTransmission(ack: RackAck, r: SentSegment): boolean {
+  const echo = ack.tsEcr;
+  if (r.sacked || echo === undefined || echo === 0) return true;
+  return !seqLt(echo, (Math.floor(r.xmitTs) + ack.tsOffset) >>> 0);
+}
+
+const byOrder = (a: SentSegment, b: SentSegment): number => a.order - b.order;
+const byEnd = (a: SentSegment, b: SentSegment): number => (seqLt(a.end, b.end) ? -1 : 1);
 
 export class Rack {
   /** RACK.xmit_ts and RACK.end_seq: RACK.segment's; -Infinity before any delivery. */
@@ -79,6 +103,8 @@ export class Rack {
   private dsackRound: number | undefined;
   /** A valid RTT sample was taken since the last loss probe (TLP's condition 2, §7.3). */
   rttSampledSinceProbe = true;
+  /** The last detectLoss marked a segment lost. */
+  marked = false;
 
   /** Steps 1–4 for one ACK: RACK.segment, RACK.rtt, min_RTT, reordering, reo_wnd. */
   onAck(ack: RackAck): void {
@@ -93,11 +119,10 @@ export class Rack {
    * TSecr check, or "last retransmitted less than RACK.min_rtt ago").
    */
   private update(ack: RackAck): void {
-    const byTime = sorted(ack.delivered, (a, b) => a.order - b.order);
-    for (const r of byTime) {
+    for (const r of sorted(ack.delivered, byOrder)) {
       const rtt = ack.now - r.xmitTs;
       if (r.retransmitted) {
-        if (!ack.echoesTransmission(r)) continue;
+        if (!echoesTransmission(ack, r)) continue;
         if (rtt < this.minRtt) continue;
       } else this.sampleMinRtt(rtt, ack.now); // step 1
       this.rtt = rtt;
@@ -123,8 +148,7 @@ export class Rack {
    * RACK.fack was delivered out of order.
    */
   private detectReordering(delivered: readonly SentSegment[]): void {
-    const byEnd = sorted(delivered, (a, b) => (seqLt(a.end, b.end) ? -1 : 1));
-    for (const r of byEnd) {
+    for (const r of sorted(delivered, byEnd)) {
       if (this.fack === undefined || seqGt(r.end, this.fack)) this.fack = r.end;
       else if (seqLt(r.end, this.fack) && !r.retransmitted) this.reorderingSeen = true;
     }
@@ -156,20 +180,21 @@ export class Rack {
 
   /**
    * Step 5, RACK_detect_loss(): marks lost every unacknowledged record sent before
-   * RACK.segment whose reordering window has passed. Returns whether any was newly
-   * marked, and the wait (ms, 0 if none) until the last of the others would be (the
-   * RACK reordering timer; the RFC takes the maximum remaining time, as Linux does).
+   * RACK.segment whose reordering window has passed (`marked` tells if any was). Returns
+   * the wait (ms, 0 if none) until the last of the others would be (the RACK reordering
+   * timer; the RFC takes the maximum remaining time, as Linux does).
    *
    * Only records sent before RACK.segment can be marked. Records hold original
    * transmissions in sequence (and so time) order, and a retransmission is later than
    * any original below it, so the scan stops at the first never-retransmitted record
    * sent after RACK.segment: each ACK of an in-order flow costs one comparison.
    */
-  detectLoss(segments: SentSegments, now: number): { marked: boolean; timeoutMs: number } {
-    let marked = false;
+  detectLoss(segments: SentSegments, now: number): number {
+    this.marked = false;
     let timeoutMs = 0;
-    if (this.xmitTs === Number.NEGATIVE_INFINITY) return { marked, timeoutMs };
-    for (const r of segments.records()) {
+    if (this.xmitTs === Number.NEGATIVE_INFINITY) return timeoutMs;
+    for (let i = segments.firstIndex; i < segments.endIndex; i++) {
+      const r = segments.at(i);
       if (r.sacked || r.lost) continue;
       if (!sentAfter(this.order, this.endSeq, r.order, r.end)) {
         if (!r.retransmitted) break;
@@ -178,10 +203,10 @@ export class Rack {
       const remaining = r.xmitTs + this.rtt + this.reoWnd - now;
       if (remaining <= 0) {
         segments.markLost(r);
-        marked = true;
+        this.marked = true;
       } else timeoutMs = Math.max(timeoutMs, remaining);
     }
-    return { marked, timeoutMs };
+    return timeoutMs;
   }
 }
 

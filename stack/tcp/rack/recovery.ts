@@ -19,11 +19,11 @@
  * anyway; marks are cleared with the scoreboard. Without PRR (TcpConfig.prr off), a lost
  * retransmission is resent but gets no second congestion response (§9.3 asks for one).
  */
+import type { TcpSegment } from "../header.ts";
 import { retransmit, transmitNewData } from "../output.ts";
 import type { SackBlock } from "../sack/block.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from "../seq.ts";
 import type { Tcb } from "../tcb.ts";
-import type { SentSegment } from "./sent_segments.ts";
 
 /** RACK-TLP runs on this connection (RFC 8985 §4: it requires SACK). */
 export function rackActive(tcb: Tcb): boolean {
@@ -41,79 +41,64 @@ export function rackOnTransmit(tcb: Tcb, seq: number, occupies: number, now: num
   if (!seqLt(seq, tcb.sndMax) && !state.probing) schedulePto(tcb, now, seqMax(end, tcb.sndMax));
 }
 
-/** What loss_recovery.ts learnt from the ACK's options. */
-export interface AckSack {
-  readonly blocks: readonly SackBlock[] | undefined;
-  /** The first block is a D-SACK (RFC 2883): not a SACK of new data. */
-  readonly dsack: boolean;
-  /** D-SACKs are used (TcpConfig.dsack): for RACK's window (step 4) and TLP (§7.4.2). */
-  readonly useDsack: boolean;
-  /** The ACK's TSecr (RFC 7323), if it carried timestamps. */
-  readonly tsEcr: number | undefined;
-}
-
 /**
- * RFC 8985 §6.2 on an acceptable ACK (after SND.UNA and the scoreboard are updated);
+ * RFC 8985 §6.2 on an acceptable ACK (after SND.UNA and the scoreboard are updated).
+ * `dsack`: its first SACK block is a D-SACK (RFC 2883), not a SACK of new data;
  * `plainDupAck`: an RFC 5681 duplicate ACK (for TLP's §7.4.2 Case 2).
  */
-export function rackOnAck(tcb: Tcb, sack: AckSack, plainDupAck: boolean, now: number): void {
+export function rackOnAck(
+  tcb: Tcb,
+  seg: TcpSegment,
+  flags: { readonly dsack: boolean; readonly plainDupAck: boolean },
+  now: number,
+): void {
   const state = tcb.rackTlp;
   const sent = state.sent;
   // The scoreboard clears itself when the receiver reneges (RFC 2018 §8): so do the marks.
   if (tcb.board.empty && sent.sackedBytes > 0) sent.clearMarks();
-  const delivered: SentSegment[] = [];
-  const collect = (r: SentSegment): void => {
-    delivered.push(r);
-  };
-  const advanced = sent.onCumulativeAck(tcb.sndUna, collect) > 0;
-  sack.blocks?.forEach((b, i) => {
-    if (i === 0 && sack.dsack) return;
-    if (!seqLt(b.left, b.right) || seqGt(b.right, tcb.sndMax) || seqLe(b.right, tcb.sndUna)) return;
-    sent.onSack(seqMax(b.left, tcb.sndUna), b.right, collect);
-  });
+  const delivered = state.delivered;
+  delivered.length = 0;
+  const advanced = sent.onCumulativeAck(tcb.sndUna, delivered) > 0;
+  const blocks = seg.options.sackBlocks;
+  if (blocks !== undefined) markSacked(tcb, blocks, flags.dsack);
   if (sent.sackedBytes === 0) state.flightAtFirstSack = undefined;
   else state.flightAtFirstSack ??= tcb.flightBytes;
   endRtoRecovery(tcb);
-  state.rack.onAck({
-    now,
-    delivered,
-    echoesTransmission: (r) => echoes(tcb, sack.tsEcr, r),
-    dsack: sack.dsack && sack.useDsack,
-    sndUna: tcb.sndUna,
-    sndNxt: tcb.sndMax,
-    inRecovery: tcb.cc.inRecovery || state.rtoRecoveryEnd !== undefined,
-    segsSacked: Math.ceil(sent.sackedBytes / tcb.smss),
-    srttMs: srtt(tcb),
-  });
+  const useDsack = flags.dsack && tcb.layer.config.dsack; // TcpConfig.dsack: step 4, §7.4.2
+  const ack = state.ack;
+  ack.now = now;
+  ack.tsEcr = tcb.tsEnabled ? seg.options.timestamp?.echo : undefined;
+  ack.tsOffset = tcb.tsOffset;
+  ack.dsack = useDsack;
+  ack.sndUna = tcb.sndUna;
+  ack.sndNxt = tcb.sndMax;
+  ack.inRecovery = tcb.cc.inRecovery || state.rtoRecoveryEnd !== undefined;
+  ack.segsSacked = Math.ceil(sent.sackedBytes / tcb.smss);
+  ack.srttMs = tcb.hasRttSample ? tcb.srttMs : tcb.rtoMs;
+  state.rack.onAck(ack);
   detectLoss(tcb, now);
-  onProbeAck(tcb, sack, plainDupAck, now);
+  const dsackRight = useDsack ? blocks?.[0]?.right : undefined;
+  onProbeAck(tcb, dsackRight, flags.plainDupAck && blocks === undefined, now);
   if (advanced) schedulePto(tcb, now, tcb.sndMax);
   else if (!ptoAllowed(tcb, tcb.flightBytes)) state.tlpAt = Number.POSITIVE_INFINITY;
 }
 
-/**
- * Check 1 of step 2: the ACK's TSecr is not older than this transmission's TSval.
- * Deviation: applied to cumulatively acknowledged segments only. A receiver echoes the
- * TSval of the segment that last advanced its window (RFC 7323 §4.3), never that of a
- * segment it holds out of order, so for a SACKed retransmission TSecr is always older
- * and the check would discard every one (RACK could then not see a tail loss probe's
- * SACK). For those, only check 2 (the min_RTT test) applies, as in Linux.
- */
-function echoes(tcb: Tcb, echo: number | undefined, r: SentSegment): boolean {
-  if (r.sacked || !tcb.tsEnabled || echo === undefined || echo === 0) return true;
-  return !seqLt(echo, (Math.floor(r.xmitTs) + tcb.tsOffset) >>> 0);
-}
-
-function srtt(tcb: Tcb): number {
-  return tcb.hasRttSample ? tcb.srttMs : tcb.rtoMs;
+/** The ACK's SACK blocks (but a D-SACK) mark records SACKed, newly delivered ones collected. */
+function markSacked(tcb: Tcb, blocks: readonly SackBlock[], dsack: boolean): void {
+  for (let i = dsack ? 1 : 0; i < blocks.length; i++) {
+    const b = blocks[i]!;
+    if (!seqLt(b.left, b.right) || seqGt(b.right, tcb.sndMax) || seqLe(b.right, tcb.sndUna))
+      continue;
+    tcb.rackTlp.sent.onSack(seqMax(b.left, tcb.sndUna), b.right, tcb.rackTlp.delivered);
+  }
 }
 
 /** RACK_detect_loss_and_arm_timer() (step 5), entering recovery on a loss. */
 function detectLoss(tcb: Tcb, now: number): void {
   const state = tcb.rackTlp;
-  const { marked, timeoutMs } = state.rack.detectLoss(state.sent, now);
+  const timeoutMs = state.rack.detectLoss(state.sent, now);
   state.rackAt = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
-  if (marked) {
+  if (state.rack.marked) {
     tcb.layer.host.stats.count("tcpRackLossMarks");
     enterRecovery(tcb, now);
   }
@@ -218,18 +203,22 @@ function schedulePto(tcb: Tcb, now: number, sndMax: number): void {
     state.tlpAt = Number.POSITIVE_INFINITY;
     return;
   }
-  state.tlpAt = state.tlp.deadline({
-    now,
-    srttMs: tcb.hasRttSample ? tcb.srttMs : undefined,
-    oneSegmentInFlight: flight <= tcb.smss,
-    rtoDeadline: tcb.retransmitAt,
-  });
+  const pto = state.tlp.ptoMs(tcb.hasRttSample ? tcb.srttMs : undefined, flight <= tcb.smss);
+  state.tlpAt = Math.min(now + pto, tcb.retransmitAt);
 }
 
-/** TLP_process_ack (§7.4.2); a loss the probe alone repaired gets a congestion response. */
-function onProbeAck(tcb: Tcb, sack: AckSack, plainDupAck: boolean, now: number): void {
-  const dsackRight = sack.dsack && sack.useDsack ? sack.blocks?.[0]?.right : undefined;
-  const outcome = tcb.rackTlp.tlp.onAck(tcb.sndUna, dsackRight, plainDupAck && !sack.blocks);
+/**
+ * TLP_process_ack (§7.4.2); a loss the probe alone repaired gets a congestion response.
+ * `dsackRight`: the right edge of the ACK's D-SACK block; `plainDupAck`: a duplicate ACK
+ * without SACK option.
+ */
+function onProbeAck(
+  tcb: Tcb,
+  dsackRight: number | undefined,
+  plainDupAck: boolean,
+  now: number,
+): void {
+  const outcome = tcb.rackTlp.tlp.onAck(tcb.sndUna, dsackRight, plainDupAck);
   if (outcome !== "loss-repaired") return;
   tcb.layer.host.stats.count("tcpLossProbeRecovery");
   enterRecovery(tcb, now);

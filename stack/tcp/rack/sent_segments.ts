@@ -57,9 +57,22 @@ export class SentSegments {
     return this.list.length - this.head;
   }
 
-  /** The live records, lowest sequence number first (do not keep the array). */
+  /** The live records, lowest sequence number first. */
   *records(): IterableIterator<SentSegment> {
     for (let i = this.head; i < this.list.length; i++) yield this.list[i]!;
+  }
+
+  /** Index of the first live record, for a loop to `endIndex` with `at` (no iterator). */
+  get firstIndex(): number {
+    return this.head;
+  }
+
+  get endIndex(): number {
+    return this.list.length;
+  }
+
+  at(index: number): SentSegment {
+    return this.list[index]!;
   }
 
   /** The lowest record marked lost (what RACK's recovery resends first). */
@@ -100,16 +113,23 @@ export class SentSegments {
         return;
       }
     }
-    const record = { seq, end, xmitTs: now, order, retransmitted: false, lost: false };
-    this.list.push({ ...record, sacked: false });
+    this.list.push({
+      seq,
+      end,
+      xmitTs: now,
+      order,
+      retransmitted: false,
+      lost: false,
+      sacked: false,
+    });
   }
 
   /**
-   * SND.UNA advanced: drops what it covers, calling `delivered` for each record (or the
+   * SND.UNA advanced: drops what it covers, adding to `delivered` each record (or the
    * acknowledged part of one) that was not already SACKed: newly delivered data.
    * Returns how many records were dropped.
    */
-  onCumulativeAck(sndUna: number, delivered: (r: SentSegment) => void): number {
+  onCumulativeAck(sndUna: number, delivered: SentSegment[]): number {
     const first = this.head;
     while (this.head < this.list.length) {
       const r = this.list[this.head]!;
@@ -118,7 +138,7 @@ export class SentSegments {
       const done = this.list[this.head]!;
       const length = seqDiff(done.end, done.seq);
       if (done.sacked) this.sacked -= length;
-      else delivered(done);
+      else delivered.push(done);
       if (done.lost) this.lostTotal -= length;
       this.head++;
     }
@@ -130,8 +150,8 @@ export class SentSegments {
     return dropped;
   }
 
-  /** [left, right) was SACKed: marks the records inside, calling `delivered` for new ones. */
-  onSack(left: number, right: number, delivered: (r: SentSegment) => void): void {
+  /** [left, right) was SACKed: marks the records inside, adding new ones to `delivered`. */
+  onSack(left: number, right: number, delivered: SentSegment[]): void {
     this.forEachIn(left, right, (r) => {
       if (r.sacked) return;
       const length = seqDiff(r.end, r.seq);
@@ -139,7 +159,7 @@ export class SentSegments {
       this.sacked += length;
       if (r.lost) this.lostTotal -= length;
       r.lost = false;
-      delivered(r);
+      delivered.push(r);
     });
   }
 

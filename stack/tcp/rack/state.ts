@@ -3,8 +3,8 @@
  * TLP's variables, and the two timers RFC 8985 §5.4 adds, as deadlines (ms, Infinity
  * when off). recovery.ts runs it.
  */
-import { Rack } from "./rack.ts";
-import { SentSegments } from "./sent_segments.ts";
+import { Rack, type RackAck } from "./rack.ts";
+import { type SentSegment, SentSegments } from "./sent_segments.ts";
 import { TailLossProbe } from "./tlp.ts";
 
 export class RackTlpState {
@@ -25,4 +25,18 @@ export class RackTlpState {
    * ACK, without the data sent since as the SACKs came in.
    */
   flightAtFirstSack: number | undefined;
+  /** Reused for every ACK, so that running RACK allocates nothing per ACK. */
+  readonly delivered: SentSegment[] = [];
+  readonly ack: RackAck = {
+    now: 0,
+    delivered: this.delivered,
+    tsEcr: undefined,
+    tsOffset: 0,
+    dsack: false,
+    sndUna: 0,
+    sndNxt: 0,
+    inRecovery: false,
+    segsSacked: 0,
+    srttMs: 0,
+  };
 }

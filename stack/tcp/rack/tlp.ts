@@ -32,20 +32,13 @@ export class TailLossProbe {
   }
 
   /**
-   * TLP_calc_PTO() (§7.2) as a deadline: 2·SRTT (plus TLP.max_ack_delay with a single
-   * segment in flight), 1 s without SRTT, and never after the RTO would fire.
+   * TLP_calc_PTO() (§7.2): 2·SRTT, plus TLP.max_ack_delay with a single segment in
+   * flight; 1 s without SRTT. The caller caps it at the RTO's expiry ("If Now() + PTO >
+   * TCP_RTO_expiration(): PTO = TCP_RTO_expiration() - Now()").
    */
-  deadline(input: {
-    now: number;
-    srttMs: number | undefined;
-    oneSegmentInFlight: boolean;
-    rtoDeadline: number;
-  }): number {
-    let pto = PTO_WITHOUT_SRTT_MS;
-    if (input.srttMs !== undefined) {
-      pto = 2 * input.srttMs + (input.oneSegmentInFlight ? TLP_MAX_ACK_DELAY_MS : 0);
-    }
-    return Math.min(input.now + pto, input.rtoDeadline);
+  ptoMs(srttMs: number | undefined, oneSegmentInFlight: boolean): number {
+    if (srttMs === undefined) return PTO_WITHOUT_SRTT_MS;
+    return 2 * srttMs + (oneSegmentInFlight ? TLP_MAX_ACK_DELAY_MS : 0);
   }
 
   /**

@@ -33,9 +33,10 @@ export function noteDuplicateArrival(tcb: Tcb, seg: TcpSegment): void {
   if (!tcb.sackEnabled || !tcb.layer.config.dsack || seg.flags & (Flag.SYN | Flag.RST)) return;
   const length = seg.payload.length + (seg.flags & Flag.FIN ? 1 : 0);
   if (length === 0) return;
-  const duplicate = duplicateRange(seg.seq, seqAdd(seg.seq, length), tcb.rcvNxt, (l, r) =>
-    tcb.reassembly.heldOverlap(l, r),
-  );
+  // Most segments are new and in order: nothing below RCV.NXT, nothing held.
+  if (!seqLt(seg.seq, tcb.rcvNxt) && tcb.reassembly.empty) return;
+  const segment = { left: seg.seq, right: seqAdd(seg.seq, length) };
+  const duplicate = duplicateRange(segment, { rcvNxt: tcb.rcvNxt, held: tcb.reassembly });
   if (duplicate === undefined) return;
   tcb.sackReporter.noteDuplicate(duplicate);
   tcb.layer.host.stats.count("tcpDsackSent");

@@ -56,23 +56,29 @@ export function chooseSackBlocks(
   return chosen.map((b) => ({ left: b.left, right: b.right }));
 }
 
+/** What the receiver holds out of order (the reassembly queue, ../reassembly.ts). */
+export interface HeldData {
+  /** The first part of [left, right) already held, or undefined. */
+  heldOverlap(left: number, right: number): SackBlock | undefined;
+}
+
 /**
  * The part of the segment [left, right) the receiver already had, as a D-SACK block
  * (RFC 2883 §4), or undefined. Below RCV.NXT everything was received, so the duplicate
- * is [left, min(right, RCV.NXT)). Above it, the first overlap with a held range
- * (`heldOverlap`, from the reassembly queue). RFC 2883 §4: "each duplicate contiguous
- * sequence of data received is reported in at most one D-SACK block", and an ACK carries
- * one D-SACK block: when a segment duplicates two separate pieces, the lower one is told.
+ * is [left, min(right, RCV.NXT)). Above it, the first overlap with a held range. RFC
+ * 2883 §4: "each duplicate contiguous sequence of data received is reported in at most
+ * one D-SACK block", and an ACK carries one D-SACK block: when a segment duplicates two
+ * separate pieces, the lower one is told.
  */
 export function duplicateRange(
-  left: number,
-  right: number,
-  rcvNxt: number,
-  heldOverlap: (left: number, right: number) => SackBlock | undefined,
+  segment: SackBlock,
+  receiver: { readonly rcvNxt: number; readonly held: HeldData },
 ): SackBlock | undefined {
+  const { left, right } = segment;
+  const rcvNxt = receiver.rcvNxt;
   if (!seqLt(left, right)) return undefined;
   if (seqLt(left, rcvNxt)) return { left, right: seqLt(right, rcvNxt) ? right : rcvNxt };
-  return heldOverlap(left, right);
+  return receiver.held.heldOverlap(left, right);
 }
 
 /** Keeps the recency of out-of-order arrivals for one connection, and a pending D-SACK. */

@@ -10,6 +10,7 @@ import type { SackBlock } from "../../../../stack/tcp/sack/block.ts";
 import { SpuriousRetransmitDetector } from "../../../../stack/tcp/sack/dsack.ts";
 import {
   duplicateRange,
+  type HeldData,
   maxSackBlocks,
   SackBlockReporter,
 } from "../../../../stack/tcp/sack/receiver_blocks.ts";
@@ -27,6 +28,14 @@ import {
 } from "../../../helpers/tcp_segments.ts";
 
 const block = (left: number, right: number): SackBlock => ({ left, right });
+const nothingHeld = { heldOverlap: () => undefined };
+/** duplicateRange for the segment [left, right) at a receiver with RCV.NXT = rcvNxt. */
+const duplicate = (
+  left: number,
+  right: number,
+  rcvNxt: number,
+  held: HeldData = nothingHeld,
+): SackBlock | undefined => duplicateRange(block(left, right), { rcvNxt, held });
 
 describe("RFC 2883 §4: the D-SACK block goes first, once", () => {
   const max = maxSackBlocks(true);
@@ -34,7 +43,7 @@ describe("RFC 2883 §4: the D-SACK block goes first, once", () => {
   test("example 1: a duplicate below the cumulative ACK (the ACKs were lost)", () => {
     // 3000-3499 and 3500-3999 arrived, both ACKs lost; 3000-3499 is retransmitted.
     const reporter = new SackBlockReporter();
-    reporter.noteDuplicate(duplicateRange(3000, 3500, 4000, () => undefined)!);
+    reporter.noteDuplicate(duplicate(3000, 3500, 4000)!);
     expect(reporter.blocks([], max)).toEqual([block(3000, 3500)]);
     expect(reporter.blocks([], max)).toEqual([]); // reported once
   });
@@ -43,7 +52,7 @@ describe("RFC 2883 §4: the D-SACK block goes first, once", () => {
     // 3500-3999 lost, 4000-4499 held; 3000-3499 arrives again: ACK 3500, D-SACK first.
     const reporter = new SackBlockReporter();
     reporter.noteArrival(4000);
-    reporter.noteDuplicate(duplicateRange(3000, 3500, 3500, () => undefined)!);
+    reporter.noteDuplicate(duplicate(3000, 3500, 3500)!);
     expect(reporter.blocks([block(4000, 4500)], max)).toEqual([
       block(3000, 3500),
       block(4000, 4500),
@@ -58,7 +67,7 @@ describe("RFC 2883 §4: the D-SACK block goes first, once", () => {
     reporter.noteArrival(3000);
     reporter.noteArrival(1000);
     const overlap = (l: number, r: number) => (l < 2500 && r > 1000 ? block(l, r) : undefined);
-    reporter.noteDuplicate(duplicateRange(1000, 1500, 500, overlap)!);
+    reporter.noteDuplicate(duplicate(1000, 1500, 500, { heldOverlap: overlap })!);
     expect(reporter.blocks(held, max)).toEqual([
       block(1000, 1500),
       block(1000, 2500),
@@ -67,8 +76,8 @@ describe("RFC 2883 §4: the D-SACK block goes first, once", () => {
   });
 
   test("a segment partly below RCV.NXT reports only its old part", () => {
-    expect(duplicateRange(100, 300, 200, () => undefined)).toEqual(block(100, 200));
-    expect(duplicateRange(200, 300, 200, () => undefined)).toBeUndefined();
+    expect(duplicate(100, 300, 200)).toEqual(block(100, 200));
+    expect(duplicate(200, 300, 200)).toBeUndefined();
   });
 });
 
@@ -93,9 +102,7 @@ describe("Reassembly.heldOverlap and duplicateRange against a byte model", () =>
           for (let i = Math.max(at, 20); i < Math.min(at + size, 300); i++) have[i] = true;
         }
         const [at, size] = probe;
-        const got = duplicateRange(seqAdd(base, at), seqAdd(base, at + size), rcvNxt, (l, r) =>
-          queue.heldOverlap(l, r),
-        );
+        const got = duplicate(seqAdd(base, at), seqAdd(base, at + size), rcvNxt, queue);
         const first = have.findIndex((h, i) => h && i >= at && i < at + size);
         if (first === -1) {
           expect(got).toBeUndefined();
