@@ -258,5 +258,6 @@ function probe(tcb: Tcb, newData: number, now: number): number {
   const seq = seqMax(tcb.sndUna, seqAdd(dataEnd, -tcb.smss));
   tlp.isRetrans = true;
   if (seqGe(seq, tcb.sndMax)) return 0;
+  tcb.spurious.startEpisode(false); // a D-SACK of the probe: spurious, nothing to undo
   return retransmit(tcb, seq, seqDiff(tcb.sndMax, seq), now);
 }

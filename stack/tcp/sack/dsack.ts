@@ -63,12 +63,19 @@ export class SpuriousRetransmitDetector {
   private ranges: Retransmitted[] = [];
   private overflowed = false;
   private undone = false;
+  /** The episode began with a congestion response that an undo may reverse. */
+  private undoable = true;
 
-  /** A new episode: a fast retransmit entering recovery, or a retransmission timeout. */
-  startEpisode(): void {
+  /**
+   * A new episode: a fast retransmit entering recovery, or a retransmission timeout; or,
+   * with `undoable` false, a tail loss probe (RFC 8985 §7.3), which made no congestion
+   * response: its D-SACK counts it spurious but has nothing to undo.
+   */
+  startEpisode(undoable = true): void {
     this.ranges = [];
     this.overflowed = false;
     this.undone = false;
+    this.undoable = undoable;
   }
 
   /** Another way (RFC 3522 Eifel) already judged this episode: D-SACKs add nothing. */
@@ -98,7 +105,8 @@ export class SpuriousRetransmitDetector {
     );
     if (hit === undefined) return "none";
     hit.dsacked = true;
-    if (this.overflowed || this.undone || this.ranges.some((r) => !r.dsacked)) return "spurious";
+    if (this.overflowed || this.undone || !this.undoable) return "spurious";
+    if (this.ranges.some((r) => !r.dsacked)) return "spurious";
     this.undone = true;
     return "episode-spurious";
   }

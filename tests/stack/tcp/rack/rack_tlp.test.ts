@@ -8,6 +8,7 @@
  * RACK.reo_wnd = min_RTT/4 = 5 ms and the PTO is 2·SRTT = 40 ms.
  */
 import { describe, expect, test } from "bun:test";
+import { TLP_MAX_ACK_DELAY_MS } from "../../../../stack/tcp/rack/tlp.ts";
 import type { Tcb } from "../../../../stack/tcp/tcb.ts";
 import type { TcpConfig } from "../../../../stack/tcp/tcp.ts";
 import {
@@ -96,6 +97,50 @@ describe("TLP (RFC 8985 §7): a tail loss", () => {
     expect(conn.sndUna).toBe(conn.sndMax);
     expect(conn.cc.inRecovery).toBe(false);
     expect(h.stats.get("tcpTimeouts")).toBe(0);
+  });
+
+  test("a probe that was not needed: its D-SACK ends the episode, no congestion response (§7.4.2)", () => {
+    const { h, conn, segments } = tailLoss({});
+    advance(h, 2 * RTT);
+    expect(resent(h, segments)).toEqual([9]);
+    const cwnd = conn.cc.cwnd;
+    // The tail was only late: everything is acknowledged, then the probe arrives again.
+    const end = segments[9]! + MSS;
+    ackFromPeer(h, end);
+    expect(conn.rackTlp.tlp.endSeq).toBe(end); // waiting: the probe may still be reported
+    ackFromPeer(h, end, [segments[9]!, end]); // D-SACK (Case 1)
+    expect(conn.rackTlp.tlp.endSeq).toBeUndefined();
+    expect(h.stats.get("tcpLossProbeRecovery")).toBe(0);
+    expect(conn.counters.spuriousRetrans).toBe(1);
+    expect(conn.cc.inRecovery).toBe(false);
+    expect(conn.cc.cwnd).toBeGreaterThanOrEqual(cwnd);
+  });
+
+  test("a probe that repaired the only loss gets a congestion response (§7.4.2)", () => {
+    const { h, conn } = connected({});
+    const segments = sendSegments(h, conn, 10);
+    advance(h, RTT);
+    ackFromPeer(h, segments[9]!); // only the last segment was lost
+    // One segment in flight: PTO = 2·SRTT + TLP.max_ack_delay, but never after the RTO
+    // would fire (§7.2); when both are due, the probe goes and the RTO is re-armed (§7.3).
+    expect(2 * RTT + TLP_MAX_ACK_DELAY_MS).toBeGreaterThan(conn.rtoMs);
+    advance(h, conn.rtoMs - 1);
+    expect(resent(h, segments)).toEqual([]);
+    advance(h, 1);
+    expect(resent(h, segments)).toEqual([9]); // the probe repairs it
+    expect(h.stats.get("tcpTimeouts")).toBe(0);
+    advance(h, RTT);
+    const end = segments[9]! + MSS;
+    ackFromPeer(h, end); // a plain cumulative ACK: the probe may yet be D-SACKed
+    expect(h.stats.get("tcpLossProbeRecovery")).toBe(0);
+    const ssthresh = conn.cc.ssthresh;
+    conn.send(new Uint8Array(MSS), h.now);
+    poll(h);
+    h.sent.length = 0;
+    advance(h, RTT);
+    ackFromPeer(h, end + MSS); // beyond TLP.end_seq, no D-SACK came: a loss was repaired
+    expect(h.stats.get("tcpLossProbeRecovery")).toBe(1);
+    expect(conn.cc.ssthresh).toBeLessThan(ssthresh);
   });
 
   test("without RACK-TLP (TcpConfig.rack off) it waits for the retransmission timeout", () => {

@@ -130,6 +130,13 @@ describe("SpuriousRetransmitDetector (RFC 3708 §3)", () => {
     expect(d.onDsack(block(5000, 6000))).toBe("none"); // a new episode forgets the old one
   });
 
+  test("a loss probe's episode counts a D-SACKed probe but undoes nothing (no response was made)", () => {
+    const d = new SpuriousRetransmitDetector();
+    d.startEpisode(false);
+    d.noteRetransmit(9000, 10_000);
+    expect(d.onDsack(block(9000, 10_000))).toBe("spurious");
+  });
+
   test("an episode judged by Eifel counts nothing more", () => {
     const d = new SpuriousRetransmitDetector();
     d.startEpisode();
