@@ -126,16 +126,16 @@ function enterRecovery(tcb: Tcb, now: number): void {
   const loss = { now, sndUna: tcb.sndUna, sndMax: tcb.sndMax, bytesInFlight: flight };
   if (!cc.onLossDetected(loss)) return;
   const stats = tcb.layer.host.stats;
-  stats.count("tcpFastRetrans");
   stats.count("tcpSackRecoveries");
-  tcb.counters.fastRetrans!++;
   tcb.counters.sackRecoveries!++;
   tcb.spurious.startEpisode();
   tcb.rackTlp.tlp.init();
   tcb.rackTlp.tlpAt = Number.POSITIVE_INFINITY;
   if (tcb.layer.config.prr) tcb.prr.start(tcb.flightBytes, cc.ssthresh);
   const first = tcb.rackTlp.sent.firstLost();
-  if (first === undefined) return;
+  if (first === undefined) return; // a loss the probe repaired (§7.4.2): nothing to resend
+  stats.count("tcpFastRetrans");
+  tcb.counters.fastRetrans!++;
   const sent = retransmit(tcb, first.seq, Math.min(tcb.smss, seqDiff(first.end, first.seq)), now);
   tcb.prr.onSent(sent);
 }
