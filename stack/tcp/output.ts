@@ -70,11 +70,18 @@ export function output(tcb: Tcb, now: number): void {
  * segment without data only at RCV.NXT, at most its right edge (RFC 9293 §3.10.7.4
  * first step); an ACK at SND.MAX beyond it is dropped unread, and if the peer is itself
  * waiting for that ACK to free its buffers, neither side moves again. Linux does the
- * same (tcp_acceptable_seq).
+ * same (tcp_acceptable_seq), and so does its exception: SND.MAX past our view of the
+ * edge by less than one unit of the peer's window scale is not past the edge itself,
+ * only past the window field rounded down (RFC 7323 §2.3 scaling; the peer's edge
+ * never moves left, RFC 9293 §3.8.6). Using the rounded edge there put SEG.SEQ below a
+ * peer's RCV.NXT that already held that data: each side then dropped the other's ACKs
+ * as old and answered with an ACK, forever (a lossy-link property run, found with
+ * RACK-TLP's timing: both ends in FIN-WAIT-1, 556,913 tcpInWindowDrops).
  */
 function pureAckSeq(tcb: Tcb): number {
   const edge = seqAdd(tcb.sndUna, tcb.sndWnd);
-  return seqGt(tcb.sndMax, edge) ? edge : tcb.sndMax;
+  if (!seqGt(tcb.sndMax, edge)) return tcb.sndMax;
+  return seqDiff(tcb.sndMax, edge) < 2 ** tcb.sndScale ? tcb.sndMax : edge;
 }
 
 function sendSyn(tcb: Tcb, now: number): void {
