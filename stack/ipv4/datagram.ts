@@ -34,24 +34,33 @@ const NO_BYTES = new Uint8Array(0);
 /**
  * The datagram IPv4 input hands up, as one object the IPv4 layer fills for every packet
  * instead of a new one each time. Like the bytes it points into, it is valid only during
- * the transport's input; a transport that kept it would see the next packet. `header` is
- * made when asked for: only ICMP errors quote it.
+ * the transport's input; a transport that kept it would see the next packet. `header`
+ * and `payload` are views made when first asked for: TCP reads its bytes straight from
+ * `packet` at `transportStart` (no view per segment), and only ICMP errors quote the
+ * header.
  */
 export class ReceivedDatagram implements Ipv4Datagram {
   source = 0;
   destination = 0;
   protocol = 0;
   ttl = 0;
-  payload: Uint8Array = NO_BYTES;
   broadcast = false;
   checksumValid = false;
-  private packet: Uint8Array = NO_BYTES;
-  private headerLength = 0;
+  /** The whole datagram, IPv4 header first, up to Total Length. */
+  packet: Uint8Array = NO_BYTES;
+  /** Where the transport's bytes start in `packet` (the IPv4 header length). */
+  transportStart = 0;
   private headerBytes: Uint8Array | undefined;
+  private payloadBytes: Uint8Array | undefined;
 
   get header(): Uint8Array {
-    this.headerBytes ??= this.packet.subarray(0, this.headerLength);
+    this.headerBytes ??= this.packet.subarray(0, this.transportStart);
     return this.headerBytes;
+  }
+
+  get payload(): Uint8Array {
+    this.payloadBytes ??= this.packet.subarray(this.transportStart);
+    return this.payloadBytes;
   }
 
   /** Points at the next packet: `datagram` is its bytes up to Total Length. */
@@ -61,9 +70,9 @@ export class ReceivedDatagram implements Ipv4Datagram {
     this.protocol = header.protocol;
     this.ttl = header.ttl;
     this.packet = datagram;
-    this.headerLength = header.headerLength;
+    this.transportStart = header.headerLength;
     this.headerBytes = undefined;
-    this.payload = datagram.subarray(header.headerLength);
+    this.payloadBytes = undefined;
     this.broadcast = broadcast;
     this.checksumValid = checksumValid;
     return this;

@@ -24,7 +24,7 @@
  * the header and the data (RFC 9293 §3.1 "Checksum").
  */
 import { foldCarries, internetChecksum, pseudoHeaderSum } from "../checksum.ts";
-import type { Ipv4Datagram } from "../ipv4/datagram.ts";
+import { type Ipv4Datagram, ReceivedDatagram } from "../ipv4/datagram.ts";
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import {
   emitOptions,
@@ -83,6 +83,9 @@ export function segmentLength(seg: TcpSegment): number {
 
 export type TcpParseDrop = "tcpInErrs" | "tcpInBadOptions" | "tcpInCsumErrors";
 
+/** The payload of every segment without data: one shared empty array, not a view each. */
+const NO_DATA = new Uint8Array(0);
+
 /**
  * A segment to parse into, again and again: TCP's receive path keeps one and fills it
  * for every arriving segment (with its options in a `ReusableOptions`) instead of making
@@ -98,7 +101,7 @@ export class ReceivedSegment implements TcpSegment {
   wnd = 0;
   urgentPointer = 0;
   readonly options = new ReusableOptions();
-  payload: Uint8Array = new Uint8Array(0);
+  payload: Uint8Array = NO_DATA;
 }
 
 /**
@@ -107,40 +110,46 @@ export class ReceivedSegment implements TcpSegment {
  * verified unless the device vouched for it (`d.checksumValid`).
  */
 export function parseSegment(d: Ipv4Datagram, into?: ReceivedSegment): TcpSegment | TcpParseDrop {
-  const bytes = d.payload;
-  if (bytes.length < TCP_HEADER_LENGTH) return "tcpInErrs";
-  const headerLength = (bytes[DATA_OFFSET]! >>> 4) * 4;
-  if (headerLength < TCP_HEADER_LENGTH || headerLength > bytes.length) return "tcpInErrs";
+  // The TCP bytes are bytes[t..]: read in place from the packet IPv4 received when it
+  // offers it (no view per segment), else from the datagram's payload.
+  const inPlace = d instanceof ReceivedDatagram;
+  const bytes = inPlace ? d.packet : d.payload;
+  const t = inPlace ? d.transportStart : 0;
+  const length = bytes.length - t;
+  if (length < TCP_HEADER_LENGTH) return "tcpInErrs";
+  const headerLength = (bytes[t + DATA_OFFSET]! >>> 4) * 4;
+  if (headerLength < TCP_HEADER_LENGTH || headerLength > length) return "tcpInErrs";
   if (d.checksumValid !== true) {
-    const sum = pseudoHeaderSum(d.source, d.destination, TCP_PROTOCOL, bytes.length);
-    if (internetChecksum(bytes, sum) !== 0) return "tcpInCsumErrors";
+    const sum = pseudoHeaderSum(d.source, d.destination, TCP_PROTOCOL, length);
+    if (internetChecksum(bytes, sum, t, bytes.length) !== 0) return "tcpInCsumErrors";
   }
   const options =
     headerLength === TCP_HEADER_LENGTH && into === undefined
       ? NO_OPTIONS
-      : parseOptions(bytes, TCP_HEADER_LENGTH, headerLength, into?.options);
+      : parseOptions(bytes, t + TCP_HEADER_LENGTH, t + headerLength, into?.options);
   if (options === undefined) return "tcpInBadOptions";
+  const payload = headerLength === length ? NO_DATA : bytes.subarray(t + headerLength);
   if (into === undefined) {
     return {
-      sourcePort: read16(bytes, SOURCE_PORT),
-      destinationPort: read16(bytes, DESTINATION_PORT),
-      seq: read32(bytes, SEQUENCE_NUMBER),
-      ack: read32(bytes, ACKNOWLEDGMENT_NUMBER),
-      flags: bytes[FLAGS]!,
-      wnd: read16(bytes, WINDOW),
-      urgentPointer: read16(bytes, URGENT_POINTER),
+      sourcePort: read16(bytes, t + SOURCE_PORT),
+      destinationPort: read16(bytes, t + DESTINATION_PORT),
+      seq: read32(bytes, t + SEQUENCE_NUMBER),
+      ack: read32(bytes, t + ACKNOWLEDGMENT_NUMBER),
+      flags: bytes[t + FLAGS]!,
+      wnd: read16(bytes, t + WINDOW),
+      urgentPointer: read16(bytes, t + URGENT_POINTER),
       options,
-      payload: bytes.subarray(headerLength),
+      payload,
     };
   }
-  into.sourcePort = read16(bytes, SOURCE_PORT);
-  into.destinationPort = read16(bytes, DESTINATION_PORT);
-  into.seq = read32(bytes, SEQUENCE_NUMBER);
-  into.ack = read32(bytes, ACKNOWLEDGMENT_NUMBER);
-  into.flags = bytes[FLAGS]!;
-  into.wnd = read16(bytes, WINDOW);
-  into.urgentPointer = read16(bytes, URGENT_POINTER);
-  into.payload = bytes.subarray(headerLength);
+  into.sourcePort = read16(bytes, t + SOURCE_PORT);
+  into.destinationPort = read16(bytes, t + DESTINATION_PORT);
+  into.seq = read32(bytes, t + SEQUENCE_NUMBER);
+  into.ack = read32(bytes, t + ACKNOWLEDGMENT_NUMBER);
+  into.flags = bytes[t + FLAGS]!;
+  into.wnd = read16(bytes, t + WINDOW);
+  into.urgentPointer = read16(bytes, t + URGENT_POINTER);
+  into.payload = payload;
   return into;
 }
 
