@@ -1,7 +1,9 @@
 /** The TCP header and options codec (RFC 9293 §3.1–3.2, RFC 7323, RFC 2018). */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { Flag, parseSegment } from "../../../stack/tcp/header.ts";
+import { ReceivedDatagram } from "../../../stack/ipv4/datagram.ts";
+import { emptyIpv4Header } from "../../../stack/ipv4/header.ts";
+import { Flag, parseSegment, ReceivedSegment } from "../../../stack/tcp/header.ts";
 import {
   emitOptions,
   optionsLength,
@@ -99,6 +101,47 @@ describe("header", () => {
           expect(seg.destinationPort).toBe(f.destinationPort);
           expect(seg.options).toEqual(f.options);
           expect([...seg.payload]).toEqual([...f.data]);
+        },
+      ),
+    );
+  });
+
+  test("parsed in place (a reused segment, from the packet IPv4 received) = parsed afresh", () => {
+    const into = new ReceivedSegment();
+    fc.assert(
+      fc.property(
+        fc.record({
+          seq: u32,
+          ack: u32,
+          flags: fc.constantFrom("A", "PA", "FA", "SA", "R"),
+          data: fc.uint8Array({ maxLength: 100 }),
+          options: optionsArbitrary,
+        }),
+        fc.integer({ min: 0, max: 10 }), // IPv4 option words, so the TCP bytes start anywhere
+        (f, ipOptionWords) => {
+          const tcp = tcpBytes(REMOTE, LOCAL, f);
+          const headerLength = 20 + 4 * ipOptionWords;
+          const packet = new Uint8Array(headerLength + tcp.length);
+          packet.set(tcp, headerLength);
+          const header = { ...emptyIpv4Header(), headerLength, source: REMOTE, destination: LOCAL };
+          const received = new ReceivedDatagram().fill(header, packet, false, false);
+          const fresh = parseSegment(datagram(REMOTE, LOCAL, tcp));
+          const reused = parseSegment(received, into);
+          if (typeof fresh === "string" || typeof reused === "string") throw new Error("dropped");
+          expect(reused).toBe(into);
+          for (const field of [
+            "seq",
+            "ack",
+            "flags",
+            "wnd",
+            "sourcePort",
+            "destinationPort",
+          ] as const)
+            expect(reused[field]).toBe(fresh[field]);
+          for (const option of ["mss", "windowScale", "sackPermitted", "sackBlocks"] as const)
+            expect(reused.options[option]).toEqual(fresh.options[option]);
+          expect(reused.options.timestamp).toEqual(fresh.options.timestamp);
+          expect([...reused.payload]).toEqual([...f.data]);
         },
       ),
     );
