@@ -94,13 +94,18 @@ export abstract class Pollable {
 
   /**
    * The loop every blocking call runs: try; if it would block, either answer EAGAIN
-   * (non-blocking) or wait for the next change and try again.
+   * (non-blocking, or `dontWait` for this call: MSG_DONTWAIT) or wait for the next
+   * change and try again.
    */
-  async retryUntilDone<T>(syscall: string, attempt: () => T | typeof WOULD_BLOCK): Promise<T> {
+  async retryUntilDone<T>(
+    syscall: string,
+    attempt: () => T | typeof WOULD_BLOCK,
+    dontWait = false,
+  ): Promise<T> {
     for (;;) {
       const result = attempt();
       if (result !== WOULD_BLOCK) return result;
-      if (this.nonBlocking) throw new SocketError("EAGAIN", syscall);
+      if (this.nonBlocking || dontWait) throw new SocketError("EAGAIN", syscall);
       await this.nextChange(syscall);
     }
   }

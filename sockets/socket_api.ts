@@ -28,6 +28,7 @@ import { DescriptorTable } from "./descriptors.ts";
 import { EpollInstance } from "./epoll.ts";
 import { SocketError } from "./errors.ts";
 import type { SocketStack } from "./layers.ts";
+import type { ReceiveFlags, SendFlags } from "./message_flags.ts";
 import { getOption, type SocketOption, type SocketOptionValue, setOption } from "./options.ts";
 import { type PollResult, pollDescriptors } from "./poll.ts";
 import type { Pollable } from "./pollable.ts";
@@ -101,20 +102,24 @@ export class SocketApi {
   }
 
   /**
-   * `flags.eof` (TCP; FreeBSD's MSG_EOF): shut the write side once all of `data` is
-   * queued, in the same step, so the FIN can ride on the last data segment.
+   * `flags` (message_flags.ts): `dontWait` (MSG_DONTWAIT); `eof` (TCP; FreeBSD's
+   * MSG_EOF): shut the write side once all of `data` is queued, in the same step, so
+   * the FIN can ride on the last data segment. A datagram send never waits.
    */
-  async send(fd: number, data: Uint8Array, flags?: { eof?: boolean }): Promise<number> {
+  async send(fd: number, data: Uint8Array, flags?: SendFlags): Promise<number> {
     const socket = this.anySocket(fd, "send");
     return socket instanceof UdpSocket ? socket.send(data) : socket.send(data, flags);
   }
 
-  /** Stream: `maxBytes` or fewer; an empty array is end of stream. */
-  async recv(fd: number, maxBytes: number): Promise<Uint8Array> {
+  /**
+   * Stream: `maxBytes` or fewer; an empty array is end of stream. `flags`
+   * (message_flags.ts): `peek` (MSG_PEEK), `waitAll` (MSG_WAITALL), `dontWait` (MSG_DONTWAIT).
+   */
+  async recv(fd: number, maxBytes: number, flags?: ReceiveFlags): Promise<Uint8Array> {
     const socket = this.anySocket(fd, "recv");
     const max = checkLength(maxBytes, "recv");
-    if (socket instanceof UdpSocket) return (await socket.receiveFrom(max, "recv")).data;
-    return socket.receive(max);
+    if (socket instanceof UdpSocket) return (await socket.receiveFrom(max, "recv", flags)).data;
+    return socket.receive(max, flags);
   }
 
   /** Datagram: sends to `address`; stream (already connected): the address is ignored, as Linux does. */
@@ -124,19 +129,21 @@ export class SocketApi {
     return socket.sendTo(data, parseAddress(address, "sendto"), checkPort(port, "sendto"));
   }
 
+  /** As `recv`, with the sender's address (for a stream, its one peer). */
   async recvfrom(
     fd: number,
     maxBytes: number,
+    flags?: ReceiveFlags,
   ): Promise<{ data: Uint8Array; address: string; port: number }> {
     const socket = this.anySocket(fd, "recvfrom");
     const max = checkLength(maxBytes, "recvfrom");
     if (socket instanceof TcpSocket) {
       // A stream has one peer; after a reset there is none left to name (0.0.0.0:0).
-      const data = await socket.receive(max);
+      const data = await socket.receive(max, flags);
       const peer = socket.peerNameOrNone();
       return { data, address: formatIpv4(peer.address), port: peer.port };
     }
-    const datagram = await socket.receiveFrom(max, "recvfrom");
+    const datagram = await socket.receiveFrom(max, "recvfrom", flags);
     return { data: datagram.data, address: formatIpv4(datagram.address), port: datagram.port };
   }
 

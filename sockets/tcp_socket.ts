@@ -19,6 +19,7 @@ import type {
 } from "../stack/tcp/connection.ts";
 import { claimConnectEndpoint, claimPort, formatEndpoint, type SocketContext } from "./context.ts";
 import { peerErrorDetail, SocketError } from "./errors.ts";
+import { NO_FLAGS, type ReceiveFlags, type SendFlags } from "./message_flags.ts";
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from "./poll_events.ts";
 import { Pollable, WOULD_BLOCK } from "./pollable.ts";
 import type { Binding } from "./ports.ts";
@@ -170,61 +171,95 @@ export class TcpSocket extends Pollable {
   }
 
   /**
-   * send(): queues all of `data`, waiting while the send buffer is full; non-blocking,
-   * queues what fits and returns the count (EAGAIN if nothing fits).
+   * send(): queues all of `data`, waiting while the send buffer is full; non-blocking
+   * (or MSG_DONTWAIT), queues what fits and returns the count (EAGAIN if nothing fits).
    */
-  send(data: Uint8Array, flags?: { eof?: boolean }): Promise<number> {
+  send(data: Uint8Array, flags: SendFlags = NO_FLAGS): Promise<number> {
     let sent = 0;
-    return this.retryUntilDone("send", () => {
-      this.settlePhase();
-      const connection = this.connection;
-      if (this.phase === "connecting") return WOULD_BLOCK; // Linux waits for the handshake
-      if (this.phase === "failed" || connection?.error !== undefined) {
-        if (sent > 0) return sent;
-        if (!this.errorReported) this.throwPeerError("send");
-        throw new SocketError("EPIPE", "send", "the connection was reset or failed earlier");
-      }
-      if (this.phase !== "connected" || connection === undefined) {
-        throw new SocketError("ENOTCONN", "send");
-      }
-      if (this.writeShut || connection.state === "CLOSED") {
-        if (sent > 0) return sent;
-        throw new SocketError("EPIPE", "send", "the sending side is shut down");
-      }
-      if (data.length === sent) return sent;
-      const taken = connection.send(data.subarray(sent), this.context.clock.now());
-      if (taken > 0) this.context.kick();
-      sent += taken;
-      if (sent === data.length && flags?.eof === true) this.shutdown(false, true);
-      if (sent === data.length || (this.nonBlocking && sent > 0)) return sent;
-      return WOULD_BLOCK;
-    });
+    const nonBlocking = this.nonBlocking || flags.dontWait === true;
+    return this.retryUntilDone(
+      "send",
+      () => {
+        this.settlePhase();
+        const connection = this.connection;
+        if (this.phase === "connecting") return WOULD_BLOCK; // Linux waits for the handshake
+        if (this.phase === "failed" || connection?.error !== undefined) {
+          if (sent > 0) return sent;
+          if (!this.errorReported) this.throwPeerError("send");
+          throw new SocketError("EPIPE", "send", "the connection was reset or failed earlier");
+        }
+        if (this.phase !== "connected" || connection === undefined) {
+          throw new SocketError("ENOTCONN", "send");
+        }
+        if (this.writeShut || connection.state === "CLOSED") {
+          if (sent > 0) return sent;
+          throw new SocketError("EPIPE", "send", "the sending side is shut down");
+        }
+        if (data.length === sent) return sent;
+        const taken = connection.send(data.subarray(sent), this.context.clock.now());
+        if (taken > 0) this.context.kick();
+        sent += taken;
+        if (sent === data.length && flags.eof === true) this.shutdown(false, true);
+        if (sent === data.length || (nonBlocking && sent > 0)) return sent;
+        return WOULD_BLOCK;
+      },
+      flags.dontWait,
+    );
   }
 
-  /** recv(): up to `maxBytes` bytes; an empty array means end of stream. */
-  receive(maxBytes: number): Promise<Uint8Array> {
-    return this.retryUntilDone("recv", () => {
-      this.settlePhase();
-      if (this.phase === "idle" || this.phase === "listening") {
-        throw new SocketError("ENOTCONN", "recv");
-      }
-      if (this.phase === "connecting") return WOULD_BLOCK;
-      const connection = this.connection!;
-      if (this.readShut || maxBytes === 0) return new Uint8Array(0);
-      // Data that arrived before a reset is still delivered first (as Linux does).
-      if (connection.readableBytes > 0) {
-        const into = new Uint8Array(Math.min(maxBytes, connection.readableBytes));
-        const count = connection.receive(into, this.context.clock.now());
-        this.context.kick(); // reading may open the window (RFC 9293 §3.8.6.2.2)
-        return into.subarray(0, count);
-      }
-      if (connection.error !== undefined || this.phase === "failed") {
-        if (!this.errorReported) this.throwPeerError("recv");
-        return new Uint8Array(0);
-      }
-      if (connection.receivedFin || connection.state === "CLOSED") return new Uint8Array(0);
-      return WOULD_BLOCK;
-    });
+  /**
+   * recv(): up to `maxBytes` bytes; an empty array means end of stream. With
+   * `flags.peek` the bytes stay queued; with `flags.waitAll` (blocking calls only) it
+   * waits for all `maxBytes`, returning fewer only at end of stream or on an error.
+   */
+  receive(maxBytes: number, flags: ReceiveFlags = NO_FLAGS): Promise<Uint8Array> {
+    const waitAll =
+      flags.waitAll === true && flags.peek !== true && !this.nonBlocking && !flags.dontWait;
+    /** MSG_WAITALL: what has been read so far. */
+    let gathered: Uint8Array | undefined;
+    let got = 0;
+    return this.retryUntilDone(
+      "recv",
+      () => {
+        this.settlePhase();
+        if (this.phase === "idle" || this.phase === "listening") {
+          throw new SocketError("ENOTCONN", "recv");
+        }
+        if (this.phase === "connecting") return WOULD_BLOCK;
+        const connection = this.connection!;
+        if (this.readShut || maxBytes === 0) return gathered?.subarray(0, got) ?? new Uint8Array(0);
+        // Data that arrived before a reset is still delivered first (as Linux does).
+        if (connection.readableBytes > 0) {
+          if (flags.peek === true) {
+            const into = new Uint8Array(Math.min(maxBytes, connection.readableBytes));
+            return into.subarray(0, connection.peek(into));
+          }
+          const now = this.context.clock.now();
+          if (waitAll) {
+            gathered ??= new Uint8Array(maxBytes);
+            got += connection.receive(gathered.subarray(got), now);
+            this.context.kick(); // each read may open the window for the rest
+            if (got === maxBytes) return gathered;
+          } else {
+            const into = new Uint8Array(Math.min(maxBytes, connection.readableBytes));
+            const count = connection.receive(into, now);
+            this.context.kick(); // reading may open the window (RFC 9293 §3.8.6.2.2)
+            return into.subarray(0, count);
+          }
+        }
+        // MSG_WAITALL cut short: what came is returned; an error waits for the next call.
+        const ended = connection.receivedFin || connection.state === "CLOSED";
+        if (got > 0 && (ended || connection.error !== undefined || this.phase === "failed"))
+          return gathered!.subarray(0, got);
+        if (connection.error !== undefined || this.phase === "failed") {
+          if (!this.errorReported) this.throwPeerError("recv");
+          return new Uint8Array(0);
+        }
+        if (ended) return new Uint8Array(0);
+        return WOULD_BLOCK;
+      },
+      flags.dontWait,
+    );
   }
 
   shutdown(read: boolean, write: boolean): void {

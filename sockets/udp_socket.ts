@@ -14,6 +14,7 @@ import { ANY_ADDRESS } from "../stack/address.ts";
 import { claimPort, formatEndpoint, type SocketContext } from "./context.ts";
 import { SocketError } from "./errors.ts";
 import type { BoundUdpEndpoint } from "./layers.ts";
+import { NO_FLAGS, type ReceiveFlags } from "./message_flags.ts";
 import { POLLERR, POLLIN, POLLOUT } from "./poll_events.ts";
 import { Pollable, WOULD_BLOCK } from "./pollable.ts";
 import type { Binding } from "./ports.ts";
@@ -102,16 +103,27 @@ export class UdpSocket extends Pollable {
     return data.length;
   }
 
-  /** recvfrom(): the oldest datagram, cut to `maxBytes` (the rest is discarded). */
-  receiveFrom(maxBytes: number, syscall: string): Promise<ReceivedDatagram> {
-    return this.retryUntilDone(syscall, () => {
-      this.reportError(syscall);
-      if (this.readShut) return { data: new Uint8Array(0), address: ANY_ADDRESS, port: 0 };
-      const datagram = this.endpoint?.receive();
-      if (datagram === undefined) return WOULD_BLOCK;
-      const data = datagram.data.subarray(0, Math.min(maxBytes, datagram.data.length));
-      return { data, address: datagram.sourceAddress, port: datagram.sourcePort };
-    });
+  /**
+   * recvfrom(): the oldest datagram, cut to `maxBytes` (the rest is discarded). With
+   * `flags.peek` it stays queued, whole; `waitAll` means nothing for datagrams.
+   */
+  receiveFrom(
+    maxBytes: number,
+    syscall: string,
+    flags: ReceiveFlags = NO_FLAGS,
+  ): Promise<ReceivedDatagram> {
+    return this.retryUntilDone(
+      syscall,
+      () => {
+        this.reportError(syscall);
+        if (this.readShut) return { data: new Uint8Array(0), address: ANY_ADDRESS, port: 0 };
+        const datagram = flags.peek === true ? this.endpoint?.peek() : this.endpoint?.receive();
+        if (datagram === undefined) return WOULD_BLOCK;
+        const data = datagram.data.subarray(0, Math.min(maxBytes, datagram.data.length));
+        return { data, address: datagram.sourceAddress, port: datagram.sourcePort };
+      },
+      flags.dontWait,
+    );
   }
 
   shutdown(read: boolean, write: boolean): void {

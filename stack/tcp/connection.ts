@@ -80,6 +80,8 @@ export interface TcpConnection {
   send(data: Uint8Array, now: number): number;
   /** RECEIVE (§3.10.3): copies up to `into.length` bytes out; returns how many (0: none now). */
   receive(into: Uint8Array, now: number): number;
+  /** RECEIVE without consuming (recv's MSG_PEEK): copies up to `into.length` bytes out. */
+  peek(into: Uint8Array): number;
   /** CLOSE (§3.10.4): no more sends; a FIN follows the queued data. */
   close(now: number): void;
   /** shutdown(SHUT_RD): discard what arrives from now on. */

@@ -283,6 +283,12 @@ export class Tcb implements TcpConnection {
     return receiveCall(this, into, now);
   }
 
+  peek(into: Uint8Array): number {
+    const n = Math.min(into.length, this.recvBuffer.length);
+    this.recvBuffer.peek(0, into.subarray(0, n));
+    return n;
+  }
+
   close(now: number): void {
     closeCall(this, now);
   }

@@ -67,6 +67,10 @@ export class UdpBinding implements UdpEndpoint {
   }
 
   /** The oldest queued datagram, or undefined. */
+  peek(): UdpDatagram | undefined {
+    return this.head < this.queue.length ? this.queue[this.head] : undefined;
+  }
+
   receive(): UdpDatagram | undefined {
     if (this.head >= this.queue.length) return undefined;
     const datagram = this.queue[this.head]!;

@@ -26,5 +26,7 @@ export interface UdpEndpoint {
   readonly error: "ECONNREFUSED" | "EHOSTUNREACH" | undefined;
   takeError(): "ECONNREFUSED" | "EHOSTUNREACH" | undefined;
   receive(): UdpDatagram | undefined;
+  /** The oldest datagram, left in the queue (recvfrom's MSG_PEEK). */
+  peek(): UdpDatagram | undefined;
   onChange: (() => void) | undefined;
 }

@@ -79,6 +79,11 @@ export class FakeConnection implements TcpConnection {
     into.set(this.incoming.splice(0, n));
     return n;
   }
+  peek(into: Uint8Array): number {
+    const n = Math.min(into.length, this.incoming.length);
+    into.set(this.incoming.slice(0, n));
+    return n;
+  }
   close(): void {
     this.closed = true;
     if (this.state === "ESTABLISHED") this.state = "FIN-WAIT-1";
