@@ -166,6 +166,12 @@ export interface CongestionController {
   onDuplicateAck(dup: LossEvent): DupAckAction;
   /** Loss detected another way (SACK IsLost, RACK): enter recovery if allowed; true if so. */
   onLossDetected(loss: LossEvent): boolean;
+  /**
+   * In SACK recovery, a retransmission was found lost (RACK, RFC 8985 §9.3): a second
+   * indication of congestion (RFC 5681 §4.3's principle), answered by another reduction
+   * from `bytesInFlight`, with `recover` moved to SND.MAX. TCP calls it only without PRR.
+   */
+  onRetransmissionLost(loss: LossEvent): void;
   /** Retransmission timeout (RFC 5681 §3.1 eq. 4 and the loss window). */
   onRetransmitTimeout(loss: LossEvent): void;
   /** The last reduction was caused by a spurious retransmission: undo it (RFC 9438 §4.9). */

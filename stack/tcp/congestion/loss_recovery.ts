@@ -190,6 +190,16 @@ export abstract class LossRecoveryController<Extra> implements CongestionControl
     return this.enterRecovery(loss);
   }
 
+  onRetransmissionLost(loss: LossEvent): void {
+    if (this.recovery !== "sack") return;
+    // RFC 8985 §9.3: "when RACK-TLP detects a lost retransmission, the congestion control
+    // MUST trigger an additional congestion response". The undo snapshot stays the one
+    // from before the recovery: an undo (RFC 9438 §4.9) reverses both reductions.
+    this.reduceOnLoss(loss.bytesInFlight, loss.now);
+    this.window = this.threshold;
+    this.recoveryPoint = loss.sndMax;
+  }
+
   onRetransmitTimeout(loss: LossEvent): void {
     // RFC 5681 §3.1: ssthresh per eq. 4 only on the first timeout of a segment; "when ...
     // the given segment has already been retransmitted by way of the retransmission

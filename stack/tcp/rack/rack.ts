@@ -103,8 +103,9 @@ export class Rack {
   private dsackRound: number | undefined;
   /** A valid RTT sample was taken since the last loss probe (TLP's condition 2, §7.3). */
   rttSampledSinceProbe = true;
-  /** The last detectLoss marked a segment lost. */
+  /** The last detectLoss marked a segment lost; and one of them a retransmission. */
   marked = false;
+  markedRetransmission = false;
 
   /** Steps 1–4 for one ACK: RACK.segment, RACK.rtt, min_RTT, reordering, reo_wnd. */
   onAck(ack: RackAck): void {
@@ -191,6 +192,7 @@ export class Rack {
    */
   detectLoss(segments: SentSegments, now: number): number {
     this.marked = false;
+    this.markedRetransmission = false;
     let timeoutMs = 0;
     if (this.xmitTs === Number.NEGATIVE_INFINITY) return timeoutMs;
     for (let i = segments.firstIndex; i < segments.endIndex; i++) {
@@ -204,6 +206,7 @@ export class Rack {
       if (remaining <= 0) {
         segments.markLost(r);
         this.marked = true;
+        if (r.retransmitted) this.markedRetransmission = true;
       } else timeoutMs = Math.max(timeoutMs, remaining);
     }
     return timeoutMs;

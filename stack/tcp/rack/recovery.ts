@@ -16,8 +16,7 @@
  *
  * Deviations: on a retransmission timeout RACK_mark_losses_on_RTO (§6.3) is not run,
  * because the RTO here resends everything from SND.UNA (go-back-N, skipping SACKed data)
- * anyway; marks are cleared with the scoreboard. Without PRR (TcpConfig.prr off), a lost
- * retransmission is resent but gets no second congestion response (§9.3 asks for one).
+ * anyway; marks are cleared with the scoreboard.
  */
 import type { TcpSegment } from "../header.ts";
 import { retransmit, transmitNewData } from "../output.ts";
@@ -100,8 +99,33 @@ function detectLoss(tcb: Tcb, now: number): void {
   state.rackAt = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
   if (state.rack.marked) {
     tcb.layer.host.stats.count("tcpRackLossMarks");
+    if (state.rack.markedRetransmission) onLostRetransmission(tcb, now);
     enterRecovery(tcb, now);
   }
+}
+
+/**
+ * RFC 8985 §9.3: "The Proportional Rate Reduction (PRR) algorithm [RFC6937] is
+ * RECOMMENDED for the specific congestion control actions taken upon the losses
+ * detected by RACK-TLP. In the absence of PRR [RFC6937], when RACK-TLP detects a lost
+ * retransmission, the congestion control MUST trigger an additional congestion
+ * response" (RFC 5681 §4.3: "the loss of a retransmission" is a second indication):
+ * without PRR, once per window of data, from min(FlightSize, cwnd).
+ */
+function onLostRetransmission(tcb: Tcb, now: number): void {
+  const state = tcb.rackTlp;
+  const point = state.lostRetransmissionPoint;
+  if (tcb.layer.config.prr || !tcb.cc.inRecovery) return;
+  if (point !== undefined && seqLt(tcb.sndUna, point)) return;
+  state.lostRetransmissionPoint = tcb.sndMax;
+  tcb.layer.host.stats.count("tcpLostRetransmitResponses");
+  const flight = Math.min(tcb.flightBytes, tcb.cc.cwnd);
+  tcb.cc.onRetransmissionLost({
+    now,
+    sndUna: tcb.sndUna,
+    sndMax: tcb.sndMax,
+    bytesInFlight: flight,
+  });
 }
 
 /** The RACK reordering timer fired (RFC 8985 §6.2 step 5, "when ... the RACK reordering timer expires"). */

@@ -17,6 +17,11 @@ export class RackTlpState {
   tlpAt = Number.POSITIVE_INFINITY;
   /** SND.MAX at the last retransmission timeout, until SND.UNA passes it (RTO recovery). */
   rtoRecoveryEnd: number | undefined;
+  /**
+   * SND.MAX at the last extra congestion response to a lost retransmission (without PRR,
+   * RFC 8985 §9.3): one per window of data, as RFC 5681 §4.3 counts them.
+   */
+  lostRetransmissionPoint: number | undefined;
   /** A loss probe is being sent: its transmission does not re-arm the PTO (§7.2). */
   probing = false;
   /**

@@ -234,8 +234,9 @@ describe("RACK (RFC 8985 §6.2): reordering and the reordering window", () => {
     expect(conn.cc.ssthresh).toBe(Math.floor(flight * 0.7)); // RFC 9438 β_cubic = 0.7
   });
 
-  test("a lost retransmission is found by time, and resent without a timeout", () => {
-    const { h, conn } = connected({});
+  /** Segment 0 is lost, then its fast retransmission too; returns ssthresh at each step. */
+  function lostRetransmission(config: Partial<TcpConfig>) {
+    const { h, conn } = connected(config);
     const segments = sendSegments(h, conn, 10);
     conn.send(new Uint8Array(10 * MSS), h.now); // more to send, once the window allows
     poll(h);
@@ -244,14 +245,28 @@ describe("RACK (RFC 8985 §6.2): reordering and the reordering window", () => {
     ackFromPeer(h, segments[0]!, [segments[1]!, segments[5]!]); // 4 SACKed: reo_wnd = 0
     const first = h.sent.filter((s) => s.data.length > 0).map((s) => s.seq);
     h.sent.length = 0;
-    expect(first[0]).toBe(segments[0]!); // the fast retransmit, then new data (PRR)
+    expect(first[0]).toBe(segments[0]!); // the fast retransmit, then new data
     expect(first.length).toBeGreaterThan(1);
+    const ssthreshAtEntry = conn.cc.ssthresh;
     // The retransmission is lost; what was sent after it is SACKed one RTT later.
     advance(h, RTT);
     ackFromPeer(h, segments[0]!, [segments[1]!, conn.sndMax]);
     const again = h.sent.filter((s) => s.data.length > 0).map((s) => s.seq);
     expect(again[0]).toBe(segments[0]!);
     expect(h.stats.get("tcpTimeouts")).toBe(0);
+    return { h, ssthreshAtEntry, ssthresh: conn.cc.ssthresh };
+  }
+
+  test("a lost retransmission is found by time, and resent without a timeout (PRR paces it)", () => {
+    const { h, ssthreshAtEntry, ssthresh } = lostRetransmission({});
+    expect(ssthresh).toBe(ssthreshAtEntry);
+    expect(h.stats.get("tcpLostRetransmitResponses")).toBe(0);
+  });
+
+  test("without PRR, a lost retransmission lowers ssthresh a second time (§9.3, RFC 5681 §4.3)", () => {
+    const { h, ssthreshAtEntry, ssthresh } = lostRetransmission({ prr: false });
+    expect(ssthresh).toBeLessThan(ssthreshAtEntry);
+    expect(h.stats.get("tcpLostRetransmitResponses")).toBe(1);
   });
 });
 

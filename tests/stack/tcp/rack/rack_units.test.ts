@@ -5,10 +5,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { createCongestionController } from "../../../../stack/tcp/congestion/controller.ts";
 import { Rack, type RackAck } from "../../../../stack/tcp/rack/rack.ts";
 import { type SentSegment, SentSegments } from "../../../../stack/tcp/rack/sent_segments.ts";
 import { TailLossProbe, TLP_MAX_ACK_DELAY_MS } from "../../../../stack/tcp/rack/tlp.ts";
 import { seqAdd, seqDiff } from "../../../../stack/tcp/seq.ts";
+
+const MSS_UNIT = 1000;
 
 interface ByteState {
   xmitTs: number;
@@ -234,6 +237,27 @@ describe("RACK (RFC 8985 §6.2)", () => {
     sent.onCumulativeAck(1000, d2);
     rack.onAck(ackOf(51, d2));
     expect(rack.reorderingSeen).toBe(true);
+  });
+});
+
+describe("the controller's response to a lost retransmission (RFC 8985 §9.3 without PRR)", () => {
+  test("in SACK recovery: a second reduction, recover moved to SND.MAX; outside it: nothing", () => {
+    const cc = createCongestionController("newreno", { mss: MSS_UNIT, now: 0, sack: true });
+    const loss = { now: 1, sndUna: 0, sndMax: 20 * MSS_UNIT, bytesInFlight: 20 * MSS_UNIT };
+    cc.onRetransmissionLost(loss);
+    expect(cc.inRecovery).toBe(false);
+    expect(cc.cwnd).toBe(10 * MSS_UNIT); // the initial window, untouched
+    expect(cc.onLossDetected(loss)).toBe(true);
+    expect([cc.ssthresh, cc.cwnd]).toEqual([10 * MSS_UNIT, 10 * MSS_UNIT]); // FlightSize/2
+    cc.onRetransmissionLost({
+      ...loss,
+      now: 2,
+      sndMax: 25 * MSS_UNIT,
+      bytesInFlight: 10 * MSS_UNIT,
+    });
+    expect([cc.ssthresh, cc.cwnd]).toEqual([5 * MSS_UNIT, 5 * MSS_UNIT]);
+    expect(cc.recover).toBe(25 * MSS_UNIT);
+    expect(cc.inRecovery).toBe(true);
   });
 });
 
