@@ -1,6 +1,6 @@
 /**
- * docs/packet-journey.md names the code a packet passes through as `path.ts:name`. This
- * test keeps the document honest: every such mention must point at a file that exists
+ * docs/packet-journey.md and docs/loss-recovery.md name the code they walk through as
+ * `path.ts:name`. This test keeps the documents honest: every such mention must point at a file that exists
  * and that declares `name` (a function, method, class, or constant).
  */
 import { describe, expect, test } from "bun:test";
@@ -8,7 +8,6 @@ import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
 const ROOT = join(import.meta.dir, "../..");
-const DOC = join(ROOT, "docs/packet-journey.md");
 
 /** `stack/tcp/tcp.ts:input`, `device/tun.ts:Tun.read` (the last part is checked). */
 const MENTION = /\b((?:[\w-]+\/)*[\w-]+\.ts):([A-Za-z_$][\w$]*(?:\.[A-Za-z_$][\w$]*)*)/g;
@@ -57,17 +56,26 @@ describe("the declaration finder", () => {
   });
 });
 
-describe("docs/packet-journey.md", () => {
-  const markdown = existsSync(DOC) ? readFileSync(DOC, "utf8") : "";
-  const found = mentions(markdown);
+/** The walks through the code, and how many places each must name at least. */
+const WALKS = [
+  { doc: "docs/packet-journey.md", atLeast: 20 },
+  { doc: "docs/loss-recovery.md", atLeast: 20 },
+];
 
-  test("exists and follows the packet through many places", () => {
-    expect(found.length).toBeGreaterThanOrEqual(20);
-  });
+for (const { doc, atLeast } of WALKS) {
+  describe(doc, () => {
+    const path = join(ROOT, doc);
+    const markdown = existsSync(path) ? readFileSync(path, "utf8") : "";
+    const found = mentions(markdown);
 
-  test.each(found.map((m) => [`${m.file}:${m.name}`, m]))("%s is declared there", (_, m) => {
-    const path = join(ROOT, m.file);
-    expect(existsSync(path)).toBe(true);
-    expect(declares(readFileSync(path, "utf8"), m.name)).toBe(true);
+    test("exists and names many places in the code", () => {
+      expect(found.length).toBeGreaterThanOrEqual(atLeast);
+    });
+
+    test.each(found.map((m) => [`${m.file}:${m.name}`, m]))("%s is declared there", (_, m) => {
+      const file = join(ROOT, m.file);
+      expect(existsSync(file)).toBe(true);
+      expect(declares(readFileSync(file, "utf8"), m.name)).toBe(true);
+    });
   });
-});
+}
