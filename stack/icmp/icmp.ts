@@ -24,6 +24,7 @@ import {
   parseIcmpHeader,
 } from "./header.ts";
 import { TokenBucket, type TokenBucketConfig } from "./rate_limit.ts";
+import { TIMESTAMP_MESSAGE_LENGTH, writeTimestampReply } from "./timestamp.ts";
 
 /** RFC 792: an error quotes the offending IP header plus the first 64 bits of its data. */
 const QUOTED_DATA_BYTES = 8;
@@ -83,15 +84,17 @@ export class Icmp {
       case IcmpType.ECHO_REQUEST:
         this.answerEcho(d, header);
         return;
+      case IcmpType.TIMESTAMP:
+        this.answerTimestamp(d, header, now);
+        return;
       case IcmpType.DESTINATION_UNREACHABLE:
       case IcmpType.TIME_EXCEEDED:
       case IcmpType.PARAMETER_PROBLEM:
         this.reportError(d, header, now);
         return;
       default:
-        // Echo replies (we send no requests), source quench (deprecated by RFC 6633),
-        // redirects (no routing table to update) and timestamps (RFC 1122 §3.2.2.8
-        // MAY: not implemented) are only counted.
+        // Echo and timestamp replies (we send no requests), source quench (deprecated
+        // by RFC 6633) and redirects (no routing table to update) are only counted.
         return;
     }
   }
@@ -135,6 +138,28 @@ export class Icmp {
     });
     this.send(packet, d.source);
     stats.count("icmpOutEchoReps");
+  }
+
+  /**
+   * RFC 1122 §3.2.2.8: "The ICMP Timestamp server function returns a Timestamp Reply to
+   * every Timestamp message that is received", from the request's specific destination
+   * (ours); one to a broadcast address "MAY be silently discarded", and is, as echo is
+   * (timestamp.ts has the message). Deviation: as for echo, no IP options are returned.
+   */
+  private answerTimestamp(d: Ipv4Datagram, header: IcmpHeader, now: number): void {
+    const { stats } = this.host;
+    if (d.broadcast) {
+      stats.drop("icmpInTimestampsIgnored", "timestamp request to a broadcast address");
+      return;
+    }
+    if (d.payload.length < TIMESTAMP_MESSAGE_LENGTH) {
+      stats.drop("icmpInErrors", "timestamp message shorter than 20");
+      return;
+    }
+    const packet = new Uint8Array(IPV4_HEADER_LENGTH + TIMESTAMP_MESSAGE_LENGTH);
+    writeTimestampReply(d.payload, header, packet.subarray(IPV4_HEADER_LENGTH), now);
+    this.send(packet, d.source);
+    stats.count("icmpOutTimestampReps");
   }
 
   /** RFC 1122 §3.2.2.1/4/5: hand the error to the transport that sent the quoted datagram. */

@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { emitIcmpHeader, parseIcmpHeader } from "../../../stack/icmp/header.ts";
 import { TokenBucket } from "../../../stack/icmp/rate_limit.ts";
+import { msSinceMidnightUt } from "../../../stack/icmp/timestamp.ts";
 import { IpProtocol } from "../../../stack/ipv4/datagram.ts";
 import { ipHost } from "../../helpers/ip_host.ts";
 import {
@@ -124,6 +125,70 @@ describe("ICMP echo (RFC 792)", () => {
     host.receive(ipv4Packet({ protocol: 1, payload: icmpMessage({ type: 42 }) }), 0);
     expect(host.stats.get("icmpInUnknownTypes")).toBe(1);
     expect(host.sent).toEqual([]);
+  });
+});
+
+describe("ICMP timestamp (RFC 792, RFC 1122 §3.2.2.8)", () => {
+  /** A Timestamp message: identifier, sequence, originate; receive and transmit zero. */
+  const timestampRequest = (identifier: number, sequence: number, originate: number) => {
+    const data = new Uint8Array(12);
+    new DataView(data.buffer).setUint32(0, originate);
+    return icmpMessage({ type: 13, restOfHeader: ((identifier << 16) | sequence) >>> 0, data });
+  };
+
+  test("replies with type 14, the request's identifier, sequence and originate time, and ours twice", () => {
+    fc.assert(
+      fc.property(
+        fc.nat(0xffff),
+        fc.nat(0xffff),
+        fc.nat(86_399_999),
+        fc.integer({ min: 0, max: 4_000_000_000_000 }),
+        (identifier, sequence, originate, now) => {
+          const host = ipHost();
+          host.receive(
+            ipv4Packet({ protocol: 1, payload: timestampRequest(identifier, sequence, originate) }),
+            now,
+          );
+          expect(host.sent.length).toBe(1);
+          const reply = icmpOf(host.sent[0]!);
+          expect(reply.ip).toMatchObject({ source: HOST, destination: PEER, protocol: 1 });
+          expect([reply.type, reply.code, reply.checksumOk]).toEqual([14, 0, true]);
+          const rest = new DataView(reply.rest.buffer, reply.rest.byteOffset, 4).getUint32(0);
+          expect(rest).toBe(((identifier << 16) | sequence) >>> 0);
+          const times = new DataView(reply.data.buffer, reply.data.byteOffset, 12);
+          expect(times.getUint32(0)).toBe(originate);
+          expect(times.getUint32(4)).toBe(msSinceMidnightUt(now));
+          expect(times.getUint32(8)).toBe(msSinceMidnightUt(now));
+          expect(host.stats.get("icmpOutTimestampReps")).toBe(1);
+        },
+      ),
+      { numRuns: 100 },
+    );
+  });
+
+  test("milliseconds since midnight UT: a known instant, and always within one day", () => {
+    expect(msSinceMidnightUt(Date.UTC(2026, 10, 22, 1, 2, 3, 456))).toBe(3_723_456);
+    fc.assert(
+      fc.property(fc.double({ min: -1e13, max: 1e13, noNaN: true }), (now) => {
+        const ms = msSinceMidnightUt(now);
+        expect(ms >= 0 && ms < 86_400_000 && Number.isInteger(ms)).toBe(true);
+      }),
+    );
+  });
+
+  test("a short message is dropped and counted; one to a broadcast address is ignored", () => {
+    const host = ipHost();
+    host.receive(
+      ipv4Packet({ protocol: 1, payload: icmpMessage({ type: 13, data: new Uint8Array(4) }) }),
+      0,
+    );
+    host.receive(
+      ipv4Packet({ protocol: 1, destination: 0x0a0000ff, payload: timestampRequest(1, 1, 0) }),
+      0,
+    );
+    expect(host.sent).toEqual([]);
+    expect(host.stats.get("icmpInErrors")).toBe(1);
+    expect(host.stats.get("icmpInTimestampsIgnored")).toBe(1);
   });
 });
 
