@@ -89,6 +89,9 @@ describeTun(
           expect(udpPorts.get("19")).toBe("open");
           expect(udpPorts.get("9")).toBe("closed");
           expect(udpPorts.get("80")).toBe("closed");
+          // Host discovery by ICMP timestamp alone (no echo, no ports), as for the kernel.
+          const timestamp = await sh(ns, `nmap -n -sn -PP -oG - ${STACK}`, 60_000);
+          expect(timestamp.stdout).toContain("Status: Up");
         } finally {
           expect(await host.stop("SIGTERM")).toBe(0);
         }
