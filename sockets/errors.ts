@@ -36,7 +36,8 @@ export type SocketErrorCode =
   | "ENOENT"
   | "EEXIST"
   | "ELOOP"
-  | "EMFILE";
+  | "EMFILE"
+  | "EFAULT";
 
 /** What each code means, in the words of strerror(3), lower-cased. */
 const DESCRIPTIONS: Record<SocketErrorCode, string> = {
@@ -67,6 +68,7 @@ const DESCRIPTIONS: Record<SocketErrorCode, string> = {
   EEXIST: "already registered",
   ELOOP: "too many levels of nesting (a loop)",
   EMFILE: "too many open descriptors",
+  EFAULT: "bad address: the buffer is not a byte array",
 };
 
 /**

@@ -122,6 +122,22 @@ export class SocketApi {
     return socket.receive(max, flags);
   }
 
+  /**
+   * recv as in C: into the caller's `into` (up to its length), returning the count; 0 is
+   * end of stream. A program that reads in a loop reuses one buffer and allocates
+   * nothing per call. A datagram longer than `into` is cut (the rest is discarded).
+   */
+  async recvInto(fd: number, into: Uint8Array, flags?: ReceiveFlags): Promise<number> {
+    const socket = this.anySocket(fd, "recv");
+    if (!(into instanceof Uint8Array)) {
+      throw new SocketError("EFAULT", "recv", "the buffer must be a Uint8Array");
+    }
+    if (socket instanceof TcpSocket) return socket.receiveInto(into, flags);
+    const { data } = await socket.receiveFrom(into.length, "recv", flags);
+    into.set(data);
+    return data.length;
+  }
+
   /** Datagram: sends to `address`; stream (already connected): the address is ignored, as Linux does. */
   async sendto(fd: number, data: Uint8Array, address: string, port: number): Promise<number> {
     const socket = this.anySocket(fd, "sendto");

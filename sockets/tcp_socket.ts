@@ -32,6 +32,9 @@ const HANDSHAKE_STATES: ReadonlySet<TcpState> = new Set(["SYN-SENT", "SYN-RECEIV
 /** Linux's SOMAXCONN: listen() clamps larger backlogs to it. */
 export const MAX_BACKLOG = 4096;
 
+/** What recv returns at end of stream (or for 0 bytes asked): one shared empty array. */
+const NOTHING = new Uint8Array(0);
+
 export interface Linger {
   onoff: boolean;
   linger: number;
@@ -213,6 +216,23 @@ export class TcpSocket extends Pollable {
    * waits for all `maxBytes`, returning fewer only at end of stream or on an error.
    */
   receive(maxBytes: number, flags: ReceiveFlags = NO_FLAGS): Promise<Uint8Array> {
+    return this.receiveCore(maxBytes, flags, undefined);
+  }
+
+  /** recv() into the caller's buffer, as the C call does: the count (0: end of stream). */
+  async receiveInto(into: Uint8Array, flags: ReceiveFlags = NO_FLAGS): Promise<number> {
+    return (await this.receiveCore(into.length, flags, into)).length;
+  }
+
+  /**
+   * Both forms of recv. Bytes go into `target` if given (a view of it is returned), else
+   * into a new array of exactly the size read.
+   */
+  private receiveCore(
+    maxBytes: number,
+    flags: ReceiveFlags,
+    target: Uint8Array | undefined,
+  ): Promise<Uint8Array> {
     const waitAll =
       flags.waitAll === true && flags.peek !== true && !this.nonBlocking && !flags.dontWait;
     /** MSG_WAITALL: what has been read so far. */
@@ -227,24 +247,22 @@ export class TcpSocket extends Pollable {
         }
         if (this.phase === "connecting") return WOULD_BLOCK;
         const connection = this.connection!;
-        if (this.readShut || maxBytes === 0) return gathered?.subarray(0, got) ?? new Uint8Array(0);
+        if (this.readShut || maxBytes === 0) return gathered?.subarray(0, got) ?? NOTHING;
         // Data that arrived before a reset is still delivered first (as Linux does).
         if (connection.readableBytes > 0) {
-          if (flags.peek === true) {
-            const into = new Uint8Array(Math.min(maxBytes, connection.readableBytes));
-            return into.subarray(0, connection.peek(into));
-          }
           const now = this.context.clock.now();
           if (waitAll) {
-            gathered ??= new Uint8Array(maxBytes);
+            gathered ??= target ?? new Uint8Array(maxBytes);
             got += connection.receive(gathered.subarray(got), now);
             this.context.kick(); // each read may open the window for the rest
             if (got === maxBytes) return gathered;
           } else {
-            const into = new Uint8Array(Math.min(maxBytes, connection.readableBytes));
-            const count = connection.receive(into, now);
+            const count = Math.min(maxBytes, connection.readableBytes);
+            const into = target?.subarray(0, count) ?? new Uint8Array(count);
+            if (flags.peek === true) return into.subarray(0, connection.peek(into));
+            const read = connection.receive(into, now);
             this.context.kick(); // reading may open the window (RFC 9293 §3.8.6.2.2)
-            return into.subarray(0, count);
+            return into.subarray(0, read);
           }
         }
         // MSG_WAITALL cut short: what came is returned; an error waits for the next call.
@@ -253,9 +271,9 @@ export class TcpSocket extends Pollable {
           return gathered!.subarray(0, got);
         if (connection.error !== undefined || this.phase === "failed") {
           if (!this.errorReported) this.throwPeerError("recv");
-          return new Uint8Array(0);
+          return NOTHING;
         }
-        if (ended) return new Uint8Array(0);
+        if (ended) return NOTHING;
         return WOULD_BLOCK;
       },
       flags.dontWait,

@@ -21,7 +21,8 @@ export function startChargenTcp(api: SocketApi, clock: Clock, port = CHARGEN_POR
     let peerClosed = false;
     // RFC 864: "any data received is thrown away"; a FIN from the client ends the stream.
     const reading = (async () => {
-      while ((await api.recv(fd, 64 * 1024)).length > 0) {}
+      const discarded = new Uint8Array(4096);
+      while ((await api.recvInto(fd, discarded)) > 0) {}
     })()
       .catch(() => {})
       .finally(() => {

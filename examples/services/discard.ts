@@ -13,7 +13,10 @@ export const DISCARD_PORT = 9;
 
 export function startDiscardTcp(api: SocketApi, clock: Clock, port = DISCARD_PORT): RunningService {
   return serveTcp(api, clock, { name: "discard", port }, async (fd) => {
-    while ((await api.recv(fd, 256 * 1024)).length > 0) {
+    // One buffer per connection, read into again and again (recv as in C): nothing is
+    // allocated per read.
+    const buffer = new Uint8Array(256 * 1024);
+    while ((await api.recvInto(fd, buffer)) > 0) {
       // RFC 863: "simply throws away any data it receives".
     }
   });

@@ -116,3 +116,49 @@ describe("recv flags on a datagram socket", () => {
     });
   });
 });
+
+describe("recvInto: recv into the caller's buffer, as in C", () => {
+  test("a stream fills the buffer it is given, returns the count, and 0 at end of stream", async () => {
+    const hosts = socketHosts();
+    const { a, b, run } = hosts;
+    const { client, accepted } = await connectedPair(hosts);
+    const data = bytes(300_000, 5);
+    const sending = a.api.send(client, data, { eof: true });
+    const buffer = new Uint8Array(7000);
+    const received: Uint8Array[] = [];
+    for (let n = await run(b.api.recvInto(accepted, buffer)); n > 0; ) {
+      expect(n).toBeLessThanOrEqual(buffer.length);
+      received.push(buffer.slice(0, n));
+      n = await run(b.api.recvInto(accepted, buffer));
+    }
+    expect(await run(sending)).toBe(data.length);
+    expect(Buffer.compare(Buffer.concat(received), data)).toBe(0);
+  });
+
+  test("with peek and waitAll as recv has them", async () => {
+    const hosts = socketHosts();
+    const { a, b, run } = hosts;
+    const { client, accepted } = await connectedPair(hosts);
+    await run(a.api.send(client, bytes(5000, 9)));
+    const buffer = new Uint8Array(5000);
+    const peeked = await run(b.api.recvInto(accepted, buffer.subarray(0, 10), { peek: true }));
+    expect(buffer.subarray(0, peeked)).toEqual(bytes(5000, 9).subarray(0, peeked));
+    expect(await run(b.api.recvInto(accepted, buffer, { waitAll: true }))).toBe(5000);
+    expect(buffer).toEqual(bytes(5000, 9));
+  });
+
+  test("a datagram longer than the buffer is cut; a buffer that is not bytes is EFAULT", async () => {
+    const hosts = socketHosts();
+    const { a, b, run } = hosts;
+    const server = b.api.socket("inet", "dgram");
+    b.api.bind(server, "0.0.0.0", 5001);
+    const client = a.api.socket("inet", "dgram");
+    await run(a.api.sendto(client, bytes(100, 2), "10.0.0.1", 5001));
+    const buffer = new Uint8Array(40);
+    expect(await run(b.api.recvInto(server, buffer))).toBe(40);
+    expect(buffer).toEqual(bytes(100, 2).subarray(0, 40));
+    await expect(b.api.recvInto(server, [1, 2, 3] as unknown as Uint8Array)).rejects.toMatchObject({
+      code: "EFAULT",
+    });
+  });
+});
