@@ -49,7 +49,9 @@ export class RingBuffer {
     let tail = this.head + this.used;
     if (tail >= capacity) tail -= capacity;
     const first = Math.min(n, capacity - tail);
-    this.bytes.set(data.subarray(0, first), tail);
+    // The usual case, all of `data` in one piece, needs no view of it.
+    if (first === data.length) this.bytes.set(data, tail);
+    else this.bytes.set(data.subarray(0, first), tail);
     if (n > first) this.bytes.set(data.subarray(first, n), 0);
     this.used += n;
     return n;
