@@ -13,6 +13,7 @@ import {
   type Ipv4Send,
 } from "../ipv4/datagram.ts";
 import { FLAGS_FRAGMENT_OFFSET, FRAGMENT_OFFSET_MASK, IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
+import { replyOptions } from "../ipv4/options.ts";
 import type { Stats } from "../stats.ts";
 import { reportFromIcmpError } from "./error_report.ts";
 import {
@@ -24,7 +25,7 @@ import {
   parseIcmpHeader,
 } from "./header.ts";
 import { TokenBucket, type TokenBucketConfig } from "./rate_limit.ts";
-import { TIMESTAMP_MESSAGE_LENGTH, writeTimestampReply } from "./timestamp.ts";
+import { msSinceMidnightUt, TIMESTAMP_MESSAGE_LENGTH, writeTimestampReply } from "./timestamp.ts";
 
 /** RFC 792: an error quotes the offending IP header plus the first 64 bits of its data. */
 const QUOTED_DATA_BYTES = 8;
@@ -82,7 +83,7 @@ export class Icmp {
     stats.count(counter);
     switch (header.type) {
       case IcmpType.ECHO_REQUEST:
-        this.answerEcho(d, header);
+        this.answerEcho(d, header, now);
         return;
       case IcmpType.TIMESTAMP:
         this.answerTimestamp(d, header, now);
@@ -118,10 +119,9 @@ export class Icmp {
    * data come back unchanged. A reply too big for the link is fragmented by IPv4 output.
    * RFC 1122 §3.2.2.6: the reply's source is the request's specific-destination (ours),
    * and "Data received in an ICMP Echo Request MUST be entirely included" in the reply.
-   * Deviation: record-route and timestamp options SHOULD be updated and returned; we
-   * send no IP options at all.
+   * Record Route and Timestamp options come back updated (`ping -R`, `ping -T`).
    */
-  private answerEcho(d: Ipv4Datagram, header: IcmpHeader): void {
+  private answerEcho(d: Ipv4Datagram, header: IcmpHeader, now: number): void {
     const { stats } = this.host;
     if (d.broadcast) {
       // RFC 1122 §3.2.2.6: MAY be silently discarded (Linux icmp_echo_ignore_broadcasts=1):
@@ -129,14 +129,16 @@ export class Icmp {
       stats.drop("icmpInEchosIgnored", "echo request to a broadcast address");
       return;
     }
-    const packet = new Uint8Array(IPV4_HEADER_LENGTH + d.payload.length);
-    packet.set(d.payload, IPV4_HEADER_LENGTH);
-    emitIcmpHeader(packet.subarray(IPV4_HEADER_LENGTH), {
+    const options = this.optionsFor(d, now);
+    const headerLength = IPV4_HEADER_LENGTH + (options?.length ?? 0);
+    const packet = new Uint8Array(headerLength + d.payload.length);
+    packet.set(d.payload, headerLength);
+    emitIcmpHeader(packet.subarray(headerLength), {
       type: IcmpType.ECHO_REPLY,
       code: 0,
       restOfHeader: header.restOfHeader,
     });
-    this.send(packet, d.source);
+    this.send(packet, d.source, options);
     stats.count("icmpOutEchoReps");
   }
 
@@ -144,7 +146,8 @@ export class Icmp {
    * RFC 1122 §3.2.2.8: "The ICMP Timestamp server function returns a Timestamp Reply to
    * every Timestamp message that is received", from the request's specific destination
    * (ours); one to a broadcast address "MAY be silently discarded", and is, as echo is
-   * (timestamp.ts has the message). Deviation: as for echo, no IP options are returned.
+   * (timestamp.ts has the message). Record Route and Timestamp options come back
+   * updated, as for echo.
    */
   private answerTimestamp(d: Ipv4Datagram, header: IcmpHeader, now: number): void {
     const { stats } = this.host;
@@ -156,9 +159,11 @@ export class Icmp {
       stats.drop("icmpInErrors", "timestamp message shorter than 20");
       return;
     }
-    const packet = new Uint8Array(IPV4_HEADER_LENGTH + TIMESTAMP_MESSAGE_LENGTH);
-    writeTimestampReply(d.payload, header, packet.subarray(IPV4_HEADER_LENGTH), now);
-    this.send(packet, d.source);
+    const options = this.optionsFor(d, now);
+    const headerLength = IPV4_HEADER_LENGTH + (options?.length ?? 0);
+    const packet = new Uint8Array(headerLength + TIMESTAMP_MESSAGE_LENGTH);
+    writeTimestampReply(d.payload, header, packet.subarray(headerLength), now);
+    this.send(packet, d.source, options);
     stats.count("icmpOutTimestampReps");
   }
 
@@ -222,12 +227,20 @@ export class Icmp {
     return !(sameNet && (hostPart === 0 || hostPart === ~mask >>> 0));
   }
 
-  private send(packet: Uint8Array, destination: number): void {
+  /** RFC 1122 §3.2.2.6/8: the request's Record Route and Timestamp, for the reply. */
+  private optionsFor(d: Ipv4Datagram, now: number): Uint8Array | undefined {
+    if (d.header.length <= IPV4_HEADER_LENGTH) return undefined;
+    const requestOptions = d.header.subarray(IPV4_HEADER_LENGTH);
+    return replyOptions(requestOptions, this.host.address, msSinceMidnightUt(now));
+  }
+
+  private send(packet: Uint8Array, destination: number, options?: Uint8Array): void {
     this.host.stats.count("icmpOutMsgs");
     this.host.ipv4.output(packet, {
       source: this.host.address,
       destination,
       protocol: IpProtocol.ICMP,
+      ...(options === undefined ? {} : { options }),
     });
   }
 }

@@ -92,6 +92,11 @@ export interface Ipv4Send {
    * may exceed the MTU when the device segments: it leaves as MTU-sized pieces.
    */
   readonly offload?: TransmitOffload;
+  /**
+   * IP options (options.ts), a whole number of words; the packet then has room for them
+   * after the 20 fixed octets. A datagram that must be fragmented leaves without them.
+   */
+  readonly options?: Uint8Array;
 }
 
 /** A destination-unreachable or similar report, matched by ICMP to the transport. */

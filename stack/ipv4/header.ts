@@ -116,7 +116,7 @@ function put16(b: Uint8Array, at: number, value: number): void {
   b[at + 1] = value;
 }
 
-function put32(b: Uint8Array, at: number, value: number): void {
+export function put32(b: Uint8Array, at: number, value: number): void {
   put16(b, at, value >>> 16);
   put16(b, at + 2, value);
 }
@@ -193,8 +193,9 @@ export function isParseFailure(result: Ipv4Header | Ipv4ParseFailure): result is
  * (0 End of Option List, 1 No Operation); every other option is type, length (counting
  * both), data. A length below 2 or running past the header makes the list malformed.
  * Returns what is wrong, or undefined. Options are checked here and passed up inside
- * `Ipv4Datagram.header` (RFC 1122 §3.2.1.8: "MUST be passed to the transport layer"),
- * but nothing interprets them yet: no record route, timestamp or source-route replies.
+ * `Ipv4Datagram.header` (RFC 1122 §3.2.1.8: "MUST be passed to the transport layer");
+ * ICMP returns Record Route and Timestamp in its replies (options.ts). Source routes are
+ * not reversed for replies (RFC 1122 §3.2.1.8 asks it of a host; Linux does it).
  */
 export function checkOptions(options: Uint8Array): string | undefined {
   let i = 0;
@@ -214,7 +215,7 @@ export function checkOptions(options: Uint8Array): string | undefined {
   return undefined;
 }
 
-/** The fields `emitIpv4Header` writes; no options are ever sent. */
+/** The fields `emitIpv4Header` writes. */
 export interface Ipv4HeaderFields {
   readonly totalLength: number;
   readonly identification: number;
@@ -227,11 +228,21 @@ export interface Ipv4HeaderFields {
   readonly protocol: number;
   readonly source: number;
   readonly destination: number;
+  /**
+   * Option octets after the fixed header, a whole number of words (only replies that
+   * return Record Route or Timestamp have any: options.ts). The packet leaves room.
+   */
+  readonly options?: Uint8Array | undefined;
 }
 
-/** Writes a 20-byte header (with its checksum) at the front of `buffer`, in place. */
+/**
+ * Writes the header (with its checksum) at the front of `buffer`, in place: 20 bytes,
+ * and the options after them if there are any.
+ */
 export function emitIpv4Header(buffer: Uint8Array, fields: Ipv4HeaderFields): void {
-  put8(buffer, VERSION_IHL, 0x45); // Version 4, IHL 5.
+  const options = fields.options;
+  const headerLength = IPV4_HEADER_LENGTH + (options?.length ?? 0);
+  put8(buffer, VERSION_IHL, 0x40 | (headerLength >>> 2)); // Version 4, IHL in words.
   put8(buffer, TYPE_OF_SERVICE, fields.typeOfService ?? 0);
   put16(buffer, TOTAL_LENGTH, fields.totalLength);
   put16(buffer, IDENTIFICATION, fields.identification);
@@ -244,7 +255,8 @@ export function emitIpv4Header(buffer: Uint8Array, fields: Ipv4HeaderFields): vo
   put16(buffer, HEADER_CHECKSUM, 0);
   put32(buffer, SOURCE_ADDRESS, fields.source >>> 0);
   put32(buffer, DESTINATION_ADDRESS, fields.destination >>> 0);
-  put16(buffer, HEADER_CHECKSUM, internetChecksum(buffer, 0, 0, IPV4_HEADER_LENGTH));
+  if (options !== undefined) buffer.set(options, OPTIONS);
+  put16(buffer, HEADER_CHECKSUM, internetChecksum(buffer, 0, 0, headerLength));
 }
 
 /** Rewrites the checksum of a header (any IHL) after its fields were edited in place. */

@@ -81,6 +81,7 @@ export class Ipv4 {
     protocol: 0,
     source: 0,
     destination: 0,
+    options: undefined as Uint8Array | undefined,
   };
 
   constructor(
@@ -145,6 +146,13 @@ export class Ipv4 {
    */
   output(packet: Uint8Array, send: Ipv4Send): void {
     const { stats } = this.host;
+    if (send.options !== undefined && packet.length > this.host.mtu) {
+      // Record Route and Timestamp are not copied into fragments (RFC 791 §3.1, copied
+      // flag 0); rather than carry them in the first fragment only, the reply leaves
+      // without them.
+      packet = packet.subarray(send.options.length);
+      send = { ...send, options: undefined };
+    }
     stats.count("ipOutRequests");
     if (packet.length > IPV4_MAX_DATAGRAM) {
       stats.drop("ipOutDiscards", "datagram over 65535");
@@ -159,6 +167,7 @@ export class Ipv4 {
     fields.protocol = send.protocol;
     fields.source = source;
     fields.destination = send.destination;
+    fields.options = send.options;
     if (packet.length <= this.host.mtu || this.deviceSegments(send)) {
       emitIpv4Header(packet, fields);
       this.transmit(packet, send.offload);

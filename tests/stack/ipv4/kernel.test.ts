@@ -58,7 +58,7 @@ function delta(before: Map<string, number>, after: Map<string, number>, name: st
 describeTun(
   "IPv4, ICMP and UDP against the kernel",
   () => {
-    test("ping (small, fragmented, maximal), UDP echo, port unreachable, broadcast ignored", async () => {
+    test("ping (small, fragmented, maximal, -R and -T options), UDP echo, port unreachable, broadcast ignored", async () => {
       await withNetns("tstcp-ip", async (ns) => {
         const host = ns.spawnBun(FIXTURE, ["tstip0", `${STACK}/24`, "10.0.0.1"]);
         try {
@@ -84,6 +84,17 @@ describeTun(
           );
           expect(long.stdout.trim()).toBe("3000");
 
+          // IP options in the reply (RFC 1122 §3.2.2.6), read back by the kernel's ping:
+          // the route both ways, as between two Linux hosts, and timestamps.
+          const route = await sh(ns, `ping -n -R -c 1 -W 2 ${STACK}`);
+          expect(route.stdout).toContain("1 received");
+          expect(route.stdout.replace(/\s+/g, " ")).toContain(
+            `RR: 10.0.0.1 ${STACK} ${STACK} 10.0.0.1`,
+          );
+          const stamps = await sh(ns, `ping -n -T tsandaddr -c 1 -W 2 ${STACK}`);
+          expect(stamps.stdout).toContain("1 received");
+          expect(stamps.stdout).toMatch(new RegExp(`TS:[^]*${STACK.replace(/\./g, "\\.")}`));
+
           await sh(ns, `printf 'anyone?' | nc -u -w 1 ${STACK} 9999 || true`);
           const broadcast = await sh(ns, `ping -n -b -c 2 -i 0.3 -W 1 10.0.0.255 2>&1 || true`);
           expect(broadcast.stdout).not.toContain(`from ${STACK}`);
@@ -91,14 +102,14 @@ describeTun(
           const after = await snmp(ns);
           // The kernel reassembled our fragmented replies ...
           expect(delta(before, after, "Ip.ReasmOKs")).toBeGreaterThanOrEqual(4);
-          expect(delta(before, after, "Icmp.InEchoReps")).toBe(6);
+          expect(delta(before, after, "Icmp.InEchoReps")).toBe(8);
           expect(delta(before, after, "Udp.InDatagrams")).toBe(2);
           // ... accepted our port unreachable, and found no bad checksum anywhere.
           expect(delta(before, after, "Icmp.InDestUnreachs")).toBeGreaterThanOrEqual(1);
           expect(delta(before, after, "Icmp.InCsumErrors")).toBe(0);
           // (Icmp.InErrors does move: the kernel refuses its own broadcast pings that way.)
           expect(delta(before, after, "Udp.InCsumErrors")).toBe(0);
-          expect(delta(before, after, "Ip.InHdrErrors")).toBe(0);
+          expect(delta(before, after, "Ip.InHdrErrors")).toBe(0); // our options parse too
           expect(delta(before, after, "Ip.ReasmFails")).toBe(0);
         } finally {
           host.kill("SIGINT");
