@@ -112,3 +112,19 @@ export function socketHosts(options: SocketHostsOptions = {}): SocketHosts {
 
   return { clock, a, b, run, advance };
 }
+
+/** `n` bytes of a simple pattern (`seed` shifts it), to check what arrives. */
+export const patternBytes = (n: number, seed = 0) =>
+  Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
+
+/** B listens on `port`; A connects; returns both ends' descriptors. */
+export async function connectedPair(hosts: SocketHosts, port = 7) {
+  const { a, b, run } = hosts;
+  const server = b.api.socket("inet", "stream");
+  b.api.bind(server, "0.0.0.0", port);
+  b.api.listen(server);
+  const client = a.api.socket("inet", "stream");
+  await run(a.api.connect(client, ADDRESS_B, port));
+  const accepted = await run(b.api.accept(server));
+  return { server, client, accepted };
+}

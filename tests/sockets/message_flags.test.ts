@@ -3,21 +3,9 @@
  * stacks over the memory link: MSG_PEEK, MSG_WAITALL and MSG_DONTWAIT, as on Linux.
  */
 import { describe, expect, test } from "bun:test";
-import { type SocketHosts, socketHosts } from "../helpers/socket_hosts.ts";
+import { connectedPair, patternBytes, socketHosts } from "../helpers/socket_hosts.ts";
 
-const bytes = (n: number, seed = 0) =>
-  Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
-
-async function connectedPair(hosts: SocketHosts, port = 7) {
-  const { a, b, run } = hosts;
-  const server = b.api.socket("inet", "stream");
-  b.api.bind(server, "0.0.0.0", port);
-  b.api.listen(server);
-  const client = a.api.socket("inet", "stream");
-  await run(a.api.connect(client, "10.0.0.1", port));
-  const accepted = await run(b.api.accept(server));
-  return { client, accepted };
-}
+const bytes = patternBytes;
 
 describe("recv and send flags on a stream", () => {
   test("peek returns the queued bytes and leaves them; the next recv gets them again", async () => {

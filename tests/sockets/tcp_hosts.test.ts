@@ -4,22 +4,14 @@
  */
 import { describe, expect, test } from "bun:test";
 import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from "../../sockets/poll.ts";
-import { type SocketHosts, socketHosts } from "../helpers/socket_hosts.ts";
+import {
+  connectedPair,
+  patternBytes,
+  type SocketHosts,
+  socketHosts,
+} from "../helpers/socket_hosts.ts";
 
-const bytes = (n: number, seed = 0) =>
-  Uint8Array.from({ length: n }, (_, i) => (i * 7 + seed) & 0xff);
-
-/** B listens on `port`; A connects; returns both ends' descriptors. */
-async function connectedPair(hosts: SocketHosts, port = 7) {
-  const { a, b, run } = hosts;
-  const server = b.api.socket("inet", "stream");
-  b.api.bind(server, "0.0.0.0", port);
-  b.api.listen(server);
-  const client = a.api.socket("inet", "stream");
-  await run(a.api.connect(client, "10.0.0.1", port));
-  const accepted = await run(b.api.accept(server));
-  return { server, client, accepted };
-}
+const bytes = patternBytes;
 
 /** Reads until end of stream. */
 async function readAll(
