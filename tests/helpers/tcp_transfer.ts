@@ -136,3 +136,29 @@ export function runTransfer(hosts: TwoHosts, plan: TransferPlan): TransferResult
 function settled(conn: TcpConnection): boolean {
   return conn.state === "CLOSED" || conn.state === "TIME-WAIT";
 }
+
+/**
+ * A one-way transfer: A writes `data` in chunks of `chunk` bytes, B reads in chunks of
+ * the same size; both buffers sized `bufferBytes` when given.
+ */
+export function runOneWay(
+  hosts: TwoHosts,
+  data: Uint8Array,
+  how: { chunk: number; stepMs: number; limitMs: number; bufferBytes?: number },
+): TransferResult {
+  const options =
+    how.bufferBytes === undefined
+      ? undefined
+      : { receiveBufferBytes: how.bufferBytes, sendBufferBytes: how.bufferBytes };
+  return runTransfer(hosts, {
+    aToB: data,
+    bToA: new Uint8Array(0),
+    writeChunkA: how.chunk,
+    writeChunkB: 1,
+    readChunkA: 1,
+    readChunkB: how.chunk,
+    stepMs: how.stepMs,
+    limitMs: how.limitMs,
+    ...(options === undefined ? {} : { optionsA: options, optionsB: options }),
+  });
+}

@@ -4,7 +4,7 @@
  * as Linux's GRO makes it. Transfers stay byte-exact, with and without loss.
  */
 import { describe, expect, test } from "bun:test";
-import { randomBytes, runTransfer } from "../../helpers/tcp_transfer.ts";
+import { randomBytes, runOneWay } from "../../helpers/tcp_transfer.ts";
 import { twoHosts } from "../../helpers/two_hosts.ts";
 
 const MB = 1 << 20;
@@ -17,18 +17,11 @@ function upload(ackPerBurst: boolean, loss: number) {
     tcpB: { ackPerBurst },
   });
   const aToB = randomBytes(9, 2 * MB);
-  const options = { receiveBufferBytes: MB, sendBufferBytes: MB };
-  const result = runTransfer(hosts, {
-    aToB,
-    bToA: new Uint8Array(0),
-    writeChunkA: MB,
-    writeChunkB: 1,
-    readChunkA: 1,
-    readChunkB: MB,
+  const result = runOneWay(hosts, aToB, {
+    chunk: MB,
     stepMs: 1,
     limitMs: 600_000,
-    optionsA: options,
-    optionsB: options,
+    bufferBytes: MB,
   });
   expect(result.finished).toBe(true);
   expect(Buffer.compare(result.receivedByB, aToB)).toBe(0);

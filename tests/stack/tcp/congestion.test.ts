@@ -12,7 +12,7 @@ import { describe, expect, test } from "bun:test";
 import type { CongestionName } from "../../../stack/tcp/congestion/controller.ts";
 import type { TcpConfig } from "../../../stack/tcp/tcp.ts";
 import { LINK_BYTES_PER_SECOND, measureGoodput } from "../../helpers/goodput.ts";
-import { randomBytes, runTransfer } from "../../helpers/tcp_transfer.ts";
+import { randomBytes, runOneWay, runTransfer } from "../../helpers/tcp_transfer.ts";
 import { twoHosts } from "../../helpers/two_hosts.ts";
 
 const MB = 1 << 20;
@@ -77,16 +77,7 @@ function threeLosses(tcp: Partial<TcpConfig>) {
   const hosts = twoHosts({ seed: 8, faults: { delayMs: 10 }, tcpA: tcp, tcpB: tcp });
   dropDataSegments(hosts, [12, 15, 18]);
   const data = randomBytes(3, 60 * 1448);
-  const result = runTransfer(hosts, {
-    aToB: data,
-    bToA: new Uint8Array(0),
-    writeChunkA: data.length,
-    writeChunkB: 1,
-    readChunkA: 1,
-    readChunkB: 1 << 20,
-    stepMs: 1,
-    limitMs: 60_000,
-  });
+  const result = runOneWay(hosts, data, { chunk: data.length, stepMs: 1, limitMs: 60_000 });
   expect(Buffer.from(result.receivedByB).equals(Buffer.from(data))).toBe(true);
   return { stats: hosts.a.stack.stats, result };
 }

@@ -9,7 +9,7 @@ import { describe, expect, test } from "bun:test";
 import type { CongestionName } from "../../../../stack/tcp/congestion/controller.ts";
 import { INITIAL_SSTHRESH } from "../../../../stack/tcp/congestion/window.ts";
 import { LINK_BYTES_PER_SECOND } from "../../../helpers/goodput.ts";
-import { randomBytes, runTransfer } from "../../../helpers/tcp_transfer.ts";
+import { randomBytes, runOneWay } from "../../../helpers/tcp_transfer.ts";
 import { twoHosts } from "../../../helpers/two_hosts.ts";
 
 const MB = 1 << 20;
@@ -39,18 +39,11 @@ function transfer(path: Path, congestion: CongestionName, hystart: boolean, rack
     tcpB: tcp,
   });
   const data = randomBytes(5, path.bytes);
-  const options = { receiveBufferBytes: path.bufferBytes, sendBufferBytes: path.bufferBytes };
-  const result = runTransfer(hosts, {
-    aToB: data,
-    bToA: new Uint8Array(0),
-    writeChunkA: MB,
-    writeChunkB: 1,
-    readChunkA: 1,
-    readChunkB: MB,
+  const result = runOneWay(hosts, data, {
+    chunk: MB,
     stepMs: 2,
     limitMs: 600_000,
-    optionsA: options,
-    optionsB: options,
+    bufferBytes: path.bufferBytes,
   });
   expect(result.finished).toBe(true);
   expect(Buffer.from(result.receivedByB).equals(Buffer.from(data))).toBe(true);

@@ -21,7 +21,7 @@ import {
   poll,
   seg,
 } from "../../../helpers/tcp_segments.ts";
-import { randomBytes, runTransfer } from "../../../helpers/tcp_transfer.ts";
+import { randomBytes, runOneWay } from "../../../helpers/tcp_transfer.ts";
 import { twoHosts } from "../../../helpers/two_hosts.ts";
 
 const MSS = 1000;
@@ -289,16 +289,7 @@ describe("end to end: two stacks, the tail of a transfer lost once", () => {
       original(packet);
     };
     const data = randomBytes(9, segments * 1448);
-    const result = runTransfer(hosts, {
-      aToB: data,
-      bToA: new Uint8Array(0),
-      writeChunkA: data.length,
-      writeChunkB: 1,
-      readChunkA: 1,
-      readChunkB: 1 << 20,
-      stepMs: 1,
-      limitMs: 60_000,
-    });
+    const result = runOneWay(hosts, data, { chunk: data.length, stepMs: 1, limitMs: 60_000 });
     expect(Buffer.from(result.receivedByB).equals(Buffer.from(data))).toBe(true);
     return { stats: hosts.a.stack.stats, elapsedMs: result.elapsedMs };
   }
@@ -320,19 +311,12 @@ describe("end to end: two stacks over a link that reorders (2 % of packets held 
     for (let seed = 1; seed <= 3; seed++) {
       const faults = { reorder: 0.02, reorderDelayMs: 4, delayMs: 10 };
       const hosts = twoHosts({ seed, faults, tcpA: config, tcpB: config });
-      const options = { receiveBufferBytes: 1 << 20, sendBufferBytes: 1 << 20 };
       const data = randomBytes(seed, 1e6);
-      const result = runTransfer(hosts, {
-        aToB: data,
-        bToA: new Uint8Array(0),
-        writeChunkA: 1 << 20,
-        writeChunkB: 1,
-        readChunkA: 1,
-        readChunkB: 1 << 20,
+      const result = runOneWay(hosts, data, {
+        chunk: 1 << 20,
         stepMs: 1,
         limitMs: 60_000,
-        optionsA: options,
-        optionsB: options,
+        bufferBytes: 1 << 20,
       });
       expect(Buffer.from(result.receivedByB).equals(Buffer.from(data))).toBe(true);
       const stats = hosts.a.stack.stats;
