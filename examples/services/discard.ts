@@ -13,12 +13,12 @@ export const DISCARD_PORT = 9;
 
 export function startDiscardTcp(api: SocketApi, clock: Clock, port = DISCARD_PORT): RunningService {
   return serveTcp(api, clock, { name: "discard", port }, async (fd) => {
-    // One buffer per connection, read into again and again (recv as in C): nothing is
-    // allocated per read.
+    // RFC 863: "simply throws away any data it receives". The first read allocates, so
+    // an idle connection holds no buffer; once data flows, one buffer per connection is
+    // read into again and again (recv as in C), and nothing is allocated per read.
+    if ((await api.recv(fd, 64 * 1024)).length === 0) return;
     const buffer = new Uint8Array(256 * 1024);
-    while ((await api.recvInto(fd, buffer)) > 0) {
-      // RFC 863: "simply throws away any data it receives".
-    }
+    while ((await api.recvInto(fd, buffer)) > 0) {}
   });
 }
 

@@ -13,13 +13,13 @@ export const ECHO_PORT = 7;
 
 export function startEchoTcp(api: SocketApi, clock: Clock, port = ECHO_PORT): RunningService {
   return serveTcp(api, clock, { name: "echo", port }, async (fd) => {
-    // One buffer per connection: send has copied it all into the send buffer before it
-    // resolves, so the next recv may reuse it.
-    const buffer = new Uint8Array(64 * 1024);
+    // recv allocates what it reads, and nothing while a connection idles (a buffer of
+    // our own for recvInto would be held by every idle connection; discard.ts does that
+    // only once data flows).
     for (;;) {
-      const count = await api.recvInto(fd, buffer);
-      if (count === 0) return; // RFC 862: "until the calling user terminates"
-      await api.send(fd, buffer.subarray(0, count)); // waits while the send buffer is full: flow control
+      const data = await api.recv(fd, 64 * 1024);
+      if (data.length === 0) return; // RFC 862: "until the calling user terminates"
+      await api.send(fd, data); // waits while the send buffer is full: flow control
     }
   });
 }
