@@ -247,11 +247,14 @@ describeTun(
       );
     }, 90_000);
 
-    // KNOWN BUG, not yet found: about one full-suite run in four, this transfer stalls with
-    // the stack advertising a zero window while its receive queue is empty, and the
-    // kernel sits in persist backoff (the stall report prints both sides). The faults run
-    // on real timers, so no seed replays it; until it is found, one retry keeps CI
-    // meaningful (a stall twice in a row still fails) without hiding it: see the issue note.
+    // An intermittent stall seen here until 2026-11-21 (about one full-suite run in four:
+    // the stack advertising a zero window, the kernel in persist backoff) has not come
+    // back in 10 full suites and 115 runs of this transfer alone since pure ACKs keep
+    // SND.MAX when it is past the peer's edge only by the window scale's rounding
+    // (output.ts pureAckSeq, fd4a468): each end had been dropping the other's ACKs. The
+    // faults run on real timers, so no seed replays it; one retry stays until more runs
+    // agree (a stall twice in a row still fails), and the stall report prints both
+    // sides' state, the stack's TCB variables included.
     test(
       "a worse network (5% loss, 5% reordering, 2% duplication, 2 ms each way): 3 MB through echo still completes",
       async () => {
