@@ -20,7 +20,7 @@ async function sh(ns: Netns, script: string, timeoutMs = 60_000) {
 describeTun(
   "the host on a TUN device",
   () => {
-    test("curl: the page, exact byte counts, /stats with curl's own connection, keep-alive, 400", async () => {
+    test("curl: the page, exact byte counts, /stats with curl's own connection, keep-alive, 100-continue, 400", async () => {
       await withNetns("tstcp-http", async (ns) => {
         const host = spawnHost(ns, ARGS);
         try {
@@ -55,6 +55,14 @@ describeTun(
             `curl -sS --max-time 10 -o /dev/null -o /dev/null -w '%{num_connects}\\n' http://${STACK}/ http://${STACK}/bytes/10`,
           );
           expect(reuse.stdout.trim().split("\n")).toEqual(["1", "0"]);
+
+          // A body sent after "Expect: 100-continue": curl waits for the interim reply.
+          const expectContinue = await sh(
+            ns,
+            `head -c 100000 /dev/zero | curl -sS -v --max-time 10 -H 'Expect: 100-continue' --data-binary @- -o /dev/null http://${STACK}/ 2>&1`,
+          );
+          expect(expectContinue.stdout).toContain("< HTTP/1.1 100 Continue");
+          expect(expectContinue.stdout).toContain("< HTTP/1.1 405 Method Not Allowed");
 
           const bad = await sh(
             ns,
