@@ -213,6 +213,7 @@ function duplicateAck(
 function onDsack(tcb: Tcb, block: SackBlock, now: number): void {
   const stats = tcb.layer.host.stats;
   stats.count("tcpDsackRecv");
+  tcb.counters.dsackRecv!++;
   const verdict = tcb.spurious.onDsack(block);
   if (verdict === "none") return;
   tcb.counters.spuriousRetrans!++;

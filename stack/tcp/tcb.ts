@@ -174,6 +174,10 @@ export class Tcb implements TcpConnection {
     spuriousRetrans: 0,
     pawsDrops: 0,
     outOfOrderSegs: 0,
+    lossProbes: 0, // RFC 8985 §7 TLP probes sent
+    rackLossMarks: 0, // RFC 8985 §6.2: ACKs on which RACK found segments lost
+    dsackRecv: 0, // RFC 2883: D-SACK blocks received
+    dsackSent: 0, // RFC 2883: duplicates reported
   };
 
   constructor(

@@ -99,6 +99,7 @@ function detectLoss(tcb: Tcb, now: number): void {
   state.rackAt = timeoutMs > 0 ? now + timeoutMs : Number.POSITIVE_INFINITY;
   if (state.rack.marked) {
     tcb.layer.host.stats.count("tcpRackLossMarks");
+    tcb.counters.rackLossMarks!++;
     if (state.rack.markedRetransmission) onLostRetransmission(tcb, now);
     enterRecovery(tcb, now);
   }
@@ -263,6 +264,7 @@ export function onProbeTimeout(tcb: Tcb, now: number, newData: number): void {
     state.probing = false;
     if (sentBytes > 0) {
       tcb.layer.host.stats.count("tcpLossProbes");
+      tcb.counters.lossProbes!++;
       state.tlp.endSeq = tcb.sndMax;
       state.rack.rttSampledSinceProbe = false;
     }

@@ -40,6 +40,7 @@ export function noteDuplicateArrival(tcb: Tcb, seg: TcpSegment): void {
   if (duplicate === undefined) return;
   tcb.sackReporter.noteDuplicate(duplicate);
   tcb.layer.host.stats.count("tcpDsackSent");
+  tcb.counters.dsackSent!++;
   tcb.ackNow = true;
 }
 

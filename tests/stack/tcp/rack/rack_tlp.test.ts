@@ -97,6 +97,8 @@ describe("TLP (RFC 8985 §7): a tail loss", () => {
     expect(conn.sndUna).toBe(conn.sndMax);
     expect(conn.cc.inRecovery).toBe(false);
     expect(h.stats.get("tcpTimeouts")).toBe(0);
+    // The connection's own counters (TCP_INFO) say the same.
+    expect(conn.info(h.now)).toMatchObject({ lossProbes: 1, rackLossMarks: 1, timeouts: 0 });
   });
 
   test("a probe that was not needed: its D-SACK ends the episode, no congestion response (§7.4.2)", () => {
@@ -112,6 +114,7 @@ describe("TLP (RFC 8985 §7): a tail loss", () => {
     expect(conn.rackTlp.tlp.endSeq).toBeUndefined();
     expect(h.stats.get("tcpLossProbeRecovery")).toBe(0);
     expect(conn.counters.spuriousRetrans).toBe(1);
+    expect(conn.info(h.now)).toMatchObject({ dsackRecv: 1, lossProbes: 1 });
     expect(conn.cc.inRecovery).toBe(false);
     expect(conn.cc.cwnd).toBeGreaterThanOrEqual(cwnd);
   });

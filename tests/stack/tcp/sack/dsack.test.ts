@@ -167,7 +167,7 @@ const RCV = IRS + 1; // the peer's first data byte
 
 describe("segment level: the receiver's D-SACK", () => {
   test("a segment wholly below RCV.NXT is answered at once with a D-SACK of it", () => {
-    const { h } = established();
+    const { h, conn } = established();
     arrive(h, seg({ flags: "A", seq: RCV, ack: ISS + 1, data: "0123456789" }));
     arrive(h, seg({ flags: "A", seq: RCV + 10, ack: ISS + 1, data: "abcdefghij" }));
     expectSent(h, { flags: "A", ack: RCV + 20, options: {} }); // every second segment
@@ -175,6 +175,7 @@ describe("segment level: the receiver's D-SACK", () => {
     const ack = expectSent(h, { flags: "A", ack: RCV + 20 });
     expect(ack.options.sackBlocks).toEqual([block(RCV, RCV + 10)]);
     expect(h.stats.get("tcpDsackSent")).toBe(1);
+    expect(conn.info(h.now).dsackSent).toBe(1); // and in the connection's TCP_INFO
     // The next ACK carries no SACK option: each duplicate is reported once.
     arrive(h, seg({ flags: "A", seq: RCV + 20, ack: ISS + 1, data: "x" }));
     arrive(h, seg({ flags: "A", seq: RCV + 21, ack: ISS + 1, data: "y" }));
