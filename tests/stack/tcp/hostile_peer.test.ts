@@ -182,3 +182,86 @@ describe("a hostile peer", () => {
     expect(reached.openAtEnd).toBeGreaterThan(reached.runs / 4);
   }, 120_000);
 });
+
+describe("a hostile peer at a listener", () => {
+  test("property: arbitrary segments from many ports, with SYN cookies in use, never throw; half-open and accept queues stay bounded", () => {
+    // SYNs most often, so that the half-open table overflows and cookies are used.
+    const flags = fc.oneof(
+      { weight: 6, arbitrary: fc.constant("S") },
+      {
+        weight: 4,
+        arbitrary: fc.constantFrom("A", "SA", "R", "F", "FA", "PA", "RA", "", "SF", "SR"),
+      },
+    );
+    const segment = fc.record({
+      flags,
+      port: fc.integer({ min: 40000, max: 40015 }),
+      seq: fc.nat(0xffffffff),
+      // Near a cookie (our ISS range is unknown to the peer) and anywhere.
+      ack: fc.nat(0xffffffff),
+      wnd: fc.nat(65535),
+      dataLength: fc.oneof(fc.constant(0), fc.nat(600)),
+      options: fc.record(
+        {
+          mss: fc.nat(65535),
+          windowScale: fc.nat(255),
+          sackPermitted: fc.boolean(),
+          timestamp: fc.record({ value: fc.nat(0xffffffff), echo: fc.nat(0xffffffff) }),
+        },
+        { requiredKeys: [] },
+      ),
+      waitMs: fc.nat(2000),
+    });
+    /** How far the runs got, so the property cannot pass without reaching the listener. */
+    const reached = { cookiesSent: 0, cookiesAccepted: 0, established: 0 };
+    fc.assert(
+      fc.property(fc.array(segment, { maxLength: 80 }), (segments) => {
+        const h = harness({ sack: true, timestamps: true, windowScale: true, synBacklog: 2 });
+        h.listener = h.tcp.listen(0, 80, 4);
+        for (const s of segments) {
+          arrive(
+            h,
+            seg({
+              flags: s.flags,
+              seq: s.seq,
+              ack: s.ack,
+              wnd: s.wnd,
+              sourcePort: s.port,
+              data: new Uint8Array(s.dataLength),
+              options: s.options,
+            }),
+          );
+          poll(h); // a half-open TCB's SYN-ACK goes out at the next poll
+          // The peer sometimes completes what we offered: ACK our latest SYN-ACK.
+          const synAck = h.sent.findLast((sent) => sent.flags === "SA");
+          if (synAck !== undefined && s.wnd % 3 === 0) {
+            const ts = synAck.options.timestamp;
+            arrive(
+              h,
+              seg({
+                flags: "A",
+                seq: synAck.ack,
+                ack: (synAck.seq + 1) >>> 0,
+                sourcePort: s.port,
+                options: ts === undefined ? {} : { timestamp: { value: 1, echo: ts.value } },
+              }),
+            );
+          }
+          h.sent.length = 0;
+          advance(h, s.waitMs);
+          h.sent.length = 0;
+          // 16 ports: at most one TCB each; the accept queue holds at most its backlog.
+          expect(h.tcp.connectionCount).toBeLessThanOrEqual(16);
+          expect(h.listener.acceptQueueLength).toBeLessThanOrEqual(4);
+        }
+        reached.cookiesSent += h.stats.get("tcpSynCookiesSent");
+        reached.cookiesAccepted += h.stats.get("tcpSynCookiesRecv");
+        reached.established += h.stats.get("tcpPassiveOpens");
+      }),
+      { numRuns: RUNS },
+    );
+    expect(reached.cookiesSent).toBeGreaterThan(0);
+    expect(reached.cookiesAccepted).toBeGreaterThan(0);
+    expect(reached.established).toBeGreaterThan(0);
+  }, 120_000);
+});
