@@ -16,6 +16,7 @@ import {
   checkCookie,
   cookieOptionsFrom,
   cookieTimestamp,
+  cookieTimestampValid,
   cookieTsOffset,
   makeCookie,
 } from "./syn_cookies.ts";
@@ -135,10 +136,12 @@ function fromCookie(
   const cookie = seqAdd(seg.ack, -1);
   const tuple = tupleOf(d, seg);
   const mss = checkCookie(tcp.isn, tuple, clientIsn, cookie, now);
-  // The options our TSval carried, echoed in TSecr (none if the peer sent no timestamp).
+  // The options our TSval carried, echoed in TSecr (none if the peer sent no timestamp);
+  // an echo that cannot be one of our recent TSvals fails the cookie.
   const ts = tcp.config.timestamps ? seg.options.timestamp : undefined;
   const carried = ts === undefined ? undefined : cookieOptionsFrom(ts.echo);
-  if (mss === undefined) {
+  const tsClock = Math.floor(now) + cookieTsOffset(tcp.isn, tuple);
+  if (mss === undefined || (ts !== undefined && !cookieTimestampValid(ts.echo, tsClock))) {
     if (listener.halfOpen.size >= tcp.config.synBacklog)
       tcp.host.stats.count("tcpSynCookiesFailed");
     return undefined;

@@ -94,6 +94,16 @@ export function cookieTimestamp(tsClock: number, options: CookieOptions): number
   return ts;
 }
 
+/**
+ * Whether `echo` (the final ACK's TSecr) can be a TSval of ours from a cookie still valid:
+ * not ahead of our timestamp clock `tsClock` and no older than two cookie periods. Linux
+ * refuses the cookie otherwise (`cookie_timestamp_decode`): the bits would be a guess.
+ */
+export function cookieTimestampValid(echo: number, tsClock: number): boolean {
+  const age = (tsClock - echo) >>> 0; // modulo 2^32, as TSvals compare (RFC 7323 §5.2)
+  return age <= 2 * PERIOD_MS;
+}
+
 /** The options an echoed cookie TSval carries. */
 export function cookieOptionsFrom(echo: number): CookieOptions {
   const shift = (echo & OPTION_MASK) >>> 1;

@@ -7,7 +7,11 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { IpProtocol } from "../../../stack/ipv4/datagram.ts";
 import { Random } from "../../../stack/random.ts";
-import { cookieOptionsFrom, cookieTimestamp } from "../../../stack/tcp/syn_cookies.ts";
+import {
+  cookieOptionsFrom,
+  cookieTimestamp,
+  cookieTimestampValid,
+} from "../../../stack/tcp/syn_cookies.ts";
 import { defaultTcpConnectionOptions } from "../../../stack/tcp/tcp.ts";
 import { ipv4Packet } from "../../helpers/packets.ts";
 import { tcpBytes } from "../../helpers/tcp_wire.ts";
@@ -140,6 +144,11 @@ describe("SYN flood", () => {
         expect(cookieOptionsFrom(ts)).toEqual(o);
         const behind = (clock - ts) >>> 0; // modulo 2^32, as TSvals compare (RFC 7323 §5.2)
         expect(behind).toBeLessThan(32);
+        // Echoed back within the cookie's life it is valid; from our future, or from
+        // longer ago than two 64 s periods, it is not.
+        expect(cookieTimestampValid(ts, clock + 100_000)).toBe(true);
+        expect(cookieTimestampValid(ts, clock - 1000)).toBe(false);
+        expect(cookieTimestampValid(ts, clock + 200_000)).toBe(false);
       }),
     );
   });
