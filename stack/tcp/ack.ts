@@ -10,6 +10,7 @@ import { tsNow } from "./output.ts";
 import { challengeAck } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
 import { destroy, establish, setState } from "./state.ts";
+import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, restartRetransmitTimer, rttSample } from "./timers.ts";
 
@@ -56,7 +57,7 @@ export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
 function ackSynReceived(tcb: Tcb, seg: TcpSegment, now: number): boolean {
   if (!(seqLt(tcb.sndUna, seg.ack) && seqLe(seg.ack, tcb.sndMax))) {
     // "If the segment acknowledgment is not acceptable, form a reset segment".
-    tcb.layer.sendResetFor(tcb, seg.ack, 0, Flag.RST);
+    sendResetFor(tcb, seg.ack, 0, Flag.RST);
     return false;
   }
   const listener = tcb.listener;

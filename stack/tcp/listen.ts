@@ -11,6 +11,7 @@ import type { TcpOptions } from "./options.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd } from "./seq.ts";
 import { establish, setState } from "./state.ts";
+import { sendReset, sendSynAckCookie } from "./stateless.ts";
 import {
   type CookieOptions,
   checkCookie,
@@ -32,9 +33,10 @@ import type { Tcp } from "./tcp.ts";
 export function onClosed(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment): void {
   tcp.host.stats.drop("tcpInNoPort");
   if (seg.flags & Flag.RST) return;
-  if (seg.flags & Flag.ACK) tcp.sendReset(d.destination, d.source, seg, seg.ack, 0, Flag.RST);
+  if (seg.flags & Flag.ACK) sendReset(tcp.host, d.destination, d.source, seg, seg.ack, 0, Flag.RST);
   else
-    tcp.sendReset(
+    sendReset(
+      tcp.host,
       d.destination,
       d.source,
       seg,
@@ -67,7 +69,7 @@ export function onListen(
     // whose TIME-WAIT has ended learns that it is gone.
     const overflowing = listener.halfOpen.size >= tcp.config.synBacklog;
     if (cookies && overflowing && !(seg.flags & Flag.FIN)) return undefined;
-    tcp.sendReset(d.destination, d.source, seg, seg.ack, 0, Flag.RST);
+    sendReset(tcp.host, d.destination, d.source, seg, seg.ack, 0, Flag.RST);
     return undefined;
   }
   // Third: the SYN. (Security/precedence checks are not implemented.)
@@ -120,7 +122,7 @@ function sendCookie(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment, now: number): vo
     if (agreed.sackPermitted) options.sackPermitted = true;
   }
   tcp.host.stats.count("tcpSynCookiesSent");
-  tcp.sendSynAckCookie(d.destination, d.source, seg, cookie, options);
+  sendSynAckCookie(tcp.host, d.destination, d.source, seg, cookie, options);
 }
 
 /** The ACK that completes a cookie handshake: rebuild the TCB in ESTABLISHED. */

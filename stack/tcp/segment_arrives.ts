@@ -21,6 +21,7 @@ import { initSendWindow, negotiateOptions, receiveSyn } from "./negotiate.ts";
 import { noteDuplicateArrival } from "./sack/dsack.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from "./seq.ts";
 import { destroy, establish, setState } from "./state.ts";
+import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, heardFromPeer, rttSample, timeWaitMs } from "./timers.ts";
 
@@ -67,7 +68,7 @@ function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
   const hasAck = (seg.flags & Flag.ACK) !== 0;
   // First: an ACK must acknowledge our SYN: ISS < SEG.ACK =< SND.NXT.
   if (hasAck && (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndMax))) {
-    if (!(seg.flags & Flag.RST)) tcb.layer.sendResetFor(tcb, seg.ack, 0, Flag.RST);
+    if (!(seg.flags & Flag.RST)) sendResetFor(tcb, seg.ack, 0, Flag.RST);
     return;
   }
   // Second: a RST with an acceptable ACK means the peer refused (RFC 5961 §3.2 agrees).

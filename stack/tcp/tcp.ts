@@ -4,7 +4,8 @@
  *
  *   input(d)  → parseSegment (header.ts) → a TCB?      → segmentArrives (segment_arrives.ts)
  *                                        → a listener? → onListen (listen.ts)
- *                                        → neither     → onClosed: RST (listen.ts)
+ *                                        → neither     → onClosed: RST (listen.ts,
+ *                                                          sent by stateless.ts)
  *   poll(now) → timers due (timers.ts) → output (output.ts) for dirty TCBs
  *
  * Read tcb.ts next, then segment_arrives.ts.
@@ -19,9 +20,7 @@ import type { Trace } from "../trace.ts";
 import { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import {
-  buildSegment,
   Flag,
-  finishChecksum,
   OutgoingSegment,
   parseSegment,
   ReceivedSegment,
@@ -32,7 +31,6 @@ import { IsnGenerator } from "./isn.ts";
 import { onClosed, onListen } from "./listen.ts";
 import { Listener } from "./listener.ts";
 import { windowScaleFor } from "./negotiate.ts";
-import type { TcpOptions } from "./options.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
@@ -439,74 +437,6 @@ export class Tcp {
       this.challengeCount = 0;
     }
     return this.challengeCount++ < this.config.challengeAckLimit;
-  }
-
-  /** A RST (or RST,ACK) in reply to `seg`, which has no TCB (RFC 9293 §3.10.7.1). */
-  sendReset(
-    local: number,
-    remote: number,
-    seg: TcpSegment,
-    seq: number,
-    ack: number,
-    flags: number,
-  ): void {
-    this.sendBare(local, seg.destinationPort, remote, seg.sourcePort, seq, ack, flags, 0, {});
-    this.host.stats.count("tcpOutRsts");
-  }
-
-  /** A RST about a TCB's peer segment (SYN-SENT / SYN-RECEIVED bad ACK). */
-  sendResetFor(tcb: Tcb, seq: number, ack: number, flags: number): void {
-    this.sendBare(
-      tcb.localAddress,
-      tcb.localPort,
-      tcb.remoteAddress,
-      tcb.remotePort,
-      seq,
-      ack,
-      flags,
-      0,
-      {},
-    );
-    this.host.stats.count("tcpOutRsts");
-  }
-
-  /** The stateless SYN,ACK of a SYN cookie (syn_cookies.ts, listen.ts sendCookie). */
-  sendSynAckCookie(
-    local: number,
-    remote: number,
-    seg: TcpSegment,
-    cookie: number,
-    options: TcpOptions,
-  ): void {
-    const ack = seqAdd(seg.seq, 1);
-    const { sourcePort, destinationPort } = seg;
-    const flags = Flag.SYN | Flag.ACK;
-    this.sendBare(local, destinationPort, remote, sourcePort, cookie, ack, flags, 65535, options);
-  }
-
-  private sendBare(
-    la: number,
-    lp: number,
-    ra: number,
-    rp: number,
-    seq: number,
-    ack: number,
-    flags: number,
-    wnd: number,
-    options: TcpOptions,
-  ): void {
-    const { packet } = buildSegment(
-      { sourcePort: lp, destinationPort: rp, seq, ack, flags, wnd, options },
-      0,
-    );
-    finishChecksum(packet, la, ra);
-    this.host.stats.count("tcpOutSegs");
-    this.host.ipv4.output(packet, {
-      source: la,
-      destination: ra,
-      protocol: TCP_PROTOCOL,
-      dontFragment: true,
-    });
   }
 }
 
