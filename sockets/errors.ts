@@ -37,7 +37,8 @@ export type SocketErrorCode =
   | "EEXIST"
   | "ELOOP"
   | "EMFILE"
-  | "EFAULT";
+  | "EFAULT"
+  | "EACCES";
 
 /** What each code means, in the words of strerror(3), lower-cased. */
 const DESCRIPTIONS: Record<SocketErrorCode, string> = {
@@ -69,6 +70,7 @@ const DESCRIPTIONS: Record<SocketErrorCode, string> = {
   ELOOP: "too many levels of nesting (a loop)",
   EMFILE: "too many open descriptors",
   EFAULT: "bad address: the buffer is not a byte array",
+  EACCES: "permission denied",
 };
 
 /**

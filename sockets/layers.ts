@@ -48,6 +48,8 @@ export interface TcpLayer {
 /** What `createSocketApi` needs from a `Stack`. */
 export interface SocketStack {
   readonly address: number;
+  /** The stack's prefix length, for its subnet's broadcast address (absent: /32). */
+  readonly prefixLength?: number;
   readonly random: Random;
   readonly udp: UdpLayer;
   readonly tcp: TcpLayer;

@@ -3,6 +3,8 @@
  * stack (TcpConnectionOptions) or onto the socket layer's own state.
  *
  *   SO_REUSEADDR   bind over TIME-WAIT / share a port (sockets/ports.ts)
+ *   SO_BROADCAST   a datagram socket may send to (or connect to) a broadcast address;
+ *                  without it that is EACCES, as on Linux (accepted and kept on TCP)
  *   SO_RCVBUF      TCP receive buffer (advertised window) / UDP receive queue, bytes
  *   SO_SNDBUF      TCP send buffer, bytes
  *   SO_KEEPALIVE   RFC 1122 §4.2.3.6 keep-alive probes
@@ -20,6 +22,7 @@ import type { UdpSocket } from "./udp_socket.ts";
 
 export type SocketOption =
   | "SO_REUSEADDR"
+  | "SO_BROADCAST"
   | "SO_RCVBUF"
   | "SO_SNDBUF"
   | "SO_KEEPALIVE"
@@ -48,6 +51,9 @@ export function setOption(
     case "SO_REUSEADDR":
       socket.reuseAddress = flag(option, value);
       return;
+    case "SO_BROADCAST":
+      socket.broadcast = flag(option, value);
+      return;
     case "SO_RCVBUF":
     case "SO_SNDBUF":
       setBuffer(socket, option, bytes(option, value));
@@ -75,6 +81,8 @@ export function getOption(socket: TcpSocket | UdpSocket, option: string): unknow
       return socket.takeError() ?? 0;
     case "SO_REUSEADDR":
       return socket.reuseAddress;
+    case "SO_BROADCAST":
+      return socket.broadcast;
     case "SO_RCVBUF":
       if (socket instanceof TcpSocket) return socket.effectiveOptions().receiveBufferBytes;
       return socket.receiveBufferBytes ?? DEFAULT_RECEIVE_QUEUE_BYTES;

@@ -42,6 +42,8 @@ export interface Linger {
 
 export class TcpSocket extends Pollable {
   reuseAddress = false;
+  /** SO_BROADCAST: accepted and kept, as on Linux; only datagrams can be broadcast. */
+  broadcast = false;
   linger: Linger = { onoff: false, linger: 0 };
   /** Options set with setsockopt; they override the stack's defaults. */
   explicitOptions: Partial<TcpConnectionOptions> = {};

@@ -10,7 +10,7 @@
  *  - recv() with a buffer smaller than the datagram returns the first bytes and drops
  *    the rest (MSG_TRUNC semantics of Linux).
  */
-import { ANY_ADDRESS } from "../stack/address.ts";
+import { ANY_ADDRESS, formatIpv4, LIMITED_BROADCAST, netmask } from "../stack/address.ts";
 import { claimPort, formatEndpoint, type SocketContext } from "./context.ts";
 import { SocketError } from "./errors.ts";
 import type { BoundUdpEndpoint } from "./layers.ts";
@@ -30,6 +30,8 @@ export interface ReceivedDatagram {
 
 export class UdpSocket extends Pollable {
   reuseAddress = false;
+  /** SO_BROADCAST: may send to a broadcast address (else EACCES, as Linux). */
+  broadcast = false;
   /** SO_RCVBUF: the receive queue bound in bytes, applied at bind time. */
   receiveBufferBytes: number | undefined;
   /** SO_SNDBUF: kept for getsockopt; a datagram socket has no send queue here. */
@@ -70,6 +72,7 @@ export class UdpSocket extends Pollable {
       return;
     }
     if (port === 0) throw new SocketError("EINVAL", "connect", "port 0 is not a destination");
+    this.checkBroadcast(address, "connect");
     const endpoint = this.boundEndpoint("connect");
     endpoint.connect(address, port);
     this.remote = { address, port };
@@ -94,6 +97,7 @@ export class UdpSocket extends Pollable {
         `a datagram carries at most ${MAX_UDP_PAYLOAD} bytes, not ${data.length}`,
       );
     }
+    this.checkBroadcast(address, syscall);
     const endpoint = this.boundEndpoint(syscall);
     const error = endpoint.sendTo(data, address, port, this.context.clock.now());
     if (error !== undefined) {
@@ -124,6 +128,25 @@ export class UdpSocket extends Pollable {
       },
       flags.dontWait,
     );
+  }
+
+  /**
+   * Linux refuses a broadcast destination unless SO_BROADCAST is set (ip_route_connect,
+   * udp_sendmsg: EACCES), so that a program broadcasts only on purpose: the limited
+   * broadcast 255.255.255.255 and the broadcast address of the stack's own subnet.
+   */
+  private checkBroadcast(address: number, syscall: string): void {
+    if (this.broadcast) return;
+    const { address: ours, prefixLength = 32 } = this.context.stack;
+    const mask = netmask(prefixLength);
+    const subnetBroadcast = prefixLength < 31 && address === ((ours & mask) | ~mask) >>> 0;
+    if (address === LIMITED_BROADCAST || subnetBroadcast) {
+      throw new SocketError(
+        "EACCES",
+        syscall,
+        `${formatIpv4(address)} is a broadcast address: set SO_BROADCAST first`,
+      );
+    }
   }
 
   shutdown(read: boolean, write: boolean): void {

@@ -143,6 +143,31 @@ describe("UDP sockets over the memory link", () => {
     });
   });
 
+  test("a broadcast destination needs SO_BROADCAST (EACCES without, as Linux); with it the datagram goes", async () => {
+    const { a, b, deliver } = twoUdpHosts();
+    const server = b.api.socket("inet", "dgram");
+    b.api.bind(server, "0.0.0.0", 5005);
+    const client = a.api.socket("inet", "dgram");
+    expect(a.api.getsockopt(client, "SO_BROADCAST")).toBe(false);
+    for (const address of ["255.255.255.255", "10.0.0.255"]) {
+      await expect(a.api.sendto(client, text("all"), address, 5005)).rejects.toMatchObject({
+        code: "EACCES",
+      });
+    }
+    await expect(a.api.connect(client, "255.255.255.255", 5005)).rejects.toMatchObject({
+      code: "EACCES",
+    });
+    a.api.setsockopt(client, "SO_BROADCAST", true);
+    expect(a.api.getsockopt(client, "SO_BROADCAST")).toBe(true);
+    expect(await a.api.sendto(client, text("all"), "255.255.255.255", 5005)).toBe(3);
+    const receiving = b.api.recvfrom(server, 100);
+    await deliver();
+    expect(decode((await receiving).data)).toBe("all");
+    // A host address of the subnet is no broadcast.
+    const plain = a.api.socket("inet", "dgram");
+    expect(await a.api.sendto(plain, text("one"), "10.0.0.1", 5005)).toBe(3);
+  });
+
   test("a blocking recvfrom waits for the datagram; poll sees POLLIN", async () => {
     const { a, b, clock } = twoUdpHosts();
     const server = b.api.socket("inet", "dgram");
