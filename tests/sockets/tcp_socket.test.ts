@@ -367,7 +367,7 @@ describe("socket options", () => {
     expect(connection.options.congestion).toBe("newreno");
     expect(() => sockets.setsockopt(fd, "TCP_CONGESTION", "bbr")).toThrow("ENOENT");
     expect(() => sockets.setsockopt(fd, "SO_RCVBUF", -1)).toThrow("EINVAL");
-    expect(() => sockets.setsockopt(fd, "SO_BROADCAST" as "SO_RCVBUF", 1)).toThrow("ENOPROTOOPT");
+    expect(() => sockets.setsockopt(fd, "SO_PRIORITY" as "SO_RCVBUF", 1)).toThrow("ENOPROTOOPT");
     const udp = sockets.socket("inet", "dgram");
     expect(() => sockets.setsockopt(udp, "TCP_NODELAY", true)).toThrow("ENOPROTOOPT");
   });
