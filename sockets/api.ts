@@ -16,8 +16,12 @@
  *   })();
  * }
  *
+ * `recv` returns a new array; `recvInto(fd, buffer)` reads into yours, as C's recv does,
+ * and returns the count. Both take the MSG_* flags of message_flags.ts.
+ *
  * Read next: socket_api.ts (the calls), tcp_socket.ts and udp_socket.ts (what they do),
- * poll.ts and epoll.ts (readiness), ports.ts (bind rules, ephemeral ports).
+ * poll.ts and epoll.ts (readiness), ports.ts (bind rules, ephemeral ports),
+ * message_flags.ts (peek, waitAll, dontWait), options.ts (setsockopt).
  */
 import type { Clock } from "../stack/clock.ts";
 import { defaultTcpConnectionOptions } from "../stack/tcp/tcp.ts";
