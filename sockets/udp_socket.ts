@@ -10,7 +10,7 @@
  *  - recv() with a buffer smaller than the datagram returns the first bytes and drops
  *    the rest (MSG_TRUNC semantics of Linux).
  */
-import { ANY_ADDRESS, formatIpv4, LIMITED_BROADCAST, netmask } from "../stack/address.ts";
+import { ANY_ADDRESS, formatIpv4, LIMITED_BROADCAST, subnetBroadcast } from "../stack/address.ts";
 import { claimPort, formatEndpoint, type SocketContext } from "./context.ts";
 import { SocketError } from "./errors.ts";
 import type { BoundUdpEndpoint } from "./layers.ts";
@@ -138,9 +138,10 @@ export class UdpSocket extends Pollable {
   private checkBroadcast(address: number, syscall: string): void {
     if (this.broadcast) return;
     const { address: ours, prefixLength = 32 } = this.context.stack;
-    const mask = netmask(prefixLength);
-    const subnetBroadcast = prefixLength < 31 && address === ((ours & mask) | ~mask) >>> 0;
-    if (address === LIMITED_BROADCAST || subnetBroadcast) {
+    // RFC 3021: a /31 or /32 has no broadcast address.
+    const directed =
+      prefixLength < 31 && address === subnetBroadcast({ address: ours, prefixLength });
+    if (address === LIMITED_BROADCAST || directed) {
       throw new SocketError(
         "EACCES",
         syscall,

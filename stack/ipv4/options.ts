@@ -19,7 +19,7 @@
  * arrives (the destination's own input step) and once as the reply leaves, so a round
  * trip to a neighbour records sender, us, us, sender.
  */
-import { put32 } from "./header.ts";
+import { be32, put32 } from "./header.ts";
 
 export const OPTION_END = 0;
 export const OPTION_NOP = 1;
@@ -104,13 +104,7 @@ export function stamp(option: Uint8Array, us: number, timestamp: number): void {
     put32(option, pointer + 3, timestamp);
   } else if (flag === TS_PRESPECIFIED) {
     // Only the host whose address is next in the list stamps it.
-    const named =
-      ((option[pointer - 1]! << 24) |
-        (option[pointer]! << 16) |
-        (option[pointer + 1]! << 8) |
-        option[pointer + 2]!) >>>
-      0;
-    if (named !== us >>> 0) return;
+    if (be32(option, pointer - 1) !== us >>> 0) return;
     put32(option, pointer + 3, timestamp);
   } else {
     return; // an unknown flag: leave the option as it came

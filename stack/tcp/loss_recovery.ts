@@ -18,7 +18,7 @@
  *   replace step 3's duplicate-ACK test and RFC 6675's IsLost, pipe and NextSeg.
  */
 import type { TcpSegment } from "./header.ts";
-import { retransmit, transmitNewData } from "./output.ts";
+import { retransmit, transmitNewData, tsNow } from "./output.ts";
 import {
   rackActive,
   rackNextSeg,
@@ -262,5 +262,5 @@ export function lossOnTimeout(tcb: Tcb, now: number): void {
   tcb.delivered.sacked = 0;
   tcb.highRxt = tcb.sndUna;
   tcb.rescueRxt = undefined;
-  tcb.rtoTsVal = (Math.floor(now) + tcb.tsOffset) >>> 0;
+  tcb.rtoTsVal = tsNow(tcb, now);
 }
