@@ -129,16 +129,14 @@ export class Icmp {
       stats.drop("icmpInEchosIgnored", "echo request to a broadcast address");
       return;
     }
-    const options = this.optionsFor(d, now);
-    const headerLength = IPV4_HEADER_LENGTH + (options?.length ?? 0);
-    const packet = new Uint8Array(headerLength + d.payload.length);
-    packet.set(d.payload, headerLength);
-    emitIcmpHeader(packet.subarray(headerLength), {
-      type: IcmpType.ECHO_REPLY,
-      code: 0,
-      restOfHeader: header.restOfHeader,
+    this.sendReply(d, now, d.payload.length, (message) => {
+      message.set(d.payload);
+      emitIcmpHeader(message, {
+        type: IcmpType.ECHO_REPLY,
+        code: 0,
+        restOfHeader: header.restOfHeader,
+      });
     });
-    this.send(packet, d.source, options);
     stats.count("icmpOutEchoReps");
   }
 
@@ -159,11 +157,9 @@ export class Icmp {
       stats.drop("icmpInErrors", "timestamp message shorter than 20");
       return;
     }
-    const options = this.optionsFor(d, now);
-    const headerLength = IPV4_HEADER_LENGTH + (options?.length ?? 0);
-    const packet = new Uint8Array(headerLength + TIMESTAMP_MESSAGE_LENGTH);
-    writeTimestampReply(d.payload, header, packet.subarray(headerLength), now);
-    this.send(packet, d.source, options);
+    this.sendReply(d, now, TIMESTAMP_MESSAGE_LENGTH, (message) =>
+      writeTimestampReply(d.payload, header, message, now),
+    );
     stats.count("icmpOutTimestampReps");
   }
 
@@ -227,11 +223,29 @@ export class Icmp {
     return !(sameNet && (hostPart === 0 || hostPart === ~mask >>> 0));
   }
 
-  /** RFC 1122 §3.2.2.6/8: the request's Record Route and Timestamp, for the reply. */
-  private optionsFor(d: Ipv4Datagram, now: number): Uint8Array | undefined {
-    if (d.header.length <= IPV4_HEADER_LENGTH) return undefined;
-    const requestOptions = d.header.subarray(IPV4_HEADER_LENGTH);
-    return replyOptions(requestOptions, this.host.address, msSinceMidnightUt(now));
+  /**
+   * Sends a reply to the request `d`: an ICMP message of `length` octets that `write`
+   * fills in, behind an IPv4 header carrying the request's Record Route and Timestamp
+   * options updated with this host (RFC 1122 §3.2.2.6, §3.2.2.8; ipv4/options.ts).
+   */
+  private sendReply(
+    d: Ipv4Datagram,
+    now: number,
+    length: number,
+    write: (message: Uint8Array) => void,
+  ): void {
+    const options =
+      d.header.length > IPV4_HEADER_LENGTH
+        ? replyOptions(
+            d.header.subarray(IPV4_HEADER_LENGTH),
+            this.host.address,
+            msSinceMidnightUt(now),
+          )
+        : undefined;
+    const headerLength = IPV4_HEADER_LENGTH + (options?.length ?? 0);
+    const packet = new Uint8Array(headerLength + length);
+    write(packet.subarray(headerLength));
+    this.send(packet, d.source, options);
   }
 
   private send(packet: Uint8Array, destination: number, options?: Uint8Array): void {

@@ -142,8 +142,9 @@ function fromCookie(
   // an echo that cannot be one of our recent TSvals fails the cookie.
   const ts = tcp.config.timestamps ? seg.options.timestamp : undefined;
   const carried = ts === undefined ? undefined : cookieOptionsFrom(ts.echo);
-  const tsClock = Math.floor(now) + cookieTsOffset(tcp.isn, tuple);
-  if (mss === undefined || (ts !== undefined && !cookieTimestampValid(ts.echo, tsClock))) {
+  const tsOffset = ts === undefined ? 0 : cookieTsOffset(tcp.isn, tuple);
+  const echoValid = ts === undefined || cookieTimestampValid(ts.echo, Math.floor(now) + tsOffset);
+  if (mss === undefined || !echoValid) {
     if (listener.halfOpen.size >= tcp.config.synBacklog)
       tcp.host.stats.count("tcpSynCookiesFailed");
     return undefined;
@@ -153,7 +154,7 @@ function fromCookie(
   receiveSyn(tcb, clientIsn);
   // What the SYN offered, as far as the cookie kept it, is agreed as for any SYN.
   negotiateOptions(tcb, { mss, ...carried, timestamp: ts }, now);
-  if (ts !== undefined) tcb.tsOffset = cookieTsOffset(tcp.isn, tuple);
+  if (ts !== undefined) tcb.tsOffset = tsOffset; // as in the SYN,ACK (sendCookie)
   tcb.sndUna = seg.ack;
   tcb.sndNxt = seg.ack;
   tcb.sndMax = seg.ack;
