@@ -9,6 +9,8 @@
  *   SO_SNDBUF      TCP send buffer, bytes
  *   SO_KEEPALIVE   RFC 1122 §4.2.3.6 keep-alive probes
  *   SO_LINGER      {onoff: true, linger: 0}: close() aborts with RST (RFC 9293 §3.10.5)
+ *   SO_OOBINLINE   the urgent byte stays in the data stream, not out of band
+ *                  (stack/tcp/urgent.ts)
  *   TCP_NODELAY    disable Nagle's algorithm (RFC 1122 §4.2.3.4)
  *   TCP_CONGESTION "cubic" (RFC 9438) or "newreno" (RFC 5681, RFC 6582; "reno" too),
  *                  chosen when the connection is created (set it before connect/listen)
@@ -27,6 +29,7 @@ export type SocketOption =
   | "SO_SNDBUF"
   | "SO_KEEPALIVE"
   | "SO_LINGER"
+  | "SO_OOBINLINE"
   | "TCP_NODELAY"
   | "TCP_CONGESTION";
 
@@ -67,6 +70,9 @@ export function setOption(
     case "TCP_NODELAY":
       tcpOnly(socket, option).applyOption({ noDelay: flag(option, value) });
       return;
+    case "SO_OOBINLINE":
+      tcpOnly(socket, option).applyOption({ oobInline: flag(option, value) });
+      return;
     case "TCP_CONGESTION":
       tcpOnly(socket, option).applyOption({ congestion: congestion(value) });
       return;
@@ -95,6 +101,8 @@ export function getOption(socket: TcpSocket | UdpSocket, option: string): unknow
       return tcpOnly(socket, option, "getsockopt").effectiveOptions().keepAlive;
     case "TCP_NODELAY":
       return tcpOnly(socket, option, "getsockopt").effectiveOptions().noDelay;
+    case "SO_OOBINLINE":
+      return tcpOnly(socket, option, "getsockopt").effectiveOptions().oobInline === true;
     case "TCP_CONGESTION":
       return tcpOnly(socket, option, "getsockopt").congestionName();
     case "TCP_INFO":

@@ -4,7 +4,7 @@
  */
 /** There is data to read (or a connection to accept, or end of stream). */
 export const POLLIN = 0x1;
-/** Urgent data (not produced by this stack; accepted in event masks). */
+/** Urgent data: an out-of-band byte waits for recv(MSG_OOB) (stack/tcp/urgent.ts). */
 export const POLLPRI = 0x2;
 /** Writing will not block. */
 export const POLLOUT = 0x4;

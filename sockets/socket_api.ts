@@ -108,7 +108,8 @@ export class SocketApi {
    */
   async send(fd: number, data: Uint8Array, flags?: SendFlags): Promise<number> {
     const socket = this.anySocket(fd, "send");
-    return socket instanceof UdpSocket ? socket.send(data) : socket.send(data, flags);
+    if (socket instanceof UdpSocket) return socket.send(noOutOfBand(data, flags, "send"));
+    return socket.send(data, flags);
   }
 
   /**
@@ -118,8 +119,16 @@ export class SocketApi {
   async recv(fd: number, maxBytes: number, flags?: ReceiveFlags): Promise<Uint8Array> {
     const socket = this.anySocket(fd, "recv");
     const max = checkLength(maxBytes, "recv");
-    if (socket instanceof UdpSocket) return (await socket.receiveFrom(max, "recv", flags)).data;
+    if (socket instanceof UdpSocket) {
+      noOutOfBand(undefined, flags, "recv");
+      return (await socket.receiveFrom(max, "recv", flags)).data;
+    }
     return socket.receive(max, flags);
+  }
+
+  /** ioctl(fd, SIOCATMARK): true when the next byte to read is the urgent one (TCP). */
+  atMark(fd: number): boolean {
+    return this.streamSocket(fd, "ioctl").atMark();
   }
 
   /**
@@ -133,6 +142,7 @@ export class SocketApi {
       throw new SocketError("EFAULT", "recv", "the buffer must be a Uint8Array");
     }
     if (socket instanceof TcpSocket) return socket.receiveInto(into, flags);
+    noOutOfBand(undefined, flags, "recv");
     const { data } = await socket.receiveFrom(into.length, "recv", flags);
     into.set(data);
     return data.length;
@@ -247,6 +257,13 @@ export class SocketApi {
     if (target instanceof EpollInstance) return target;
     throw new SocketError("EINVAL", "epoll", `${epfd} is not an epoll descriptor`);
   }
+}
+
+/** MSG_OOB has no meaning for datagrams: EOPNOTSUPP, as Linux's udp_sendmsg answers. */
+function noOutOfBand<T>(data: T, flags: { oob?: boolean } | undefined, syscall: string): T {
+  if (flags?.oob === true)
+    throw new SocketError("EOPNOTSUPP", syscall, "MSG_OOB needs a stream (TCP) socket");
+  return data;
 }
 
 function parseAddress(text: string, syscall: string): number {

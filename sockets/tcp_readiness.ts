@@ -1,14 +1,16 @@
 /**
  * poll(2) readiness of a connected stream socket, as Linux's tcp_poll computes it:
  *
- *   POLLIN     data to read, or reading would return at once (end of stream, reset)
+ *   POLLIN     data to read, or reading would return at once (end of stream, reset);
+ *              the out-of-band byte alone does not count
+ *   POLLPRI    an urgent byte has arrived and recv(MSG_OOB) has not taken it
  *   POLLRDHUP  the peer's FIN has arrived (or we shut our reading side)
  *   POLLOUT    a third of the send buffer is free, or writing would fail at once
  *   POLLHUP    both directions are closed (FIN both ways, or a reset)
  *   POLLERR    an error is pending and has not been reported yet
  */
 import type { TcpConnection, TcpState } from "../stack/tcp/connection.ts";
-import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLRDHUP } from "./poll_events.ts";
+import { POLLERR, POLLHUP, POLLIN, POLLOUT, POLLPRI, POLLRDHUP } from "./poll_events.ts";
 
 /** States in which the peer's FIN has arrived (RFC 9293 §3.10.7.4, eighth step). */
 const PEER_FIN_STATES: ReadonlySet<TcpState> = new Set([
@@ -35,6 +37,7 @@ export function connectedReadiness(connection: TcpConnection, side: SocketSide):
   const writeDown = broken || side.writeShut;
   let mask = 0;
   if (connection.readableBytes > 0 || readDown) mask |= POLLIN;
+  if (connection.urgentPending) mask |= POLLPRI;
   if (readDown) mask |= POLLRDHUP;
   if (readDown && writeDown) mask |= POLLHUP;
   if (connection.error !== undefined && !side.errorReported) mask |= POLLERR;

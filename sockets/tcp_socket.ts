@@ -202,6 +202,8 @@ export class TcpSocket extends Pollable {
         }
         if (data.length === sent) return sent;
         const taken = connection.send(data.subarray(sent), this.context.clock.now());
+        // MSG_OOB: the urgent pointer follows what is queued so far (Linux tcp_mark_urg).
+        if (taken > 0 && flags.oob === true) connection.markUrgent();
         if (taken > 0) this.context.kick();
         sent += taken;
         if (sent === data.length && flags.eof === true) this.shutdown(false, true);
@@ -218,12 +220,52 @@ export class TcpSocket extends Pollable {
    * waits for all `maxBytes`, returning fewer only at end of stream or on an error.
    */
   receive(maxBytes: number, flags: ReceiveFlags = NO_FLAGS): Promise<Uint8Array> {
+    if (flags.oob === true)
+      return Promise.resolve(this.receiveOutOfBand(maxBytes, flags, undefined));
     return this.receiveCore(maxBytes, flags, undefined);
   }
 
   /** recv() into the caller's buffer, as the C call does: the count (0: end of stream). */
   async receiveInto(into: Uint8Array, flags: ReceiveFlags = NO_FLAGS): Promise<number> {
+    if (flags.oob === true) return this.receiveOutOfBand(into.length, flags, into).length;
     return (await this.receiveCore(into.length, flags, into)).length;
+  }
+
+  /**
+   * recv(MSG_OOB): the out-of-band byte, with Linux's answers (tcp_recv_urg): EINVAL
+   * with SO_OOBINLINE, with no urgent data or once it was read; EAGAIN while it has not
+   * arrived; never waits, blocking socket or not (stack/tcp/urgent.ts).
+   */
+  private receiveOutOfBand(
+    maxBytes: number,
+    flags: ReceiveFlags,
+    target: Uint8Array | undefined,
+  ): Uint8Array {
+    this.settlePhase();
+    const connection = this.connection;
+    if (this.phase === "idle" || this.phase === "listening" || connection === undefined)
+      throw new SocketError("EINVAL", "recv", "no urgent data: the socket is not connected");
+    const byte = connection.takeUrgent(flags.peek === true);
+    if (byte === "none") {
+      const why = connection.options.oobInline
+        ? "SO_OOBINLINE is set: urgent data is read in line"
+        : "there is no urgent data to read (none came, or it was read already)";
+      throw new SocketError("EINVAL", "recv", why);
+    }
+    if (byte === "not-yet") {
+      if (connection.receivedFin || connection.state === "CLOSED" || this.readShut) return NOTHING;
+      throw new SocketError("EAGAIN", "recv", "the urgent byte has not arrived yet");
+    }
+    if (maxBytes === 0) return NOTHING;
+    const into = target?.subarray(0, 1) ?? new Uint8Array(1);
+    into[0] = byte;
+    return into;
+  }
+
+  /** SIOCATMARK: the next byte to read is the urgent one. */
+  atMark(): boolean {
+    this.settlePhase();
+    return this.connection?.atUrgentMark === true;
   }
 
   /**

@@ -40,6 +40,8 @@ export interface TcpConnectionOptions {
   sendBufferBytes: number;
   /** TCP_CONGESTION: the congestion controller; the stack's default when absent. */
   congestion?: "cubic" | "newreno";
+  /** SO_OOBINLINE: the urgent byte stays in the data stream (stack/tcp/urgent.ts). */
+  oobInline?: boolean;
 }
 
 /** Read-only TCP_INFO. */
@@ -82,6 +84,17 @@ export interface TcpConnection {
   receive(into: Uint8Array, now: number): number;
   /** RECEIVE without consuming (recv's MSG_PEEK): copies up to `into.length` bytes out. */
   peek(into: Uint8Array): number;
+  /** send(MSG_OOB): the last byte queued is urgent (RFC 9293 §3.8.5; urgent.ts). */
+  markUrgent(): void;
+  /**
+   * recv(MSG_OOB): the out-of-band byte; "none" when there is none to give (inline, none,
+   * already taken), "not-yet" when the urgent pointer came and its byte has not.
+   */
+  takeUrgent(peek: boolean): number | "none" | "not-yet";
+  /** SIOCATMARK: the next byte to read is the urgent one. */
+  readonly atUrgentMark: boolean;
+  /** POLLPRI: an urgent byte has arrived and was not taken out of band. */
+  readonly urgentPending: boolean;
   /** CLOSE (§3.10.4): no more sends; a FIN follows the queued data. */
   close(now: number): void;
   /** shutdown(SHUT_RD): discard what arrives from now on. */

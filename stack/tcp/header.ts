@@ -184,6 +184,8 @@ export interface SegmentFields {
   readonly flags: number;
   readonly wnd: number;
   readonly options: TcpOptions;
+  /** The urgent pointer (RFC 9293 §3.8.5), meaningful with URG; 0 when absent. */
+  readonly urgentPointer?: number;
 }
 
 /**
@@ -199,6 +201,7 @@ export class OutgoingSegment implements SegmentFields {
   ack = 0;
   flags = 0;
   wnd = 0;
+  urgentPointer = 0;
   readonly options = new ReusableOptions();
 }
 
@@ -218,7 +221,7 @@ export function writeSegment(fields: SegmentFields, packet: Uint8Array): number 
   packet[t + FLAGS] = fields.flags;
   write16(packet, t + WINDOW, fields.wnd);
   write16(packet, t + CHECKSUM, 0);
-  write16(packet, t + URGENT_POINTER, 0);
+  write16(packet, t + URGENT_POINTER, fields.urgentPointer ?? 0);
   emitOptions(fields.options, packet, IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH);
   return IPV4_HEADER_LENGTH + headerLength;
 }
@@ -267,5 +270,6 @@ export function flagsText(flags: number): string {
   if (flags & Flag.RST) text += "R";
   if (flags & Flag.PSH) text += "P";
   if (flags & Flag.ACK) text += "A";
+  if (flags & Flag.URG) text += "U";
   return text;
 }

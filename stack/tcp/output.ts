@@ -21,6 +21,7 @@ import { maxSackBlocks } from "./sack/receiver_blocks.ts";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 import { armPersist } from "./timers.ts";
+import { inUrgentMode, urgentPointerFor } from "./urgent.ts";
 
 /** Data in one segment for the device to cut (TSO): an IPv4 packet of 65,535 bytes with
  * the largest TCP header (60 bytes, RFC 9293 §3.1 Data Offset). */
@@ -169,7 +170,8 @@ function sendData(tcb: Tcb, now: number): boolean {
       const allQueued = len === available;
       const idle = tcb.sndUna === tcb.sndMax;
       const halfWindow = len >= tcb.maxSndWnd / 2;
-      if (!((allQueued && (idle || tcb.options.noDelay)) || halfWindow || tcb.forceSend)) {
+      const push = (allQueued && (idle || tcb.options.noDelay)) || halfWindow || tcb.forceSend;
+      if (!push && !inUrgentMode(tcb)) {
         // RFC 1122 §4.2.3.4 (4): data held back with nothing in flight needs the
         // "override timeout"; the persist timer serves (and probes if the window is 0).
         if (tcb.flightBytes === 0) armPersist(tcb, now);
@@ -251,7 +253,8 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
   seg.destinationPort = tcb.remotePort;
   seg.seq = seq;
   seg.ack = flags & Flag.ACK ? tcb.rcvNxt : 0;
-  seg.flags = flags;
+  seg.urgentPointer = urgentPointerFor(tcb, seq, flags); // RFC 9293 §3.8.5 (urgent.ts)
+  seg.flags = seg.urgentPointer > 0 ? flags | Flag.URG : flags;
   seg.wnd = wnd;
   segmentOptions(tcb, syn, flags, now, seg.options);
   const buffer = tcb.layer.txBuffers.acquire();

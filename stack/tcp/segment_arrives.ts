@@ -7,8 +7,7 @@
  *   third   security (not implemented: RFC 9293 §3.10.7.4 makes it optional)
  *   fourth  check the SYN bit (RFC 5961 §4: challenge ACK)
  *   fifth   check the ACK field                                processAck (ack.ts)
- *   sixth   check the URG bit: ignored. RFC 6093 §5 says new applications should not
- *           use urgent data; we deliver the bytes inline and never signal urgency.
+ *   sixth   check the URG bit                                  processUrgent (urgent.ts)
  *   seventh process the segment text                           processText
  *   eighth  check the FIN bit                                  processFin
  *
@@ -24,6 +23,7 @@ import { destroy, establish, setState } from "./state.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, heardFromPeer, rttSample, timeWaitMs } from "./timers.ts";
+import { processUrgent } from "./urgent.ts";
 
 /** RFC 7323 §5.5: a TS.Recent older than 24 days is invalid for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
@@ -59,6 +59,7 @@ export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: number): void {
   if (!(seg.flags & Flag.ACK)) return; // fifth: "if the ACK bit is off, drop the segment"
   updateTsRecent(tcb, seg, now);
   if (!processAck(tcb, seg, now)) return;
+  processUrgent(tcb, seg);
   processText(tcb, seg, now);
   processFin(tcb, seg, now);
 }
@@ -103,6 +104,7 @@ function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
   tcb.ackNow = true;
   heardFromPeer(tcb, now);
   // Text or FIN on the SYN,ACK continue at the sixth step (RFC 9293 §3.10.7.3).
+  processUrgent(tcb, seg);
   processText(tcb, seg, now);
   processFin(tcb, seg, now);
 }

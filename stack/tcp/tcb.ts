@@ -41,6 +41,15 @@ import { SackBlockReporter } from "./sack/receiver_blocks.ts";
 import { Scoreboard } from "./sack/scoreboard.ts";
 import type { Tcp } from "./tcp.ts";
 import {
+  atUrgentMark,
+  markUrgent,
+  outOfBandHole,
+  readInBand,
+  takeUrgentByte,
+  UrgentState,
+  urgentPending,
+} from "./urgent.ts";
+import {
   abortCall,
   closeCall,
   infoCall,
@@ -109,6 +118,8 @@ export class Tcb implements TcpConnection {
   /** The peer's FIN has been processed (RCV.NXT is past it). */
   finReceived = false;
   shutRd = false;
+  /** SND.UP and the peer's urgent mark (urgent.ts, RFC 9293 §3.8.5). */
+  readonly urgent = new UrgentState();
 
   // Timers (deadlines in ms; Infinity = not running).
   retransmitAt = Number.POSITIVE_INFINITY;
@@ -235,8 +246,9 @@ export class Tcb implements TcpConnection {
     return Math.max(0, (this.sndMax - this.sndUna) | 0);
   }
 
+  /** In-band bytes to read: the out-of-band byte's place does not count (urgent.ts). */
   get readableBytes(): number {
-    return this.recvBuffer.length;
+    return this.recvBuffer.length - outOfBandHole(this);
   }
 
   get receivedFin(): boolean {
@@ -288,9 +300,23 @@ export class Tcb implements TcpConnection {
   }
 
   peek(into: Uint8Array): number {
-    const n = Math.min(into.length, this.recvBuffer.length);
-    this.recvBuffer.peek(0, into.subarray(0, n));
-    return n;
+    return readInBand(this, into, true);
+  }
+
+  markUrgent(): void {
+    markUrgent(this);
+  }
+
+  takeUrgent(peek: boolean): number | "none" | "not-yet" {
+    return takeUrgentByte(this, peek);
+  }
+
+  get atUrgentMark(): boolean {
+    return atUrgentMark(this);
+  }
+
+  get urgentPending(): boolean {
+    return urgentPending(this);
   }
 
   close(now: number): void {

@@ -9,6 +9,7 @@ import { transmit } from "./output.ts";
 import { seqDiff } from "./seq.ts";
 import { destroy, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
+import { readInBand } from "./urgent.ts";
 
 /** Room (in segments) the peer must still have for a window update to wait (receiveCall). */
 const PEER_NOT_BLOCKED_SEGMENTS = 4;
@@ -27,7 +28,7 @@ export function sendCall(tcb: Tcb, data: Uint8Array, _now: number): number {
  * may still send, as Linux decides), a window update goes out.
  */
 export function receiveCall(tcb: Tcb, into: Uint8Array, now: number): number {
-  const n = tcb.recvBuffer.read(into);
+  const n = readInBand(tcb, into, false); // stops at the urgent mark (urgent.ts)
   if (n === 0) return 0;
   autoTune(tcb, n, now);
   const buffer = tcb.recvBuffer;

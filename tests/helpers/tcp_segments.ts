@@ -30,11 +30,13 @@ export const ISS = 1000;
 export const IRS = 100;
 
 export interface SegmentSpec {
-  /** tcpdump-like letters: S, A, F, R, P (any order). */
+  /** tcpdump-like letters: S, A, F, R, P, U (any order). */
   flags: string;
   seq?: number;
   ack?: number;
   wnd?: number;
+  /** The urgent pointer field (RFC 9293 §3.8.5); send it with flag U. */
+  urg?: number;
   data?: Uint8Array | string;
   options?: TcpOptions;
   sourcePort?: number;
@@ -47,6 +49,8 @@ export interface SentSegment {
   seq: number;
   ack: number;
   wnd: number;
+  /** The urgent pointer field (0 unless URG). */
+  urg: number;
   options: TcpOptions;
   data: Uint8Array;
   destination: number;
@@ -100,6 +104,7 @@ function sentOf(s: TcpSegment, destination: number, ok: boolean): SentSegment {
     seq: s.seq,
     ack: s.ack,
     wnd: s.wnd,
+    urg: s.urgentPointer,
     options: s.options,
     data: s.payload.slice(),
     destination,

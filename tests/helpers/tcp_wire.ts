@@ -32,6 +32,7 @@ export function tcpBytes(source: number, destination: number, spec: SegmentSpec)
       ack: spec.ack ?? 0,
       flags: flagsOf(spec.flags),
       wnd: spec.wnd ?? 65535,
+      urgentPointer: spec.urg ?? 0,
       options: spec.options ?? {},
     },
     data.length,

@@ -93,6 +93,13 @@ export class FakeConnection implements TcpConnection {
   shutdownRead(): void {
     this.readShut = true;
   }
+  /** Urgent data is not modelled here: the real TCP's tests cover it. */
+  readonly atUrgentMark = false;
+  readonly urgentPending = false;
+  markUrgent(): void {}
+  takeUrgent(): "none" {
+    return "none";
+  }
   abort(): void {
     this.aborted = true;
     this.state = "CLOSED";
