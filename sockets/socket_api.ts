@@ -14,15 +14,10 @@
  *  - buffer sizes are taken as given (Linux doubles SO_RCVBUF/SO_SNDBUF for bookkeeping);
  *  - TCP_CONGESTION takes and gives a string ("cubic", "newreno"; "reno" means newreno).
  */
-import {
-  ANY_ADDRESS,
-  formatIpv4,
-  isMulticast,
-  LIMITED_BROADCAST,
-  parseIpv4,
-} from "../stack/address.ts";
+import { ANY_ADDRESS, formatIpv4, parseIpv4, subnetBroadcast } from "../stack/address.ts";
 import type { Clock } from "../stack/clock.ts";
 import type { TcpConnectionOptions } from "../stack/tcp/connection.ts";
+import { invalidOpenAddress } from "../stack/tcp/remote_address.ts";
 import type { SocketContext } from "./context.ts";
 import { DescriptorTable } from "./descriptors.ts";
 import { EpollInstance } from "./epoll.ts";
@@ -93,10 +88,12 @@ export class SocketApi {
       if (remote === ANY_ADDRESS && remotePort !== 0) throw unreachable(remote);
       socket.connect(remote, remotePort);
     } else {
-      // TCP talks to one host: not to nobody (0.0.0.0), a broadcast or a group.
-      if (remote === ANY_ADDRESS || remote === LIMITED_BROADCAST || isMulticast(remote)) {
-        throw unreachable(remote);
-      }
+      // TCP talks to one host: not to nobody (0.0.0.0), a broadcast or a group (RFC 9293
+      // MUST-46, stack/tcp/remote_address.ts; Linux: ENETUNREACH).
+      const { address: ours, prefixLength = 32 } = this.context.stack;
+      const directed =
+        prefixLength < 31 ? subnetBroadcast({ address: ours, prefixLength }) : undefined;
+      if (invalidOpenAddress(remote, directed) !== undefined) throw unreachable(remote);
       await socket.connect(remote, remotePort);
     }
   }

@@ -5,7 +5,7 @@
  *
  * Read `header.ts` for the message layout first.
  */
-import { isMulticast, netmask } from "../address.ts";
+import { isMulticast, LIMITED_BROADCAST } from "../address.ts";
 import {
   type IcmpErrorReport,
   IpProtocol,
@@ -14,6 +14,7 @@ import {
 } from "../ipv4/datagram.ts";
 import { FLAGS_FRAGMENT_OFFSET, FRAGMENT_OFFSET_MASK, IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import { replyOptions } from "../ipv4/options.ts";
+import { invalidSource, isSingleHost } from "../ipv4/source_address.ts";
 import type { Stats } from "../stats.ts";
 import { reportFromIcmpError } from "./error_report.ts";
 import {
@@ -72,6 +73,13 @@ export class Icmp {
       // RFC 4293: icmpInErrors counts every message with an ICMP-specific error.
       if (header === "icmpInCsumErrors") stats.count("icmpInCsumErrors");
       stats.drop("icmpInErrors", header === "icmpInErrors" ? "shorter than 8" : "bad checksum");
+      return;
+    }
+    // RFC 1122 §3.2.1.3: nothing is answered to (or learned from) a source that cannot
+    // be one (ipv4/source_address.ts; IPv4 input has dropped these already).
+    const badSource = invalidSource(d.source, d.destination === LIMITED_BROADCAST);
+    if (badSource !== undefined) {
+      stats.drop("icmpInInvalidSources", badSource);
       return;
     }
     const counter = IN_COUNTER[header.type];
@@ -208,19 +216,8 @@ export class Icmp {
         ? (d.header[FLAGS_FRAGMENT_OFFSET]! << 8) | d.header[FLAGS_FRAGMENT_OFFSET + 1]!
         : 0;
     if ((flagsOffset & FRAGMENT_OFFSET_MASK) !== 0) return "a non-initial fragment";
-    if (!this.isSingleHost(d.source)) return "a source that is not a single host";
+    if (!isSingleHost(d.source, this.host)) return "a source that is not a single host";
     return undefined;
-  }
-
-  /** "a zero address, a loopback address, a broadcast address, a multicast address, or a Class E address". */
-  private isSingleHost(source: number): boolean {
-    if (source === 0 || source >>> 24 === 127 || source >>> 28 >= 0xe) return false;
-    const { address, prefixLength } = this.host;
-    if (prefixLength >= 31) return true;
-    const mask = netmask(prefixLength);
-    const sameNet = (source & mask) >>> 0 === (address & mask) >>> 0;
-    const hostPart = (source & ~mask) >>> 0;
-    return !(sameNet && (hostPart === 0 || hostPart === ~mask >>> 0));
   }
 
   /**

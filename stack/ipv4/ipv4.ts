@@ -8,7 +8,7 @@
  * the other side of the TUN device routes it. Read `header.ts` first, then this file,
  * then `reassembly.ts`.
  */
-import { isMulticast, LIMITED_BROADCAST, netmask } from "../address.ts";
+import { LIMITED_BROADCAST } from "../address.ts";
 import type { Offload, TransmitOffload } from "../offload.ts";
 import { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
@@ -30,6 +30,7 @@ import {
 } from "./header.ts";
 import { IdentificationTable } from "./identification.ts";
 import { Reassembly, type ReassemblyLimits } from "./reassembly.ts";
+import { invalidSource, isSubnetBroadcast } from "./source_address.ts";
 
 export { IPV4_HEADER_LENGTH } from "./header.ts";
 
@@ -112,9 +113,9 @@ export class Ipv4 {
     // Bytes past Total Length are link padding (RFC 791 §3.1: Total Length is authoritative).
     const datagram =
       packet.length === header.totalLength ? packet : packet.subarray(0, header.totalLength);
-    const sourceProblem = this.checkSource(header.source);
+    const sourceProblem = this.checkSource(header.source, header.destination);
     if (sourceProblem !== undefined) {
-      stats.drop("ipInAddrErrors", sourceProblem);
+      stats.drop("ipInInvalidSources", sourceProblem); // RFC 1122 §3.2.1.3 (source_address.ts)
       return;
     }
     const broadcast = this.isBroadcastFor(header.destination);
@@ -225,16 +226,16 @@ export class Ipv4 {
   }
 
   /**
-   * RFC 1122 §3.2.1.3: a host MUST silently discard a datagram whose source is a
-   * broadcast or multicast address, and one from the loopback net arriving on a link
-   * ("martians"). Our own address arriving from outside is a spoof or a loop. The zero
-   * address stays allowed: a host that does not know its address yet (DHCP) sends it.
+   * RFC 1122 §3.2.1.3: a host MUST silently discard a datagram whose source is invalid
+   * by that section's rules (source_address.ts): 0/8 outside bootstrap, a broadcast or
+   * multicast address, the loopback net, class E. Our own address arriving from outside
+   * is a spoof or a loop (Linux's fib_validate_source refuses it too).
    */
-  private checkSource(source: number): string | undefined {
-    if (source === LIMITED_BROADCAST || isMulticast(source)) return "broadcast/multicast source";
-    if (source >>> 24 === 127) return "loopback source on a link";
+  private checkSource(source: number, destination: number): string | undefined {
+    const problem = invalidSource(source, destination === LIMITED_BROADCAST);
+    if (problem !== undefined) return problem;
     if (source === this.host.address) return "our own address as source";
-    if (this.isSubnetBroadcast(source)) return "subnet broadcast source";
+    if (isSubnetBroadcast(source, this.host)) return "subnet broadcast source (§3.2.1.3 d)";
     return undefined;
   }
 
@@ -247,17 +248,8 @@ export class Ipv4 {
     return (
       destination === LIMITED_BROADCAST ||
       destination === ALL_HOSTS_GROUP ||
-      this.isSubnetBroadcast(destination)
+      isSubnetBroadcast(destination, this.host)
     );
-  }
-
-  private isSubnetBroadcast(address: number): boolean {
-    const { prefixLength } = this.host;
-    if (prefixLength >= 31) return false; // RFC 3021: a /31 or /32 has no broadcast.
-    const mask = netmask(prefixLength);
-    if ((address & mask) >>> 0 !== (this.host.address & mask) >>> 0) return false;
-    const hostPart = (address & ~mask) >>> 0;
-    return hostPart === ~mask >>> 0 || hostPart === 0;
   }
 
   private inputFragment(

@@ -32,6 +32,7 @@ import { onClosed, onListen } from "./listen.ts";
 import { Listener } from "./listener.ts";
 import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
+import { validRemoteAddresses } from "./remote_address.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
 import { destroy, setState } from "./state.ts";
@@ -127,10 +128,7 @@ export class Tcp {
   private arrive(d: Ipv4Datagram, seg: TcpSegment, now: number): void {
     const stats = this.host.stats;
     stats.count("tcpInSegs");
-    if (d.broadcast) {
-      stats.drop("tcpInBroadcast"); // RFC 1122 §4.2.3.10: TCP is unicast only
-      return;
-    }
+    if (!validRemoteAddresses(d, stats)) return; // RFC 1122 §4.2.3.10 (remote_address.ts)
     let tcb = this.find(d.destination, seg.destinationPort, d.source, seg.sourcePort);
     if (tcb !== undefined && tcb.state === "TIME-WAIT" && this.reopensTimeWait(tcb, seg)) {
       destroy(tcb, undefined);

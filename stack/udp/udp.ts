@@ -8,9 +8,11 @@
  * the wildcard 0.0.0.0. A broadcast goes to every endpoint that matches. Nobody home:
  * ICMP Port Unreachable (RFC 1122 §4.1.3.1), unless the datagram was a broadcast.
  */
+import { LIMITED_BROADCAST } from "../address.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
 import { IpProtocol } from "../ipv4/datagram.ts";
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
+import { invalidSource } from "../ipv4/source_address.ts";
 import type { Stats } from "../stats.ts";
 import { UdpBinding, type UdpBindingOwner, type UdpSendResult } from "./binding.ts";
 import { emitUdpHeader, isUdpParseFailure, parseUdpHeader, UDP_HEADER_LENGTH } from "./header.ts";
@@ -76,6 +78,14 @@ export class Udp implements UdpBindingOwner {
     if (isUdpParseFailure(header)) {
       if (header.reason === "udpInCsumErrors") stats.count("udpInCsumErrors");
       stats.drop("udpInErrors", header.detail);
+      return;
+    }
+    // RFC 1122 §4.1.3.6: "A UDP datagram received with an invalid IP source address ...
+    // must be discarded by UDP or by the IP layer": neither delivered nor answered with a
+    // Port Unreachable. 0.0.0.0 to 255.255.255.255 is the bootstrap case (a DHCP client).
+    const badSource = invalidSource(d.source, d.destination === LIMITED_BROADCAST);
+    if (badSource !== undefined) {
+      stats.drop("udpInInvalidSources", badSource);
       return;
     }
     const data = d.payload.subarray(UDP_HEADER_LENGTH, header.length);

@@ -28,15 +28,23 @@ describe("IPv4 input", () => {
 
   const dropped: [string, Uint8Array, string][] = [
     ["for another host", ipv4Packet({ destination: 0x0a000009, protocol: 6 }), "ipInAddrErrors"],
-    ["from a broadcast source", ipv4Packet({ source: 0xffffffff, protocol: 6 }), "ipInAddrErrors"],
+    [
+      "from a broadcast source",
+      ipv4Packet({ source: 0xffffffff, protocol: 6 }),
+      "ipInInvalidSources",
+    ],
     [
       "from the subnet broadcast",
       ipv4Packet({ source: 0x0a0000ff, protocol: 6 }),
-      "ipInAddrErrors",
+      "ipInInvalidSources",
     ],
-    ["from a multicast source", ipv4Packet({ source: 0xe0000005, protocol: 6 }), "ipInAddrErrors"],
-    ["from loopback", ipv4Packet({ source: 0x7f000001, protocol: 6 }), "ipInAddrErrors"],
-    ["from our own address", ipv4Packet({ source: HOST, protocol: 6 }), "ipInAddrErrors"],
+    [
+      "from a multicast source",
+      ipv4Packet({ source: 0xe0000005, protocol: 6 }),
+      "ipInInvalidSources",
+    ],
+    ["from loopback", ipv4Packet({ source: 0x7f000001, protocol: 6 }), "ipInInvalidSources"],
+    ["from our own address", ipv4Packet({ source: HOST, protocol: 6 }), "ipInInvalidSources"],
     [
       "to a multicast group we did not join",
       ipv4Packet({ destination: 0xe0000005 }),

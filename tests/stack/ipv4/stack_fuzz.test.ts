@@ -57,6 +57,7 @@ const OUTCOMES = [
   "ipInHdrErrors",
   "ipInTruncatedPkts",
   "ipInAddrErrors",
+  "ipInInvalidSources",
   "ipInUnknownProtos",
 ];
 
