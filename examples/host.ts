@@ -16,6 +16,7 @@ import { attachDriver, type Driver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
 import { PcapWriter, withPcap } from "../device/pcap.ts";
 import { RealClock } from "../device/real_clock.ts";
+import { systemEntropy } from "../device/system_entropy.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
 import { formatIpv4 } from "../stack/address.ts";
@@ -57,6 +58,7 @@ export function startHost(args: HostArgs): Host {
     }
   }
   const stack = new Stack({
+    entropy: systemEntropy,
     address: args.address,
     prefixLength: args.prefixLength,
     mtu: args.mtu,
