@@ -11,6 +11,12 @@
  *   SO_LINGER      {onoff: true, linger: 0}: close() aborts with RST (RFC 9293 §3.10.5)
  *   SO_OOBINLINE   the urgent byte stays in the data stream, not out of band
  *                  (stack/tcp/urgent.ts)
+ *   IP_TTL         Time to Live of the connection's segments, 1–255 (-1: back to 64);
+ *                  RFC 9293 MUST-49
+ *   IP_TOS         the DSCP/ECN octet of its segments, 0–255, passed to IP unchanged and
+ *                  changeable at any time (RFC 9293 MUST-48, SHLD-21, SHLD-22)
+ *   TCP_USER_TIMEOUT ms that data may stay unacknowledged before the connection fails
+ *                  with ETIMEDOUT (0: the stack's retry count); RFC 9293 MUST-21
  *   TCP_NODELAY    disable Nagle's algorithm (RFC 1122 §4.2.3.4)
  *   TCP_CONGESTION "cubic" (RFC 9438) or "newreno" (RFC 5681, RFC 6582; "reno" too),
  *                  chosen when the connection is created (set it before connect/listen)
@@ -30,6 +36,9 @@ export type SocketOption =
   | "SO_KEEPALIVE"
   | "SO_LINGER"
   | "SO_OOBINLINE"
+  | "IP_TTL"
+  | "IP_TOS"
+  | "TCP_USER_TIMEOUT"
   | "TCP_NODELAY"
   | "TCP_CONGESTION";
 
@@ -73,6 +82,20 @@ export function setOption(
     case "SO_OOBINLINE":
       tcpOnly(socket, option).applyOption({ oobInline: flag(option, value) });
       return;
+    case "IP_TTL": {
+      const ttl = integerIn(option, value, -1, 255);
+      if (ttl === 0) throw new SocketError("EINVAL", "setsockopt", "IP_TTL takes 1–255, or -1");
+      tcpOnly(socket, option).applyOption({ ttl: ttl === -1 ? undefined : ttl });
+      return;
+    }
+    case "IP_TOS":
+      tcpOnly(socket, option).applyOption({ typeOfService: integerIn(option, value, 0, 255) });
+      return;
+    case "TCP_USER_TIMEOUT":
+      tcpOnly(socket, option).applyOption({
+        userTimeoutMs: integerIn(option, value, 0, 0x7fffffff),
+      });
+      return;
     case "TCP_CONGESTION":
       tcpOnly(socket, option).applyOption({ congestion: congestion(value) });
       return;
@@ -103,6 +126,12 @@ export function getOption(socket: TcpSocket | UdpSocket, option: string): unknow
       return tcpOnly(socket, option, "getsockopt").effectiveOptions().noDelay;
     case "SO_OOBINLINE":
       return tcpOnly(socket, option, "getsockopt").effectiveOptions().oobInline === true;
+    case "IP_TTL":
+      return tcpOnly(socket, option, "getsockopt").effectiveOptions().ttl ?? 64;
+    case "IP_TOS":
+      return tcpOnly(socket, option, "getsockopt").effectiveOptions().typeOfService ?? 0;
+    case "TCP_USER_TIMEOUT":
+      return tcpOnly(socket, option, "getsockopt").effectiveOptions().userTimeoutMs ?? 0;
     case "TCP_CONGESTION":
       return tcpOnly(socket, option, "getsockopt").congestionName();
     case "TCP_INFO":
@@ -138,6 +167,12 @@ function flag(option: string, value: SocketOptionValue): boolean {
   if (typeof value === "boolean") return value;
   if (typeof value === "number") return value !== 0;
   throw new SocketError("EINVAL", "setsockopt", `${option} takes a boolean`);
+}
+
+function integerIn(option: string, value: SocketOptionValue, min: number, max: number): number {
+  if (typeof value === "number" && Number.isInteger(value) && value >= min && value <= max)
+    return value;
+  throw new SocketError("EINVAL", "setsockopt", `${option} takes a whole number in ${min}–${max}`);
 }
 
 function bytes(option: string, value: SocketOptionValue): number {

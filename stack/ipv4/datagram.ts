@@ -86,7 +86,10 @@ export interface Ipv4Send {
   readonly protocol: number;
   /** DF bit (RFC 791 §3.1); TCP sets it (RFC 1191 path MTU discovery). */
   readonly dontFragment?: boolean;
+  /** Time to Live (RFC 791 §3.1); 64 when absent (IP_TTL). */
   readonly ttl?: number;
+  /** The Type of Service octet, now DSCP and ECN (RFC 2474, RFC 3168); 0 when absent (IP_TOS). */
+  readonly typeOfService?: number;
   /**
    * What the device finishes (`stack/offload.ts`). A DF packet with a `segmentSize`
    * may exceed the MTU when the device segments: it leaves as MTU-sized pieces.

@@ -79,6 +79,7 @@ export class Ipv4 {
     identification: 0,
     dontFragment: false,
     ttl: undefined as number | undefined,
+    typeOfService: undefined as number | undefined,
     protocol: 0,
     source: 0,
     destination: 0,
@@ -165,6 +166,7 @@ export class Ipv4 {
     fields.identification = this.identification.next(source, send.destination, send.protocol);
     fields.dontFragment = send.dontFragment ?? false;
     fields.ttl = send.ttl;
+    fields.typeOfService = send.typeOfService;
     fields.protocol = send.protocol;
     fields.source = source;
     fields.destination = send.destination;

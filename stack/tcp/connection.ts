@@ -42,6 +42,16 @@ export interface TcpConnectionOptions {
   congestion?: "cubic" | "newreno";
   /** SO_OOBINLINE: the urgent byte stays in the data stream (stack/tcp/urgent.ts). */
   oobInline?: boolean;
+  /** IP_TTL: the Time to Live of every segment (RFC 9293 MUST-49); 64 when absent. */
+  ttl?: number;
+  /** IP_TOS: the DSCP/ECN octet of every segment (RFC 9293 MUST-48); 0 when absent. */
+  typeOfService?: number;
+  /**
+   * TCP_USER_TIMEOUT: give up when data stays unacknowledged this long, however many
+   * retransmissions that is (RFC 9293 MUST-21: the application sets R2); 0 or absent:
+   * the stack's retry count decides.
+   */
+  userTimeoutMs?: number;
 }
 
 /** Read-only TCP_INFO. */

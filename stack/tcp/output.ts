@@ -267,7 +267,10 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
     else partialChecksum(packet, tcb.localAddress, tcb.remoteAddress);
     accountSent(tcb, seq, len, flags, now);
     if (syn) tcb.rcvAdv = seqAdd(tcb.rcvNxt, wnd);
-    host.ipv4.output(packet, tcb.layer.ipv4Send(tcb.localAddress, tcb.remoteAddress, offload));
+    host.ipv4.output(
+      packet,
+      tcb.layer.ipv4Send(tcb.localAddress, tcb.remoteAddress, offload, tcb.options),
+    );
   } finally {
     tcb.layer.txBuffers.release(buffer);
   }

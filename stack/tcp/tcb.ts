@@ -139,6 +139,8 @@ export class Tcb implements TcpConnection {
   hasRttSample = false;
   /** Consecutive timeouts without progress. */
   retries = 0;
+  /** When the unacknowledged data of the current stall was sent (TCP_USER_TIMEOUT). */
+  stalledSinceMs = 0;
   persistBackoff = 0;
   keepaliveProbes = 0;
   /** Karn: the segment being timed (no timestamps), or undefined. */

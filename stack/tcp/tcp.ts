@@ -89,7 +89,17 @@ export class Tcp {
     readonly protocol: number;
     readonly dontFragment: boolean;
     offload: TransmitOffload | undefined;
-  } = { source: 0, destination: 0, protocol: TCP_PROTOCOL, dontFragment: true, offload: undefined };
+    ttl: number | undefined;
+    typeOfService: number | undefined;
+  } = {
+    source: 0,
+    destination: 0,
+    protocol: TCP_PROTOCOL,
+    dontFragment: true,
+    offload: undefined,
+    ttl: undefined,
+    typeOfService: undefined,
+  };
   private challengeSecond = -1;
   private challengeCount = 0;
 
@@ -421,11 +431,19 @@ export class Tcp {
    * discovery), with what the device finishes. One object, refilled for each segment:
    * IPv4 reads it before the packet goes to the device.
    */
-  ipv4Send(source: number, destination: number, offload: TransmitOffload | undefined): Ipv4Send {
+  ipv4Send(
+    source: number,
+    destination: number,
+    offload: TransmitOffload | undefined,
+    ip?: { readonly ttl?: number; readonly typeOfService?: number },
+  ): Ipv4Send {
     const send = this.send;
     send.source = source;
     send.destination = destination;
     send.offload = offload;
+    // IP_TTL and IP_TOS, handed to IP unchanged (RFC 9293 MUST-48, MUST-49, SHLD-22).
+    send.ttl = ip?.ttl;
+    send.typeOfService = ip?.typeOfService;
     return send;
   }
 

@@ -74,8 +74,13 @@ function onRetransmitTimeout(tcb: Tcb, now: number): void {
   tcb.retransmitAt = Number.POSITIVE_INFINITY;
   const opening = tcb.state === "SYN-SENT" || tcb.state === "SYN-RECEIVED";
   tcb.retries++;
-  // RFC 9293 §3.8.3 (R2) / RFC 1122 §4.2.3.5: give up after a number of retries.
-  if (tcb.retries > (opening ? config.synRetries : config.maxRetries)) {
+  // The first timeout of a stall: the unacknowledged data went out one RTO ago.
+  if (tcb.retries === 1) tcb.stalledSinceMs = now - tcb.rtoMs;
+  // RFC 9293 §3.8.3 (R2) / RFC 1122 §4.2.3.5: give up after a number of retries, or
+  // after the application's own R2 as a time (MUST-21; Linux TCP_USER_TIMEOUT).
+  const userTimeoutMs = tcb.options.userTimeoutMs ?? 0;
+  const userGaveUp = userTimeoutMs > 0 && now - tcb.stalledSinceMs >= userTimeoutMs;
+  if (userGaveUp || tcb.retries > (opening ? config.synRetries : config.maxRetries)) {
     tcb.layer.host.stats.count(opening ? "tcpAttemptFails" : "tcpTimeoutDrops");
     destroy(tcb, tcb.softError ?? "ETIMEDOUT");
     return;

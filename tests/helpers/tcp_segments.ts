@@ -56,6 +56,9 @@ export interface SentSegment {
   data: Uint8Array;
   destination: number;
   checksumOk: boolean;
+  /** What TCP asked IP for: Time to Live and Type of Service (undefined: IP's default). */
+  ttl: number | undefined;
+  typeOfService: number | undefined;
 }
 
 export interface Harness {
@@ -89,9 +92,7 @@ export function harness(config: Partial<TcpConfig> = {}): Harness {
         const tcp = packet.slice(20);
         const parsed = parseSegment(datagram(send.source, send.destination, tcp));
         if (typeof parsed === "string") throw new Error(`TCP sent a bad segment: ${parsed}`);
-        h.sent.push(
-          sentOf(parsed, send.destination, checksumOk(send.source, send.destination, tcp)),
-        );
+        h.sent.push(sentOf(parsed, send, checksumOk(send.source, send.destination, tcp)));
       },
     },
   };
@@ -100,7 +101,7 @@ export function harness(config: Partial<TcpConfig> = {}): Harness {
   return h;
 }
 
-function sentOf(s: TcpSegment, destination: number, ok: boolean): SentSegment {
+function sentOf(s: TcpSegment, send: Ipv4Send, ok: boolean): SentSegment {
   return {
     flags: flagsText(s.flags),
     seq: s.seq,
@@ -109,8 +110,10 @@ function sentOf(s: TcpSegment, destination: number, ok: boolean): SentSegment {
     urg: s.urgentPointer,
     options: s.options,
     data: s.payload.slice(),
-    destination,
+    destination: send.destination,
     checksumOk: ok,
+    ttl: send.ttl,
+    typeOfService: send.typeOfService,
   };
 }
 
