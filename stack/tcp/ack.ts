@@ -5,15 +5,15 @@
  * an ACK of our FIN causes.
  */
 
+import { challengeAck } from "./challenge_ack.ts";
 import { checkDuplicateAck, onNewAck } from "./fast_recovery.ts";
 import { Flag, type TcpSegment } from "./header.ts";
-import { tsNow } from "./output.ts";
-import { challengeAck } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, restartRetransmitTimer, rttSample } from "./timers.ts";
 import { destroy, establish, setState } from "./transitions.ts";
+import { tsNow } from "./transmit.ts";
 
 /** Returns false when the segment is dropped here. */
 export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {

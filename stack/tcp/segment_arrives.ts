@@ -16,6 +16,7 @@
  * The CLOSED and LISTEN cases (no TCB) are in listen.ts.
  */
 import { processAck } from "./ack.ts";
+import { challengeAck } from "./challenge_ack.ts";
 import { Flag, segmentLength, type TcpSegment } from "./header.ts";
 import { initSendWindow, negotiateOptions, receiveSyn } from "./negotiate.ts";
 import { noteDuplicateArrival } from "./sack/dsack.ts";
@@ -200,13 +201,6 @@ function onReset(tcb: Tcb, seg: TcpSegment, now: number): void {
     default:
       destroy(tcb, undefined); // CLOSING, LAST-ACK, TIME-WAIT: simply close
   }
-}
-
-/** RFC 5961 §7: challenge ACKs are rate limited (Linux tcp_challenge_ack_limit). */
-export function challengeAck(tcb: Tcb, now: number): void {
-  if (!tcb.layer.allowChallengeAck(now)) return;
-  tcb.layer.host.stats.count("tcpChallengeAcks");
-  tcb.ackNow = true;
 }
 
 /** Seventh: in-order text into the receive buffer, the rest into the reassembly queue. */

@@ -17,6 +17,7 @@ import { PacketBufferPool } from "../packet_buffers.ts";
 import type { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
+import { ChallengeAckLimiter } from "./challenge_ack.ts";
 import { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import {
@@ -35,8 +36,9 @@ import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
 import { Tcb } from "./tcb.ts";
+import { onTimers } from "./timeouts.ts";
 import { TimerHeap } from "./timer_heap.ts";
-import { armFinWait2Timer, onTimers } from "./timers.ts";
+import { armFinWait2Timer } from "./timers.ts";
 import { destroy, setState } from "./transitions.ts";
 
 export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
@@ -89,8 +91,8 @@ export class Tcp {
     readonly dontFragment: boolean;
     offload: TransmitOffload | undefined;
   } = { source: 0, destination: 0, protocol: TCP_PROTOCOL, dontFragment: true, offload: undefined };
-  private challengeSecond = -1;
-  private challengeCount = 0;
+  /** RFC 5961 §7's host-wide limit on challenge ACKs (challenge_ack.ts). */
+  readonly challengeAcks = new ChallengeAckLimiter();
 
   constructor(
     readonly host: TcpHost,
@@ -429,16 +431,6 @@ export class Tcp {
     send.destination = destination;
     send.offload = offload;
     return send;
-  }
-
-  /** RFC 5961 §7: at most `challengeAckLimit` challenge ACKs per second, host-wide. */
-  allowChallengeAck(now: number): boolean {
-    const second = Math.floor(now / 1000);
-    if (second !== this.challengeSecond) {
-      this.challengeSecond = second;
-      this.challengeCount = 0;
-    }
-    return this.challengeCount++ < this.config.challengeAckLimit;
   }
 }
 

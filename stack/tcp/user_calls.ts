@@ -5,10 +5,10 @@
  */
 import type { TcpInfo } from "./connection.ts";
 import { Flag } from "./header.ts";
-import { transmit } from "./output.ts";
 import { seqDiff } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 import { destroy, setState } from "./transitions.ts";
+import { transmit } from "./transmit.ts";
 
 /** Room (in segments) the peer must still have for a window update to wait (receiveCall). */
 const PEER_NOT_BLOCKED_SEGMENTS = 4;
