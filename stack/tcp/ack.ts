@@ -12,7 +12,7 @@ import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, restartRetransmitTimer, rttSample } from "./timers.ts";
-import { destroy, establish, setState } from "./transitions.ts";
+import { destroy, establish, transition } from "./transitions.ts";
 import { tsNow } from "./transmit.ts";
 
 /** Returns false when the segment is dropped here. */
@@ -71,7 +71,7 @@ function ackSynReceived(tcb: Tcb, seg: TcpSegment, now: number): boolean {
   tcb.maxSndWnd = tcb.sndWnd;
   tcb.sndWl1 = seg.seq;
   tcb.sndWl2 = seg.ack;
-  establish(tcb, now);
+  establish(tcb, now, "handshakeAcked");
   return true;
 }
 
@@ -145,18 +145,18 @@ function ackStateChanges(tcb: Tcb, now: number): boolean {
     case "FIN-WAIT-1":
       // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"
       if (tcb.finAcked) {
-        setState(tcb, "FIN-WAIT-2");
+        transition(tcb, "finAcked");
         tcb.sendBuffer.compact(); // all sent and acknowledged: nothing more to send
       }
       return true;
     case "CLOSING":
       // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"
-      if (tcb.finAcked) enterTimeWait(tcb, now);
+      if (tcb.finAcked) enterTimeWait(tcb, now, "finAckedInClosing");
       return true;
     case "LAST-ACK":
       // "If our FIN is now acknowledged, delete the TCB, enter the CLOSED state"
       if (tcb.finAcked) {
-        destroy(tcb, undefined);
+        destroy(tcb, undefined, "finAckedInLastAck");
         return false;
       }
       return true;

@@ -24,7 +24,7 @@ import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from "./seq.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, heardFromPeer, rttSample, timeWaitMs } from "./timers.ts";
-import { destroy, establish, setState } from "./transitions.ts";
+import { destroy, establish, transition } from "./transitions.ts";
 
 /** RFC 7323 §5.5: a TS.Recent older than 24 days is invalid for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
@@ -74,7 +74,7 @@ function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
   }
   // Second: a RST with an acceptable ACK means the peer refused (RFC 5961 §3.2 agrees).
   if (seg.flags & Flag.RST) {
-    if (hasAck) destroy(tcb, "ECONNREFUSED");
+    if (hasAck) destroy(tcb, "ECONNREFUSED", "refused");
     return;
   }
   // Third (security) is not implemented. Fourth: the SYN bit.
@@ -85,7 +85,7 @@ function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
     tcb.tsRecent = seg.options.timestamp.value;
   if (!hasAck) {
     // Simultaneous open (RFC 9293 §3.5, Figure 8): send SYN,ACK from SYN-RECEIVED.
-    setState(tcb, "SYN-RECEIVED");
+    transition(tcb, "simultaneousOpen");
     tcb.sndNxt = tcb.iss;
     initSendWindow(tcb, seg, seg.ack);
     tcb.retransmitAt = Number.POSITIVE_INFINITY;
@@ -100,7 +100,7 @@ function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
   tcb.sndUna = seg.ack;
   initSendWindow(tcb, seg, seg.ack);
   tcb.retransmitAt = Number.POSITIVE_INFINITY;
-  establish(tcb, now);
+  establish(tcb, now, "synAcked");
   tcb.ackNow = true;
   heardFromPeer(tcb, now);
   // Text or FIN on the SYN,ACK continue at the sixth step (RFC 9293 §3.10.7.3).
@@ -189,17 +189,18 @@ function onReset(tcb: Tcb, seg: TcpSegment, now: number): void {
     case "SYN-RECEIVED":
       // Passive open: "return to LISTEN" (the listener is still there; drop this TCB).
       // Active open (simultaneous): "the connection was refused".
-      destroy(tcb, tcb.listener !== undefined ? undefined : "ECONNREFUSED");
+      if (tcb.listener !== undefined) destroy(tcb, undefined, "resetFromListen");
+      else destroy(tcb, "ECONNREFUSED", "resetWhileOpening");
       return;
     case "ESTABLISHED":
     case "FIN-WAIT-1":
     case "FIN-WAIT-2":
     case "CLOSE-WAIT":
       tcb.sendBuffer.clear(); // "any outstanding RECEIVEs and SEND should receive reset responses"
-      destroy(tcb, "ECONNRESET");
+      destroy(tcb, "ECONNRESET", "reset");
       return;
     default:
-      destroy(tcb, undefined); // CLOSING, LAST-ACK, TIME-WAIT: simply close
+      destroy(tcb, undefined, "resetWhileClosing"); // CLOSING, LAST-ACK, TIME-WAIT
   }
 }
 
@@ -265,15 +266,15 @@ export function processFin(tcb: Tcb, seg: TcpSegment, now: number): void {
   switch (s) {
     case "SYN-RECEIVED":
     case "ESTABLISHED":
-      setState(tcb, "CLOSE-WAIT");
+      transition(tcb, "finArrives");
       break;
     case "FIN-WAIT-1":
       // "If our FIN has been ACKed ... enter TIME-WAIT ... otherwise, enter CLOSING."
-      if (tcb.finAcked) enterTimeWait(tcb, now);
-      else setState(tcb, "CLOSING");
+      if (tcb.finAcked) enterTimeWait(tcb, now, "finAfterFinAcked");
+      else transition(tcb, "simultaneousClose");
       break;
     case "FIN-WAIT-2":
-      enterTimeWait(tcb, now);
+      enterTimeWait(tcb, now, "finInFinWait2");
       break;
     case "TIME-WAIT":
       restartTimeWait(tcb, now);

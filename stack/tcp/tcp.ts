@@ -39,7 +39,7 @@ import { Tcb } from "./tcb.ts";
 import { onTimers } from "./timeouts.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import { armFinWait2Timer } from "./timers.ts";
-import { destroy, setState } from "./transitions.ts";
+import { destroy, transition } from "./transitions.ts";
 
 export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 
@@ -137,7 +137,7 @@ export class Tcp {
     }
     let tcb = this.find(d.destination, seg.destinationPort, d.source, seg.sourcePort);
     if (tcb !== undefined && tcb.state === "TIME-WAIT" && this.reopensTimeWait(tcb, seg)) {
-      destroy(tcb, undefined);
+      destroy(tcb, undefined, "timeWaitReopened");
       tcb = undefined;
     }
     if (tcb !== undefined) {
@@ -196,7 +196,7 @@ export class Tcp {
     }
     const error = report.error === "ECONNREFUSED" ? "ECONNREFUSED" : "EHOSTUNREACH";
     if (tcb.state === "SYN-SENT") {
-      destroy(tcb, error);
+      destroy(tcb, error, "hardError");
       return;
     }
     tcb.softError = error;
@@ -260,7 +260,7 @@ export class Tcp {
       now,
       options,
     );
-    setState(tcb, "SYN-SENT");
+    transition(tcb, "activeOpen");
     this.host.stats.count("tcpActiveOpens");
     output(tcb, now);
     this.settle(tcb, now);

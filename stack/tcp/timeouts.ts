@@ -24,13 +24,13 @@ import { sendProbe } from "./transmit.ts";
 /** Fires every timer of `tcb` that is due at `now`, then sends what is owed. */
 export function onTimers(tcb: Tcb, now: number): void {
   if (tcb.timeWaitUntil <= now) {
-    destroy(tcb, undefined); // RFC 9293 §3.10.8: time-wait timeout, delete the TCB
+    destroy(tcb, undefined, "timeWaitTimeout"); // RFC 9293 §3.10.8: delete the TCB
     return;
   }
   if (tcb.finWait2Until <= now) {
     // Linux moves an orphan whose FIN-WAIT-2 timed out to CLOSED without a segment.
     tcb.layer.host.stats.count("tcpFinWait2Timeouts");
-    destroy(tcb, undefined);
+    destroy(tcb, undefined, "finWait2Timeout");
     return;
   }
   // RFC 8985 §8: the PTO is never later than the RTO; when both are due the probe goes
@@ -57,7 +57,7 @@ function onRetransmitTimeout(tcb: Tcb, now: number): void {
   // RFC 9293 §3.8.3 (R2) / RFC 1122 §4.2.3.5: give up after a number of retries.
   if (tcb.retries > (opening ? config.synRetries : config.maxRetries)) {
     tcb.layer.host.stats.count(opening ? "tcpAttemptFails" : "tcpTimeoutDrops");
-    destroy(tcb, tcb.softError ?? "ETIMEDOUT");
+    destroy(tcb, tcb.softError ?? "ETIMEDOUT", "retransmissionsExhausted");
     return;
   }
   tcb.counters.timeouts!++;
@@ -102,7 +102,7 @@ function onKeepalive(tcb: Tcb, now: number): void {
   }
   if (tcb.keepaliveProbes >= config.keepaliveProbes) {
     tcb.layer.host.stats.count("tcpKeepAliveDrops");
-    destroy(tcb, "ETIMEDOUT");
+    destroy(tcb, "ETIMEDOUT", "keepaliveUnanswered");
     return;
   }
   tcb.keepaliveProbes++;

@@ -16,7 +16,7 @@
  */
 import { seqDiff } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
-import { setState } from "./transitions.ts";
+import { transition } from "./transitions.ts";
 
 /** RFC 6298 §2.2–2.3: one round-trip measurement updates SRTT, RTTVAR and RTO. */
 export function rttSample(tcb: Tcb, rttMs: number): void {
@@ -73,8 +73,12 @@ export function timeWaitMs(tcb: Tcb): number {
 }
 
 /** RFC 9293 §3.10.7.4: enter TIME-WAIT, start the 2·MSL timer, stop the others. */
-export function enterTimeWait(tcb: Tcb, now: number): void {
-  setState(tcb, "TIME-WAIT");
+export function enterTimeWait(
+  tcb: Tcb,
+  now: number,
+  name: "finAckedInClosing" | "finAfterFinAcked" | "finInFinWait2",
+): void {
+  transition(tcb, name);
   tcb.retransmitAt = Number.POSITIVE_INFINITY;
   tcb.persistAt = Number.POSITIVE_INFINITY;
   tcb.keepaliveAt = Number.POSITIVE_INFINITY;
