@@ -8,6 +8,7 @@
 import { challengeAck } from "./challenge_ack.ts";
 import { checkDuplicateAck, onNewAck } from "./fast_recovery.ts";
 import { Flag, type TcpSegment } from "./header.ts";
+import { updateTsRecent } from "./paws.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
@@ -15,8 +16,10 @@ import { enterTimeWait, restartRetransmitTimer, rttSample } from "./timers.ts";
 import { destroy, establish, transition } from "./transitions.ts";
 import { tsNow } from "./transmit.ts";
 
-/** Returns false when the segment is dropped here. */
-export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+/** Fifth: the ACK field. Returns false when the segment is dropped here. */
+export function checkAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+  if (!(seg.flags & Flag.ACK)) return false; // "if the ACK bit is off, drop the segment"
+  updateTsRecent(tcb, seg, now); // RFC 7323 §4.3, for a segment found acceptable
   if (tcb.state === "SYN-RECEIVED" && !ackSynReceived(tcb, seg, now)) return false;
   // RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT) then send
   // an ACK, drop the segment, and return."

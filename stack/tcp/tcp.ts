@@ -2,7 +2,8 @@
  * The TCP layer (RFC 9293): demultiplexing by four-tuple, listeners, the timer heap,
  * and the entry points the rest of the stack calls.
  *
- *   input(d)  → parseSegment (header.ts) → a TCB?      → segmentArrives (segment_arrives.ts)
+ *   input(d)  → parseSegment (header.ts) → a TCB?      → onSynSent (syn_sent.ts) in SYN-SENT,
+ *                                                          else segmentArrives (segment_arrives.ts)
  *                                        → a listener? → onListen (listen.ts)
  *                                        → neither     → onClosed: RST (listen.ts,
  *                                                          sent by stateless.ts)
@@ -35,6 +36,7 @@ import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
+import { onSynSent } from "./syn_sent.ts";
 import { Tcb } from "./tcb.ts";
 import { onTimers } from "./timeouts.ts";
 import { TimerHeap } from "./timer_heap.ts";
@@ -141,7 +143,8 @@ export class Tcp {
       tcb = undefined;
     }
     if (tcb !== undefined) {
-      segmentArrives(tcb, seg, now);
+      if (tcb.state === "SYN-SENT") onSynSent(tcb, seg, now);
+      else segmentArrives(tcb, seg, now);
       this.settleAfterBurst(tcb, now);
       return;
     }
