@@ -29,6 +29,8 @@ export interface HostArgs {
   trace: boolean;
   /** Open the TUN with IFF_VNET_HDR and TSO/checksum offload (device/offload.ts). */
   offload: boolean;
+  /** Also serve echo on Unix-domain sockets in this directory (DIR/echo.sock, DIR/echo.dgram). */
+  unix?: string;
 }
 
 export type ParsedArgs =
@@ -138,6 +140,19 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "let the kernel hand over and split 64 KB TCP segments (IFF_VNET_HDR, TSO)",
     apply(args) {
       args.offload = true;
+      return undefined;
+    },
+  },
+  "--unix": {
+    value: "DIR",
+    help: "also serve echo on Unix-domain sockets DIR/echo.sock (stream) and DIR/echo.dgram",
+    apply(args, value) {
+      // unix(7): sun_path holds 107 bytes and a NUL; "/echo.dgram" is the longer name.
+      const bytes = new TextEncoder().encode(`${value}/echo.dgram`).byteLength;
+      if (value === "" || bytes > 107) {
+        return `--unix ${value} is too long for a Unix-domain socket: DIR/echo.dgram must fit in 107 bytes.`;
+      }
+      args.unix = value;
       return undefined;
     },
   },
