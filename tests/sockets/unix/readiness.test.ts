@@ -157,3 +157,55 @@ test("listener: POLLIN when a connection waits to be accepted", async () => {
   expect(await accepted).toEqual([{ fd: listener, revents: POLLIN }]);
   opened.add(await api.accept(listener));
 });
+
+test("a full accept backlog: non-blocking connect is EAGAIN (as Linux), a blocking one waits for accept", async () => {
+  const path = `@tstcp-backlog-${process.pid}`;
+  const listener = api.socket("unix", "stream");
+  opened.add(listener);
+  api.bind(listener, path);
+  api.listen(listener, 0); // Linux queues one connection beyond a backlog of 0
+  const first = api.socket("unix", "stream");
+  opened.add(first);
+  await api.connect(first, path);
+  const second = api.socket("unix", "stream");
+  opened.add(second);
+  api.setNonBlocking(second, true);
+  const refused = await api.connect(second, path).catch((error) => error);
+  expect(refused).toMatchObject({ code: "EAGAIN" });
+  api.setNonBlocking(second, false);
+  let connected = false;
+  const waiting = api.connect(second, path).then(() => {
+    connected = true;
+  });
+  await Bun.sleep(30);
+  expect(connected).toBe(false); // the kernel sends no event for this: a timer retries
+  opened.add(await api.accept(listener));
+  await waiting;
+  expect(connected).toBe(true);
+});
+
+test("a full datagram queue: non-blocking sendto is EAGAIN, a blocking one waits for the reader", async () => {
+  const path = `@tstcp-dgram-queue-${process.pid}`;
+  const receiver = api.socket("unix", "dgram");
+  opened.add(receiver);
+  api.bind(receiver, path);
+  const sender = api.socket("unix", "dgram");
+  opened.add(sender);
+  api.setNonBlocking(sender, true);
+  let queued = 0;
+  for (; queued < 10_000; queued++) {
+    const error = await api.sendto(sender, bytes(`d${queued}`), path).catch((e) => e);
+    if (typeof error !== "number") {
+      expect(error).toMatchObject({ code: "EAGAIN" });
+      break;
+    }
+  }
+  expect(queued).toBeGreaterThan(0); // net.unix.max_dgram_qlen datagrams fit
+  api.setNonBlocking(sender, false);
+  const blocked = api.sendto(sender, bytes("last"), path);
+  const received: string[] = [];
+  for (let i = 0; i <= queued; i++) received.push(text(await api.recv(receiver, 100)));
+  expect(await blocked).toBe(4);
+  expect(received.at(-1)).toBe("last");
+  expect(received[0]).toBe("d0");
+});
