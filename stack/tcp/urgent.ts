@@ -87,7 +87,7 @@ export function urgentPointerFor(tcb: Tcb, seq: number, flags: number): number {
  * ESTABLISHED, FIN-WAIT-1 and FIN-WAIT-2, RCV.UP <- max(RCV.UP, SEG.UP) and the user is
  * signalled (MUST-30, MUST-32). Called before the text is taken, as Linux's tcp_urg.
  */
-export function processUrgent(tcb: Tcb, seg: TcpSegment): void {
+export function checkUrg(tcb: Tcb, seg: TcpSegment): void {
   if (!(seg.flags & Flag.URG) || seg.urgentPointer === 0 || tcb.shutRd) return;
   const s = tcb.state;
   if (s !== "ESTABLISHED" && s !== "FIN-WAIT-1" && s !== "FIN-WAIT-2") return;
