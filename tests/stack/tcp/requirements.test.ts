@@ -5,7 +5,10 @@
  * code and tests; tests/docs/rfc9293_requirements.test.ts keeps that map true.
  */
 import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { defaultTcpConfig } from "../../../stack/tcp/config.ts";
 import { finishChecksum } from "../../../stack/tcp/header.ts";
+import { emitOptions, optionsLength } from "../../../stack/tcp/options.ts";
 import type { Tcb } from "../../../stack/tcp/tcb.ts";
 import { defaultTcpConnectionOptions } from "../../../stack/tcp/tcp.ts";
 import { ipHost } from "../../helpers/ip_host.ts";
@@ -104,6 +107,87 @@ describe("TCP options (RFC 9293 §3.1, §3.7.1)", () => {
   });
 });
 
+describe("checksums, option emission and keep-alive defaults", () => {
+  test("MUST-2: every segment we send carries a correct checksum", () => {
+    const h = tcbInState("ESTABLISHED");
+    h.conn!.send(bytes(3000), h.now);
+    poll(h);
+    expect(h.sent.length).toBeGreaterThan(0);
+    for (const s of h.sent) expect(s.checksumOk).toBe(true);
+  });
+
+  test("MUST-3: a segment with a bad checksum is dropped unread and counted", () => {
+    const h = tcbInState("ESTABLISHED");
+    const d = rawSegment(0x18, IRS + 1, ISS + 1, [], 10);
+    const corrupt = new Uint8Array(d.payload);
+    corrupt[corrupt.length - 1]! ^= 0xff;
+    h.tcp.input({ ...d, payload: corrupt }, h.now);
+    expect(h.conn!.readableBytes).toBe(0);
+    expect(h.stats.get("tcpInCsumErrors")).toBe(1);
+    expectNothingSent(h);
+  });
+
+  test("MUST-68 MUST-69: every option we emit but NOP/EOL has a length; the list fills whole words", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          mss: fc.option(fc.nat(0xffff), { nil: undefined }),
+          windowScale: fc.option(fc.nat(14), { nil: undefined }),
+          sackPermitted: fc.boolean(),
+          timestamp: fc.option(fc.record({ value: fc.nat(), echo: fc.nat() }), { nil: undefined }),
+          sackBlocks: fc.option(
+            fc.array(fc.record({ left: fc.nat(), right: fc.nat() }), {
+              minLength: 1,
+              maxLength: 3,
+            }),
+            { nil: undefined },
+          ),
+        }),
+        (options) => {
+          const into = new Uint8Array(60);
+          const end = emitOptions(options, into, 0);
+          expect(end % 4).toBe(0); // MUST-69: no partial word, so no padding beyond zeros
+          expect(end).toBe(optionsLength(options));
+          for (let i = 0; i < end; ) {
+            const kind = into[i]!;
+            if (kind === 0) {
+              expect([...into.subarray(i, end)].every((b) => b === 0)).toBe(true);
+              break;
+            }
+            if (kind === 1) {
+              i++;
+              continue;
+            }
+            expect(into[i + 1]).toBeGreaterThanOrEqual(2); // MUST-68: a length octet
+            i += into[i + 1]!;
+          }
+        },
+      ),
+      { seed: 9293, numRuns: 300 },
+    );
+  });
+
+  test("MUST-25 MUST-28: keep-alive is off by default, and idles at least two hours", () => {
+    expect(defaultTcpConnectionOptions().keepAlive).toBe(false); // MUST-25
+    expect(defaultTcpConfig().keepaliveIdleMs).toBeGreaterThanOrEqual(2 * 3600 * 1000); // MUST-28
+    const h = tcbInState("ESTABLISHED");
+    advance(h, 3 * 3600 * 1000);
+    expectNothingSent(h); // no probe unless asked (MUST-24)
+  });
+
+  test("MUST-26: a keep-alive goes only after the idle interval; traffic restarts it", () => {
+    const h = tcbInState("ESTABLISHED", { keepaliveIdleMs: 10_000 });
+    h.conn!.options = { ...h.conn!.options, keepAlive: true };
+    poll(h);
+    advance(h, 6000);
+    arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1 })); // the peer is heard from
+    advance(h, 6000);
+    expectNothingSent(h); // 12 s since the start, but only 6 s idle
+    advance(h, 4000);
+    expectSent(h, { flags: "A", seq: ISS, data: 0 }); // SHLD-12: no data in the probe
+  });
+});
+
 describe("windows, PUSH and Nagle", () => {
   test("MUST-1: the window field is unsigned: 65535 is a large window, not a negative one", () => {
     const h = tcbInState("ESTABLISHED");
@@ -132,7 +216,7 @@ describe("windows, PUSH and Nagle", () => {
     expect(h.sent.map((s) => `${s.flags}:${s.data.length}`)).toEqual(["PA:320"]);
   });
 
-  test("MUST-17: TCP_NODELAY sends a small segment while data is unacknowledged", () => {
+  test("MUST-17 MUST-38 SHLD-7 MAY-16: Nagle and sender SWS hold a small segment; TCP_NODELAY sends it", () => {
     const h = tcbInState("ESTABLISHED");
     h.conn!.send(bytes(10), h.now);
     poll(h);
@@ -171,7 +255,7 @@ describe("windows, PUSH and Nagle", () => {
     expect(edge).toBe(IRS + 1 + 4096); // the buffer is full: the window closed in place
   });
 
-  test("MUST-34 SHLD-15: a window the peer shrinks under our data: no new data beyond it", () => {
+  test("MUST-34 SHLD-15 SHLD-16: a window the peer shrinks under our data: no new data, the old data resent within it", () => {
     const h = tcbInState("ESTABLISHED");
     h.conn!.send(bytes(2000), h.now);
     poll(h);
@@ -182,6 +266,27 @@ describe("windows, PUSH and Nagle", () => {
     poll(h);
     expect(h.sent.filter((s) => s.data.length > 0)).toEqual([]);
     expect(h.conn!.state).toBe("ESTABLISHED");
+    // SHLD-16: at the timeout the unacknowledged data inside the window goes again.
+    advance(h, 1500);
+    const resent = h.sent.filter((s) => s.data.length > 0);
+    expect(resent[0]).toMatchObject({ seq: ISS + 537 });
+    expect(resent[0]!.data.length).toBeLessThanOrEqual(100);
+  });
+
+  test("MUST-37: a zero window may stay closed for as long as the peer answers the probes", () => {
+    const h = tcbInState("ESTABLISHED");
+    arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1, wnd: 0 }));
+    h.conn!.send(bytes(100), h.now);
+    poll(h);
+    let probes = 0;
+    for (let minute = 0; minute < 60; minute++) {
+      advance(h, 60_000);
+      probes += h.sent.length;
+      h.sent.length = 0;
+      arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1, wnd: 0 })); // still shut
+    }
+    expect(probes).toBeGreaterThan(30);
+    expect(h.conn!.state).toBe("ESTABLISHED"); // an hour later, still open
   });
 });
 
