@@ -108,6 +108,7 @@ describe("connect", () => {
   });
 
   test("non-blocking failure: POLLERR|POLLOUT|POLLHUP, SO_ERROR gives the error once", async () => {
+    // RFC 9293 MUST-47: the error is reported (SO_ERROR).
     const { sockets, stack } = fakeSocketApi();
     const fd = sockets.socket("inet", "stream");
     sockets.setNonBlocking(fd, true);
@@ -178,6 +179,7 @@ describe("send and recv", () => {
   });
 
   test("a reset: data first, then ECONNRESET once, then end of stream; send gives EPIPE", async () => {
+    // RFC 9293 MUST-12: an aborted connection is reported to the application.
     const { sockets, fd, connection } = await connected();
     connection.deliver([9]);
     connection.fail("ECONNRESET");
@@ -239,6 +241,7 @@ describe("shutdown and close", () => {
   });
 
   test("close: graceful CLOSE; with SO_LINGER {on, 0}: ABORT; with unread data: ABORT", async () => {
+    // RFC 9293 MAY-1 SHLD-3: close() ends reading; unread data is reported lost with a RST.
     const graceful = await connected();
     graceful.sockets.close(graceful.fd);
     expect(graceful.connection.closed).toBe(true);

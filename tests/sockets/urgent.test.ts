@@ -112,6 +112,7 @@ describe("MSG_OOB between two stacks", () => {
 
 describe("the echo service keeps urgency", () => {
   test("a byte sent urgent comes back urgent, the rest in order", async () => {
+    // RFC 9293 MUST-30: urgent data through the echo service.
     const hosts = socketHosts();
     const { a, b, run } = hosts;
     const echo = startEchoTcp(b.api, hosts.clock, 7);

@@ -33,6 +33,7 @@ function upload(ackPerBurst: boolean, loss: number) {
 
 describe("one ACK per receive burst (TcpConfig.ackPerBurst)", () => {
   test("2 MB without loss: byte-exact, and far fewer ACKs than one per two segments", () => {
+    // RFC 9293 MUST-58 MUST-59: a burst is processed whole before its one ACK.
     const perSegment = upload(false, 0);
     const perBurst = upload(true, 0);
     expect(perSegment.acksSent).toBeGreaterThanOrEqual(perSegment.segmentsIn * 0.45);

@@ -130,6 +130,7 @@ describe("window scaling (RFC 7323 §2)", () => {
   }
 
   test("scaled windows are offered and honoured both ways: more than 64 KiB in flight", () => {
+    // RFC 9293 REC-1: windows held in 32 bits, beyond 64 KiB.
     const { info, maxFlight } = bulk({});
     expect(info.sndScale).toBeGreaterThan(0);
     expect(info.rcvScale).toBeGreaterThan(0);

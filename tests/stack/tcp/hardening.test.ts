@@ -314,6 +314,7 @@ describe("TIME-WAIT is 2·MSL (RFC 9293 §3.10.7.4, §3.4.2)", () => {
   });
 
   test("the default is 60 s, as Linux", () => {
+    // RFC 9293 MUST-13: TIME-WAIT of 2·MSL with MSL 30 s.
     const h = tcbInState("TIME-WAIT");
     advance(h, 59_999);
     expect(h.conn!.state).toBe("TIME-WAIT");
@@ -331,6 +332,7 @@ describe("the RFC 6528 ISN key comes from the CSPRNG", () => {
   });
 
   test("the key is not drawn from the host's Random (32 bits of seed, seen in ports)", () => {
+    // RFC 9293 MUST-9: the ISN secret cannot be learned from outside.
     // Same seeded Random, no explicit key: the keys still differ.
     expect(harness().tcp.isn.hash(1, 2, 3, 4)).not.toBe(harness().tcp.isn.hash(1, 2, 3, 4));
   });

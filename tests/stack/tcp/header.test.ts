@@ -43,6 +43,7 @@ describe("options", () => {
   });
 
   test("a Linux SYN's options, field by field", () => {
+    // RFC 9293 MUST-4: EOL/NOP/MSS and the rest parsed.
     const bytes = hex(`
       02 04 05 b4              # MSS 1460
       04 02                    # SACK permitted
@@ -59,6 +60,7 @@ describe("options", () => {
   });
 
   test("malformed lengths are rejected, never loop or throw", () => {
+    // RFC 9293 MUST-7: an illegal option length is coped with.
     expect(parseOptions(hex("02 00 05 b4"))).toBeUndefined(); // length 0
     expect(parseOptions(hex("08 01 00 00"))).toBeUndefined(); // length 1
     expect(parseOptions(hex("08 0a 00 00"))).toBeUndefined(); // runs past the end

@@ -54,6 +54,7 @@ describe("the sequence number of a pure ACK past the peer's right edge", () => {
   });
 
   test("past it by a scale unit or more (the window shrank): the edge", () => {
+    // RFC 9293 MUST-34: robust against a shrinking window.
     // Field 10: edge ISS+1001+1280 = ISS+2281, 720 bytes short of SND.MAX.
     expect(ackSeqAfter(10)).toBe(ISS + 2281);
   });

@@ -82,6 +82,7 @@ describe("§3.10.7.2 LISTEN", () => {
   });
 
   test("SYN-RECEIVED from a passive open: a RST returns to LISTEN (the TCB goes)", () => {
+    // RFC 9293 MUST-11: SYN-RECEIVED remembers the passive OPEN.
     const h = tcbInState("SYN-RECEIVED");
     arrive(h, seg({ flags: "R", seq: IRS + 1 }));
     expect(h.conn!.state).toBe("CLOSED");
@@ -120,6 +121,7 @@ describe("§3.10.7.3 SYN-SENT", () => {
   });
 
   test("simultaneous open: a SYN → SYN-RECEIVED and SYN,ACK; its ACK → ESTABLISHED", () => {
+    // RFC 9293 MUST-10: simultaneous open.
     const h = tcbInState("SYN-SENT");
     arrive(h, seg({ flags: "S", seq: IRS }));
     expectSent(h, { flags: "SA", seq: ISS, ack: IRS + 1 });
@@ -183,6 +185,7 @@ describe("§3.10.7.4 first: sequence number acceptability", () => {
 
 describe("§3.10.7.4 second: RST (RFC 5961 §3.2)", () => {
   test("RST with SEG.SEQ = RCV.NXT resets an ESTABLISHED connection: ECONNRESET", () => {
+    // RFC 9293 MUST-12: the application is told of the abort (ECONNRESET).
     const h = tcbInState("ESTABLISHED");
     arrive(h, seg({ flags: "R", seq: IRS + 1 }));
     expect(h.conn!.state).toBe("CLOSED");
@@ -250,6 +253,7 @@ describe("§3.10.7.4 fifth: ACK", () => {
   });
 
   test("an ACK older than SND.UNA − MAX.SND.WND gets a challenge ACK (RFC 5961 §5.2)", () => {
+    // RFC 9293 MAY-12: RFC 5961 §5 data injection check.
     const h = tcbInState("ESTABLISHED");
     arrive(h, seg({ flags: "PA", seq: IRS + 1, ack: ISS - 200_000, data: "data" }));
     expectSent(h, { flags: "A", ack: IRS + 1 });
@@ -295,6 +299,7 @@ describe("§3.10.7.4 fifth: ACK", () => {
 
 describe("§3.10.7.4 seventh: text", () => {
   test("in-order data is delivered; out-of-order data waits for the gap", () => {
+    // RFC 9293 SHLD-31 MAY-13: out-of-order segments are queued and ACKed at once.
     const h = tcbInState("ESTABLISHED");
     arrive(h, seg({ flags: "PA", seq: IRS + 4, ack: ISS + 1, data: "def" }));
     expectSent(h, { flags: "A", ack: IRS + 1 }); // immediate duplicate ACK (RFC 5681 §4.2)
@@ -306,6 +311,7 @@ describe("§3.10.7.4 seventh: text", () => {
   });
 
   test("one segment's ACK is delayed, at most delayedAckMs (RFC 9293 §3.8.6.3)", () => {
+    // RFC 9293 SHLD-18 MUST-40: delayed ACK, under 0.5 s.
     const h = tcbInState("ESTABLISHED", { delayedAckMs: 40 });
     arrive(h, seg({ flags: "PA", seq: IRS + 1, ack: ISS + 1, data: "abc" }));
     expectNothingSent(h);
@@ -316,6 +322,7 @@ describe("§3.10.7.4 seventh: text", () => {
   });
 
   test("every second segment is ACKed at once", () => {
+    // RFC 9293 SHLD-19: an ACK at least every second full-sized segment.
     const h = tcbInState("ESTABLISHED");
     arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1, data: "a".repeat(1000) }));
     expectNothingSent(h);
@@ -379,6 +386,7 @@ describe("§3.10.7.4 eighth: FIN", () => {
 
 describe("closing (§3.6) and TIME-WAIT (§3.10.8)", () => {
   test("TIME-WAIT expires after 2·MSL into CLOSED", () => {
+    // RFC 9293 MUST-13: TIME-WAIT lasts 2·MSL.
     const h = tcbInState("TIME-WAIT", { mslMs: 30_000 });
     advance(h, 59_999);
     expect(h.conn!.state).toBe("TIME-WAIT");
@@ -403,6 +411,7 @@ describe("closing (§3.6) and TIME-WAIT (§3.10.8)", () => {
   });
 
   test("a new SYN above RCV.NXT reopens a TIME-WAIT four-tuple (RFC 6191)", () => {
+    // RFC 9293 MAY-2: a new SYN accepted in TIME-WAIT.
     const h = tcbInState("TIME-WAIT");
     arrive(h, seg({ flags: "S", seq: IRS + 100_000 }));
     expect(h.conn!.state).toBe("CLOSED");

@@ -126,6 +126,7 @@ describe("ICMP errors (RFC 1122 §4.2.3.9, RFC 5927)", () => {
   }
 
   test("in a synchronized state a host unreachable is soft: reported only if we then time out", () => {
+    // RFC 9293 MUST-54 MUST-56 MUST-47 SHLD-25: ICMP acted on as a soft error: no abort, reported if the connection then fails.
     const h = tcbInState("ESTABLISHED", { maxRetries: 1 });
     h.conn!.send(new Uint8Array(10), h.now);
     poll(h);
@@ -143,6 +144,7 @@ describe("ICMP errors (RFC 1122 §4.2.3.9, RFC 5927)", () => {
   });
 
   test("fragmentation needed lowers the MSS and resends smaller (RFC 1191)", () => {
+    // RFC 9293 SHLD-6 MUST-54: the MSS follows the path MTU.
     const h = tcbInState("ESTABLISHED");
     const conn = h.conn as Tcb;
     arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1, options: {} }));
@@ -172,6 +174,7 @@ describe("timers and ISNs", () => {
   });
 
   test("RFC 6528: ISNs differ per four-tuple and advance with the 4 µs clock", () => {
+    // RFC 9293 MUST-8 SHLD-1: a clock-driven ISN through a keyed PRF of the four-tuple.
     const isn = new IsnGenerator(new Uint8Array(8).fill(1));
     const a = isn.isn(LOCAL, 80, REMOTE, 5000, 0);
     const b = isn.isn(LOCAL, 80, REMOTE, 5001, 0);

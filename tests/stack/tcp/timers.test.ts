@@ -30,6 +30,7 @@ function establishedWithRtt(rttMs: number, config = {}) {
 
 describe("retransmission timer (RFC 6298)", () => {
   test("the SYN is retransmitted after 1 s, then 2 s, 4 s ... and the connect fails with ETIMEDOUT", () => {
+    // RFC 9293 MUST-22 MUST-19: SYNs are retransmitted with the timer and backoff of data, and the OPEN fails at R2.
     const h = tcbInState("SYN-SENT", { synRetries: 3 });
     advance(h, 999);
     expectNothingSent(h);
@@ -48,6 +49,7 @@ describe("retransmission timer (RFC 6298)", () => {
   });
 
   test("RTO = SRTT + max(200 ms, 4·RTTVAR) after the first sample, doubling on each timeout", () => {
+    // RFC 9293 MUST-19: exponential backoff of the RTO.
     const h = establishedWithRtt(100);
     const conn = h.conn as Tcb;
     expect(conn.srttMs).toBe(100); // §2.2: SRTT = R
@@ -69,6 +71,7 @@ describe("retransmission timer (RFC 6298)", () => {
   });
 
   test("Karn: the ACK of a retransmitted segment gives no RTT sample", () => {
+    // RFC 9293 MUST-18: Karn's algorithm.
     const h = establishedWithRtt(100);
     const conn = h.conn as Tcb;
     conn.send(text("data"), h.now);
@@ -92,6 +95,7 @@ describe("retransmission timer (RFC 6298)", () => {
   });
 
   test("gives up after maxRetries: ETIMEDOUT", () => {
+    // RFC 9293 MUST-20 SHLD-11: R2 reached: the connection is closed.
     const h = establishedWithRtt(100, { maxRetries: 2 });
     h.conn!.send(text("data"), h.now);
     poll(h);
@@ -105,6 +109,7 @@ describe("retransmission timer (RFC 6298)", () => {
 
 describe("zero window (RFC 9293 §3.8.6.1)", () => {
   test("a closed window is probed with backoff, and data flows when it opens", () => {
+    // RFC 9293 MUST-35 MUST-36 SHLD-29 SHLD-30: zero-window probes, the first after an RTO, backing off.
     const h = tcbInState("ESTABLISHED");
     const conn = h.conn as Tcb;
     arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1, wnd: 0 }));
@@ -123,6 +128,7 @@ describe("zero window (RFC 9293 §3.8.6.1)", () => {
   });
 
   test("the receiver advertises a zero window when full, and a window update after a read", () => {
+    // RFC 9293 MUST-39 MAY-8: receiver SWS avoidance; the window stays closed while the buffer is full.
     const h = tcbInState("ESTABLISHED");
     const conn = h.conn as Tcb;
     const capacity = conn.recvBuffer.capacity;
@@ -149,6 +155,7 @@ describe("zero window (RFC 9293 §3.8.6.1)", () => {
 
 describe("keep-alive (RFC 1122 §4.2.3.6)", () => {
   test("an idle connection is probed, and closed with ETIMEDOUT when the peer is gone", () => {
+    // RFC 9293 MAY-5 MUST-24 MUST-27 MUST-29 SHLD-12: keep-alives on request, interval from the configuration, several probes before giving up.
     const h = tcbInState("ESTABLISHED", {
       keepaliveIdleMs: 10_000,
       keepaliveIntervalMs: 1000,
@@ -169,6 +176,7 @@ describe("keep-alive (RFC 1122 §4.2.3.6)", () => {
   });
 
   test("an answer to a probe keeps the connection", () => {
+    // RFC 9293 MUST-29: a lost probe or ACK does not kill the connection.
     const h = tcbInState("ESTABLISHED", {
       keepaliveIdleMs: 10_000,
       keepaliveIntervalMs: 1000,

@@ -8,6 +8,7 @@ import { ADDRESS_A, ADDRESS_B, twoHosts } from "../../helpers/two_hosts.ts";
 
 describe("two stacks", () => {
   test("simultaneous open: crossing SYNs give one connection, ESTABLISHED on both sides", () => {
+    // RFC 9293 MUST-10: simultaneous open between two stacks.
     const { clock, a, b } = twoHosts({ seed: 1, faults: { delayMs: 20 } });
     const options = defaultTcpConnectionOptions();
     const fromA = a.stack.tcp.connect(

@@ -55,6 +55,7 @@ const segments = (cc: Cubic) => cc.cwnd / MSS;
 
 describe("the cubic function (RFC 9438 §4.2)", () => {
   test("K and W_cubic(t) at sample points", () => {
+    // RFC 9293 MAY-18: an alternative congestion control (CUBIC).
     // W_max = 100, cwnd_epoch = 70: K = ∛(30 / 0.4) = ∛75.
     const k = cubicK(100, 70);
     expect(k).toBeCloseTo(4.2172, 4);

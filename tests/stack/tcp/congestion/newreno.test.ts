@@ -52,6 +52,7 @@ describe("initial window (RFC 6928 §2)", () => {
 
 describe("slow start (RFC 5681 §3.1, RFC 3465)", () => {
   test("cwnd doubles every round trip, one ACK per segment or per two", () => {
+    // RFC 9293 MUST-19: slow start.
     fc.assert(
       fc.property(
         fc.integer({ min: 536, max: 9000 }),
@@ -129,6 +130,7 @@ describe("congestion avoidance (RFC 5681 §3.1, RFC 3465 §2.1)", () => {
   });
 
   test("about one SMSS per round trip", () => {
+    // RFC 9293 MUST-19: congestion avoidance.
     const cc = inAvoidance(20 * MSS);
     const p = path(cc, { iss: 40 * MSS });
     for (let i = 1; i <= 10; i++) {
