@@ -47,8 +47,11 @@ export interface Forwarder {
   claims(destination: number): boolean;
   /** A SYN (no ACK) to a claimed address that has no connection. */
   tcpSyn(request: SynRequest, now: number): SynVerdict;
-  /** A datagram to a claimed address with no socket bound there. `data` is valid only during the call. */
-  udpDatagram(flow: ForwardedFlow, data: Uint8Array, now: number): void;
+  /**
+   * A datagram to a claimed address with no socket bound there; `data` is valid only
+   * during the call. A code: answer with that ICMP Destination Unreachable.
+   */
+  udpDatagram(flow: ForwardedFlow, data: Uint8Array, now: number): number | undefined;
 }
 
 /** RFC 1812 §5.2.7.1: Destination Unreachable code 13, communication administratively prohibited. */

@@ -109,7 +109,8 @@ export class Udp implements UdpBindingOwner {
         destination: d.destination,
         destinationPort: header.destinationPort,
       };
-      forwarder.udpDatagram(flow, data, now);
+      const refusal = forwarder.udpDatagram(flow, data, now);
+      if (refusal !== undefined) this.host.icmp.sendDestinationUnreachable(d, refusal, now);
       return;
     }
     if (best === undefined) {
