@@ -248,6 +248,14 @@ export class Gateway implements Forwarder {
     };
   }
 
+  /** The NAT table and the gateway's counters as text (SIGUSR1). */
+  report(now: number): string {
+    const counters = Object.entries(this.host?.stack.stats.snapshot() ?? {})
+      .filter(([name]) => name.startsWith("gw"))
+      .map(([name, value]) => `  ${name} ${value}`);
+    return `${this.table.format(now)}gateway counters:\n${counters.join("\n")}\n`;
+  }
+
   close(): void {
     for (const forward of this.running.splice(0)) forward.stop();
     for (const flow of [...this.flows.values()]) flow.abort("gateway closing");

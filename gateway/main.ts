@@ -56,7 +56,7 @@ export function startGateway(args: GatewayArgs): RunningGateway {
   const api = createSocketApi(stack, clock, driver.kick);
   gateway.attach({ stack, api, now: () => clock.now(), kick: driver.kick });
   const services = serveOnHost({ stack, clock, driver }, args.services);
-  const onUsr1 = () => process.stdout.write(gateway.table.format(clock.now()));
+  const onUsr1 = () => process.stdout.write(gateway.report(clock.now()));
   process.on("SIGUSR1", onUsr1);
   let closing: Promise<void> | undefined;
   return {

@@ -248,7 +248,7 @@ export class TcpFlow {
         if (!(await this.writeHost(buffer.subarray(0, n)))) return;
       }
       this.innerFin = true; // the client's FIN: half-close toward the server
-      if (!this.hostGone) this.host?.shutdown(true);
+      if (!this.hostGone) this.host?.shutdown(); // shutdown(2) SHUT_WR: our FIN to the server
       this.maybeFinish();
     } catch (error) {
       if (this.phase !== "closed") this.abort(`inner recv: ${(error as Error).message}`);
