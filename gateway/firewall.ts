@@ -78,13 +78,18 @@ export class Firewall {
       return { allowed: false, reason: `denied by --deny ${describe(rule)}` };
     }
     if (!this.allowHostLoopback && this.isHost(destination)) {
-      return { allowed: false, reason: `${formatIpv4(destination)} is this host (--allow-host-loopback)` };
+      return {
+        allowed: false,
+        reason: `${formatIpv4(destination)} is this host (--allow-host-loopback)`,
+      };
     }
     return { allowed: true };
   }
 
   private isHost(destination: number): boolean {
-    return destination >>> 24 === 127 || destination >>> 24 === 0 || this.hostAddresses.has(destination);
+    return (
+      destination >>> 24 === 127 || destination >>> 24 === 0 || this.hostAddresses.has(destination)
+    );
   }
 }
 

@@ -51,7 +51,12 @@ export function startForward(
       const flow = new TcpFlow(
         context,
         key,
-        { source: inner, sourcePort: spec.innerPort, destination: parseIpv4(socket.remoteAddress) ?? 0, destinationPort: socket.remotePort },
+        {
+          source: inner,
+          sourcePort: spec.innerPort,
+          destination: parseIpv4(socket.remoteAddress) ?? 0,
+          destinationPort: socket.remotePort,
+        },
         { hostname: socket.remoteAddress, port: socket.remotePort },
       );
       socket.data = flow;
@@ -69,7 +74,12 @@ export function startForward(
   return { spec, stop: () => listener.stop(true) };
 }
 
-async function connectInward(context: TcpRelayContext, flow: TcpFlow, inner: number, port: number): Promise<void> {
+async function connectInward(
+  context: TcpRelayContext,
+  flow: TcpFlow,
+  inner: number,
+  port: number,
+): Promise<void> {
   const { api } = context;
   const fd = api.socket("inet", "stream");
   try {

@@ -29,7 +29,7 @@ import {
 import type { Stack } from "../stack/stack.ts";
 import type { GatewayConfig } from "./config.ts";
 import { Firewall } from "./firewall.ts";
-import { type RunningForward, type ForwardSpec, startForward } from "./forwards.ts";
+import { type ForwardSpec, type RunningForward, startForward } from "./forwards.ts";
 import { NatTable } from "./nat_table.ts";
 import { TcpFlow, type TcpRelayContext } from "./tcp_relay.ts";
 import { UdpRelay } from "./udp_relay.ts";
@@ -270,7 +270,9 @@ function flowKey(flow: ForwardedFlow): string {
 }
 
 /** The first IPv4 nameserver of /etc/resolv.conf (in this namespace), port 53. */
-export function systemResolver(path = "/etc/resolv.conf"): { address: string; port: number } | undefined {
+export function systemResolver(
+  path = "/etc/resolv.conf",
+): { address: string; port: number } | undefined {
   let text: string;
   try {
     text = readFileSync(path, "utf8");

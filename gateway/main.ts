@@ -33,16 +33,27 @@ export function startGateway(args: GatewayArgs): RunningGateway {
   const clock = new RealClock();
   const inner = `${formatIpv4(config.innerAddress)}/${config.prefixLength}`;
   // Without --netns the kernel side is configured here; with it, after the move.
-  const tun = Tun.open({ name: args.tun, mtu: args.mtu, ...(args.netns === undefined ? { address: inner } : {}) });
+  const tun = Tun.open({
+    name: args.tun,
+    mtu: args.mtu,
+    ...(args.netns === undefined ? { address: inner } : {}),
+  });
   let resolvConf: string | undefined;
   try {
-    if (args.netns !== undefined) resolvConf = moveIntoNamespace(tun.name, args.netns, inner, config);
+    if (args.netns !== undefined)
+      resolvConf = moveIntoNamespace(tun.name, args.netns, inner, config);
   } catch (error) {
     void tun.close();
-    throw new DeviceError("EINVAL", `Cannot move ${tun.name} into namespace ${args.netns}: ${(error as Error).message}`);
+    throw new DeviceError(
+      "EINVAL",
+      `Cannot move ${tun.name} into namespace ${args.netns}: ${(error as Error).message}`,
+    );
   }
   const trace = args.trace ? new TextTrace() : undefined;
-  const gateway = new Gateway(config, trace === undefined ? undefined : (line) => console.log(line));
+  const gateway = new Gateway(
+    config,
+    trace === undefined ? undefined : (line) => console.log(line),
+  );
   const stack = new Stack({
     address: config.gatewayAddress,
     prefixLength: config.prefixLength,
@@ -51,7 +62,8 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     forwarder: gateway,
     ...(trace === undefined ? {} : { trace }),
   });
-  const device: Device = args.pcap === undefined ? tun : withPcap(tun, PcapWriter.toFile(args.pcap), clock);
+  const device: Device =
+    args.pcap === undefined ? tun : withPcap(tun, PcapWriter.toFile(args.pcap), clock);
   const driver = attachDriver(stack, device, clock);
   const api = createSocketApi(stack, clock, driver.kick);
   gateway.attach({ stack, api, now: () => clock.now(), kick: driver.kick });
@@ -79,8 +91,14 @@ export function startGateway(args: GatewayArgs): RunningGateway {
  * the gateway; /etc/netns/NAME/resolv.conf (what `ip netns exec` shows as
  * /etc/resolv.conf) names the DNS relay unless one is there. Returns that file if made.
  */
-function moveIntoNamespace(name: string, netns: string, inner: string, config: GatewayArgs["config"]): string | undefined {
-  const ip = (...argv: string[]) => execFileSync("ip", argv, { stdio: ["ignore", "ignore", "pipe"] });
+function moveIntoNamespace(
+  name: string,
+  netns: string,
+  inner: string,
+  config: GatewayArgs["config"],
+): string | undefined {
+  const ip = (...argv: string[]) =>
+    execFileSync("ip", argv, { stdio: ["ignore", "ignore", "pipe"] });
   ip("link", "set", "dev", name, "netns", netns);
   ip("-n", netns, "addr", "add", inner, "dev", name);
   ip("-n", netns, "link", "set", "dev", name, "up");
@@ -117,7 +135,8 @@ export async function gatewayMain(argv: readonly string[]): Promise<number> {
     return 1;
   }
   const { config } = parsed.args;
-  const where = parsed.args.netns === undefined ? "this namespace" : `namespace ${parsed.args.netns}`;
+  const where =
+    parsed.args.netns === undefined ? "this namespace" : `namespace ${parsed.args.netns}`;
   console.log(
     `tstcp gateway: ${running.tun.name} in ${where} as ${formatIpv4(config.innerAddress)}/${config.prefixLength}, ` +
       `gateway ${formatIpv4(config.gatewayAddress)}, DNS ${formatIpv4(config.dnsAddress)}; ` +

@@ -135,7 +135,10 @@ export class TcpFlow {
     this.entry.state = "connected";
     this.entry.hostSocket = `${socket.localAddress}:${socket.localPort}`;
     // Our handshake must complete within acceptTimeoutMs or the host socket is dropped.
-    this.timer = setTimeout(() => this.abort("inner handshake timed out"), this.context.limits.acceptTimeoutMs);
+    this.timer = setTimeout(
+      () => this.abort("inner handshake timed out"),
+      this.context.limits.acceptTimeoutMs,
+    );
     if (this.syn !== undefined) this.context.redeliver(this.syn.packet);
   }
 

@@ -30,7 +30,11 @@ export interface UdpRelayContext {
   readonly limits: GatewayLimits;
   now(): number;
   /** Sends `data` into the link from `from` (a forwarded address) to the inner endpoint. */
-  sendInner(from: { address: number; port: number }, to: { address: number; port: number }, data: Uint8Array): void;
+  sendInner(
+    from: { address: number; port: number },
+    to: { address: number; port: number },
+    data: Uint8Array,
+  ): void;
   trace(line: string): void;
 }
 
@@ -86,7 +90,8 @@ export class UdpRelay {
     mapping.permitted.add(target.address);
     mapping.entry.bytesOut += data.length;
     if (mapping.socket === undefined) {
-      if (mapping.waiting.length < MAX_WAITING) mapping.waiting.push({ data: data.slice(), ...target });
+      if (mapping.waiting.length < MAX_WAITING)
+        mapping.waiting.push({ data: data.slice(), ...target });
       else this.context.stats.drop("gwUdpQueueFull");
       return true;
     }
@@ -124,7 +129,9 @@ export class UdpRelay {
     const inner = { address: flow.source, port: flow.sourcePort };
     Bun.udpSocket({
       binaryType: "uint8array",
-      socket: { data: (_socket, data, port, address) => this.fromHost(mapping, inner, data, port, address) },
+      socket: {
+        data: (_socket, data, port, address) => this.fromHost(mapping, inner, data, port, address),
+      },
     }).then(
       (socket) => {
         if (mapping.closed) {

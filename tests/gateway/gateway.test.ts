@@ -8,15 +8,31 @@
  */
 import { expect, test } from "bun:test";
 import { readFileSync } from "node:fs";
-import { BLACK_HOLE, GATEWAY_OUTSIDE, type GatewayKind, type GatewayTopology, SERVER, withGatewayTopology } from "../helpers/gateway_topology.ts";
-import { SSH_PORT, startServers, TEST_NAME, TEST_NAME_ADDRESS } from "../helpers/gateway_servers.ts";
+import {
+  SSH_PORT,
+  startServers,
+  TEST_NAME,
+  TEST_NAME_ADDRESS,
+} from "../helpers/gateway_servers.ts";
+import {
+  BLACK_HOLE,
+  GATEWAY_OUTSIDE,
+  type GatewayKind,
+  type GatewayTopology,
+  SERVER,
+  withGatewayTopology,
+} from "../helpers/gateway_topology.ts";
 import { commands, describeTun } from "../helpers/tun_env.ts";
 
 const CLIENT = "tests/gateway/fixtures/client.ts";
 /** sha256 of the first 100,000,000 bytes of the fixtures' pattern (servers.ts patternBytes). */
 const PATTERN_100MB_SHA256 = "323d7dfe15b65d05131a576d75dcd64115699e0ccba74a97ede26481a391edfd";
 
-async function client(t: GatewayTopology, args: string[], timeoutMs = 60_000): Promise<Record<string, unknown>> {
+async function client(
+  t: GatewayTopology,
+  args: string[],
+  timeoutMs = 60_000,
+): Promise<Record<string, unknown>> {
   const r = await t.inner.runBun(CLIENT, args, { timeoutMs });
   if (r.exitCode !== 0) throw new Error(`client ${args.join(" ")}: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split("\n").at(-1)!);
@@ -31,16 +47,29 @@ async function commonChecks(t: GatewayTopology): Promise<void> {
   const servers = await startServers(t.server, SERVER);
   try {
     // 100 MB from a kernel HTTP server, intact.
-    const download = await sh(t, `curl -sS --fail -m 100 http://${SERVER}:8000/bytes/100000000 | sha256sum`, 110_000);
+    const download = await sh(
+      t,
+      `curl -sS --fail -m 100 http://${SERVER}:8000/bytes/100000000 | sha256sum`,
+      110_000,
+    );
     expect(download.stdout.split(" ")[0]).toBe(PATTERN_100MB_SHA256);
     // 20 MB through a kernel echo server, intact both ways.
-    expect(await client(t, ["echo", SERVER, "7007", String(20_000_000)])).toEqual({ sent: 20_000_000, received: 20_000_000, match: true });
+    expect(await client(t, ["echo", SERVER, "7007", String(20_000_000)])).toEqual({
+      sent: 20_000_000,
+      received: 20_000_000,
+      match: true,
+    });
     // 1,000 short connections, all complete.
-    expect(await client(t, ["conns", SERVER, "7007", "1000"], 120_000)).toEqual({ ok: 1000, failed: 0 });
+    expect(await client(t, ["conns", SERVER, "7007", "1000"], 120_000)).toEqual({
+      ok: 1000,
+      failed: 0,
+    });
     // A refused port: ECONNREFUSED, as directly (the RST comes only after the host connect failed).
     expect(await client(t, ["connect", SERVER, "7", "10000"])).toEqual({ result: "ECONNREFUSED" });
     // A black-holed destination: no answer (connect first: no SYN,ACK before the host's).
-    expect((await client(t, ["connect", BLACK_HOLE, "80", "3000"])).result).toMatch(/timeout|EHOSTUNREACH/);
+    expect((await client(t, ["connect", BLACK_HOLE, "80", "3000"])).result).toMatch(
+      /timeout|EHOSTUNREACH/,
+    );
     // DNS through 10.0.2.3 to dnsmasq, over UDP and TCP.
     const dig = await sh(t, `dig +short +time=5 +tries=2 @10.0.2.3 ${TEST_NAME}`);
     expect(dig.stdout.trim()).toBe(TEST_NAME_ADDRESS);
@@ -54,7 +83,17 @@ async function commonChecks(t: GatewayTopology): Promise<void> {
     expect(run.stdout.trim()).toBe("through-the-gateway");
     const source = `${servers.dir}/payload`;
     await sh(t, `head -c 3000000 /dev/urandom > ${source}`);
-    const scp = await t.inner.exec(["scp", ...servers.sshOptions, "-P", String(SSH_PORT), source, `root@${SERVER}:${servers.dir}/copy`], { timeoutMs: 60_000 });
+    const scp = await t.inner.exec(
+      [
+        "scp",
+        ...servers.sshOptions,
+        "-P",
+        String(SSH_PORT),
+        source,
+        `root@${SERVER}:${servers.dir}/copy`,
+      ],
+      { timeoutMs: 60_000 },
+    );
     expect(scp.exitCode).toBe(0);
     expect(readFileSync(`${servers.dir}/copy`)).toEqual(readFileSync(source));
   } finally {
@@ -71,7 +110,8 @@ function rssBytes(pid: number): number {
 async function usr1Report(t: GatewayTopology): Promise<string> {
   const before = t.output().length;
   t.process.kill("SIGUSR1");
-  for (let i = 0; i < 100 && !t.output().slice(before).includes("gateway counters:"); i++) await Bun.sleep(50);
+  for (let i = 0; i < 100 && !t.output().slice(before).includes("gateway counters:"); i++)
+    await Bun.sleep(50);
   return t.output().slice(before);
 }
 
@@ -80,31 +120,48 @@ describeTun(
   () => {
     for (const kind of ["tstcp", "slirp4netns"] as GatewayKind[]) {
       test(`${kind}: TCP, UDP, DNS and ssh from the inner namespace reach real servers`, async () => {
-        if (kind === "slirp4netns" && Bun.which("slirp4netns") === null) throw new Error("slirp4netns is not installed (.ci/deps.sh)");
+        if (kind === "slirp4netns" && Bun.which("slirp4netns") === null)
+          throw new Error("slirp4netns is not installed (.ci/deps.sh)");
         await withGatewayTopology(kind, [], commonChecks);
       }, 400_000);
     }
 
     test("tstcp: inbound forward, firewall, host loopback, flow-control bound, NAT table", async () => {
-      const args = ["--forward", "tcp:8080:80", "--deny", `tcp:${SERVER}:7070`, "--flow-buffer", "262144"];
+      const args = [
+        "--forward",
+        "tcp:8080:80",
+        "--deny",
+        `tcp:${SERVER}:7070`,
+        "--flow-buffer",
+        "262144",
+      ];
       await withGatewayTopology("tstcp", args, async (t) => {
         const servers = await startServers(t.server, SERVER);
         try {
           // Inbound: the kernel's curl in the gateway's namespace reaches a server inside.
-          t.inner.spawnBun("tests/gateway/fixtures/servers.ts", ["0.0.0.0"]); // HTTP on :8000
-          t.inner.spawn(["sh", "-c", "while true; do printf 'HTTP/1.0 200 OK\\r\\n\\r\\ninside\\n' | nc -l -p 80 -q 1 || nc -l 80 < /dev/null; done"]);
+          t.inner.spawn([
+            "sh",
+            "-c",
+            "while true; do printf 'HTTP/1.0 200 OK\\r\\n\\r\\ninside\\n' | nc -l -p 80 -q 1 || nc -l 80 < /dev/null; done",
+          ]);
           let inbound = "";
           for (let i = 0; i < 50 && inbound !== "inside"; i++) {
-            inbound = (await t.gw.exec(["curl", "-sS", "-m", "5", "http://127.0.0.1:8080/"])).stdout.trim();
+            inbound = (
+              await t.gw.exec(["curl", "-sS", "-m", "5", "http://127.0.0.1:8080/"])
+            ).stdout.trim();
             if (inbound !== "inside") await Bun.sleep(200);
           }
           expect(inbound).toBe("inside");
           // Firewall: the denied destination is refused (RST) although a server listens there.
-          expect(await client(t, ["connect", SERVER, "7070", "10000"])).toEqual({ result: "ECONNREFUSED" });
+          expect(await client(t, ["connect", SERVER, "7070", "10000"])).toEqual({
+            result: "ECONNREFUSED",
+          });
           // The host's own addresses are out of reach by default, server or not.
           t.gw.spawn(["nc", "-lk", "5555"]);
           await Bun.sleep(300);
-          expect(await client(t, ["connect", GATEWAY_OUTSIDE, "5555", "10000"])).toEqual({ result: "ECONNREFUSED" });
+          expect(await client(t, ["connect", GATEWAY_OUTSIDE, "5555", "10000"])).toEqual({
+            result: "ECONNREFUSED",
+          });
           const report = await usr1Report(t);
           expect(Number(/gwDenied (\d+)/.exec(report)?.[1])).toBeGreaterThanOrEqual(2);
           // Flow control: a destination that stops reading; the client pushes for 6 s.
@@ -119,7 +176,9 @@ describeTun(
           }
           const { written } = (await blast) as { written: number };
           const growth = peak - baseline;
-          console.log(`flow control: client wrote ${(written / 1e6).toFixed(1)} MB into a stalled destination; gateway RSS ${(baseline / 1e6).toFixed(1)} -> ${(peak / 1e6).toFixed(1)} MB`);
+          console.log(
+            `flow control: client wrote ${(written / 1e6).toFixed(1)} MB into a stalled destination; gateway RSS ${(baseline / 1e6).toFixed(1)} -> ${(peak / 1e6).toFixed(1)} MB`,
+          );
           // What one flow may hold: our receive window and send buffer and flowBufferBytes,
           // a few MB; the kernel's socket buffers are not in our RSS. Far below what was offered.
           expect(growth).toBeLessThan(48e6);

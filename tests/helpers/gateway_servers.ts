@@ -19,7 +19,11 @@ export interface ServerSet {
   cleanup(): void;
 }
 
-async function waitForLine(child: { stdout: ReadableStream<Uint8Array> }, pattern: RegExp, ms: number): Promise<void> {
+async function waitForLine(
+  child: { stdout: ReadableStream<Uint8Array> },
+  pattern: RegExp,
+  ms: number,
+): Promise<void> {
   const reader = child.stdout.getReader();
   let text = "";
   const deadline = Date.now() + ms;
@@ -43,8 +47,15 @@ export async function startServers(server: Netns, address: string): Promise<Serv
     if (r.exitCode !== 0) throw new Error(`${command.join(" ")}: ${r.stderr}`);
   };
   server.spawn([
-    "dnsmasq", "--no-daemon", "--no-resolv", "--no-hosts", `--listen-address=${address}`,
-    "--bind-interfaces", `--address=/${TEST_NAME}/${TEST_NAME_ADDRESS}`, "--user=root", "--pid-file=",
+    "dnsmasq",
+    "--no-daemon",
+    "--no-resolv",
+    "--no-hosts",
+    `--listen-address=${address}`,
+    "--bind-interfaces",
+    `--address=/${TEST_NAME}/${TEST_NAME_ADDRESS}`,
+    "--user=root",
+    "--pid-file=",
   ]);
   await must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", join(dir, "host_key")]);
   await must(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", join(dir, "user_key")]);
@@ -54,9 +65,17 @@ export async function startServers(server: Netns, address: string): Promise<Serv
   writeFileSync(
     config,
     [
-      `Port ${SSH_PORT}`, `ListenAddress ${address}`, `HostKey ${join(dir, "host_key")}`,
-      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`, "PermitRootLogin yes", "StrictModes no",
-      "UsePAM no", "PasswordAuthentication no", `PidFile ${join(dir, "sshd.pid")}`, "Subsystem sftp internal-sftp", "",
+      `Port ${SSH_PORT}`,
+      `ListenAddress ${address}`,
+      `HostKey ${join(dir, "host_key")}`,
+      `AuthorizedKeysFile ${join(dir, "authorized_keys")}`,
+      "PermitRootLogin yes",
+      "StrictModes no",
+      "UsePAM no",
+      "PasswordAuthentication no",
+      `PidFile ${join(dir, "sshd.pid")}`,
+      "Subsystem sftp internal-sftp",
+      "",
     ].join("\n"),
   );
   server.spawn(["/usr/sbin/sshd", "-D", "-e", "-f", config]);
@@ -64,8 +83,18 @@ export async function startServers(server: Netns, address: string): Promise<Serv
   return {
     dir,
     sshOptions: [
-      "-i", join(dir, "user_key"), "-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null",
-      "-o", "BatchMode=yes", "-o", "ConnectTimeout=20", "-o", "LogLevel=ERROR",
+      "-i",
+      join(dir, "user_key"),
+      "-o",
+      "StrictHostKeyChecking=no",
+      "-o",
+      "UserKnownHostsFile=/dev/null",
+      "-o",
+      "BatchMode=yes",
+      "-o",
+      "ConnectTimeout=20",
+      "-o",
+      "LogLevel=ERROR",
     ],
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };

@@ -35,7 +35,10 @@ async function must(ns: Netns, command: string[]): Promise<void> {
 }
 
 /** Collects a child's stdout+stderr and resolves when `pattern` shows up in it. */
-function collect(child: Subprocess<"pipe", "pipe", "pipe">): { text: () => string; waitFor: (p: RegExp, ms: number) => Promise<void> } {
+function collect(child: Subprocess<"pipe", "pipe", "pipe">): {
+  text: () => string;
+  waitFor: (p: RegExp, ms: number) => Promise<void>;
+} {
   let text = "";
   const waiters: { pattern: RegExp; resolve: () => void }[] = [];
   const pump = async (stream: ReadableStream<Uint8Array>) => {
@@ -55,8 +58,15 @@ function collect(child: Subprocess<"pipe", "pipe", "pipe">): { text: () => strin
     waitFor: (pattern, ms) =>
       new Promise<void>((resolve, reject) => {
         if (pattern.test(text)) return resolve();
-        const timer = setTimeout(() => reject(new Error(`gateway did not print ${pattern} in ${ms} ms:\n${text}`)), ms);
-        waiters.push({ pattern, resolve: () => (clearTimeout(timer), resolve()) });
+        const timer = setTimeout(
+          () => reject(new Error(`gateway did not print ${pattern} in ${ms} ms:\n${text}`)),
+          ms,
+        );
+        const done = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        waiters.push({ pattern, resolve: done });
       }),
   };
 }
@@ -69,7 +79,19 @@ export async function withGatewayTopology<T>(
   return withNetns("gwin", (inner) =>
     withNetns("gwgw", (gw) =>
       withNetns("gwsrv", async (server) => {
-        await must(gw, ["ip", "link", "add", "vgw", "type", "veth", "peer", "name", "vsrv", "netns", server.name]);
+        await must(gw, [
+          "ip",
+          "link",
+          "add",
+          "vgw",
+          "type",
+          "veth",
+          "peer",
+          "name",
+          "vsrv",
+          "netns",
+          server.name,
+        ]);
         await must(gw, ["ip", "addr", "add", `${GATEWAY_OUTSIDE}/24`, "dev", "vgw"]);
         await must(gw, ["ip", "link", "set", "vgw", "up"]);
         await must(gw, ["ip", "route", "add", "198.18.0.0/15", "via", SERVER]);
@@ -92,17 +114,51 @@ export async function withGatewayTopology<T>(
   );
 }
 
-function startGateway(kind: GatewayKind, inner: Netns, gw: Netns, extra: string[]): Subprocess<"pipe", "pipe", "pipe"> {
+function startGateway(
+  kind: GatewayKind,
+  inner: Netns,
+  gw: Netns,
+  extra: string[],
+): Subprocess<"pipe", "pipe", "pipe"> {
   const path = `/var/run/netns/${inner.name}`;
-  if (kind === "tstcp") return gw.spawnBun("examples/host.ts", ["--gateway", "--netns", inner.name, ...extra]);
+  if (kind === "tstcp")
+    return gw.spawnBun("examples/host.ts", ["--gateway", "--netns", inner.name, ...extra]);
   if (kind === "slirp4netns") {
-    return gw.spawn(["slirp4netns", "--netns-type=path", "--configure", "--mtu=65520", "--disable-host-loopback", path, "tap0", ...extra]);
+    return gw.spawn([
+      "slirp4netns",
+      "--netns-type=path",
+      "--configure",
+      "--mtu=65520",
+      "--disable-host-loopback",
+      path,
+      "tap0",
+      ...extra,
+    ]);
   }
   // pasta: -f foreground; --config-net configures the namespace's side; slirp-like addresses.
-  return gw.spawn(["pasta", "-f", "--config-net", "-a", "10.0.2.100", "-n", "24", "-g", "10.0.2.2", "--dns-forward", "10.0.2.3", "--netns", path, ...extra]);
+  return gw.spawn([
+    "pasta",
+    "-f",
+    "--config-net",
+    "-a",
+    "10.0.2.100",
+    "-n",
+    "24",
+    "-g",
+    "10.0.2.2",
+    "--dns-forward",
+    "10.0.2.3",
+    "--netns",
+    path,
+    ...extra,
+  ]);
 }
 
-async function waitReady(kind: GatewayKind, inner: Netns, waitFor: (p: RegExp, ms: number) => Promise<void>): Promise<void> {
+async function waitReady(
+  kind: GatewayKind,
+  inner: Netns,
+  waitFor: (p: RegExp, ms: number) => Promise<void>,
+): Promise<void> {
   if (kind === "tstcp") return waitFor(/tstcp gateway:/, 30_000);
   // The references print nothing useful: wait until the default route is in place.
   for (let i = 0; i < 100; i++) {
