@@ -100,6 +100,14 @@ function moveIntoNamespace(
   const ip = (...argv: string[]) =>
     execFileSync("ip", argv, { stdio: ["ignore", "ignore", "pipe"] });
   ip("link", "set", "dev", name, "netns", netns);
+  // IPv6 is not carried through the gateway yet: the interface does not speak it.
+  execFileSync(
+    "ip",
+    ["netns", "exec", netns, "sysctl", "-qw", `net.ipv6.conf.${name}.disable_ipv6=1`],
+    {
+      stdio: "ignore",
+    },
+  );
   ip("-n", netns, "addr", "add", inner, "dev", name);
   ip("-n", netns, "link", "set", "dev", name, "up");
   ip("-n", netns, "link", "set", "dev", "lo", "up");

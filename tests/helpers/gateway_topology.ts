@@ -35,7 +35,7 @@ async function must(ns: Netns, command: string[]): Promise<void> {
 }
 
 /** Collects a child's stdout+stderr and resolves when `pattern` shows up in it. */
-function collect(child: Subprocess<"pipe", "pipe", "pipe">): {
+export function collect(child: Subprocess<"pipe", "pipe", "pipe">): {
   text: () => string;
   waitFor: (p: RegExp, ms: number) => Promise<void>;
 } {
