@@ -3,7 +3,7 @@
  *
  *   inner ns            gateway ns                     server ns
  *   10.0.2.100 ─tun0─▶  gateway process  198.18.0.1 ─veth─ 198.18.0.2 (servers, dnsmasq)
- *                       (ours, slirp4netns or pasta)    198.18.0.0/15 routed to the server
+ *                       (ours, slirp4netns or pasta)    everything routed to the server
  *                                                       ns; 198.19.0.1 is a black hole there
  *
  * The gateway process runs in the gateway namespace (ip netns exec); its resolv.conf
@@ -94,7 +94,7 @@ export async function withGatewayTopology<T>(
         ]);
         await must(gw, ["ip", "addr", "add", `${GATEWAY_OUTSIDE}/24`, "dev", "vgw"]);
         await must(gw, ["ip", "link", "set", "vgw", "up"]);
-        await must(gw, ["ip", "route", "add", "198.18.0.0/15", "via", SERVER]);
+        await must(gw, ["ip", "route", "add", "default", "via", SERVER]);
         await must(server, ["ip", "addr", "add", `${SERVER}/24`, "dev", "vsrv"]);
         await must(server, ["ip", "link", "set", "vsrv", "up"]);
         await must(server, ["ip", "route", "add", "default", "via", GATEWAY_OUTSIDE]);
@@ -135,10 +135,14 @@ function startGateway(
       ...extra,
     ]);
   }
-  // pasta: -f foreground; --config-net configures the namespace's side; slirp-like addresses.
+  // pasta: -f foreground, IPv4 only, stays root (it could not enter the namespace as
+  // nobody); --config-net configures the namespace's side with slirp-like addresses.
   return gw.spawn([
     "pasta",
     "-f",
+    "-4",
+    "--runas",
+    "0",
     "--config-net",
     "-a",
     "10.0.2.100",
