@@ -239,8 +239,7 @@ export class Gateway implements Forwarder {
   }
 
   /** For /stats: the NAT table and the gateway's counts. */
-  snapshot(): Record<string, unknown> {
-    const now = this.host?.now() ?? 0;
+  snapshot(now: number): Record<string, unknown> {
     return {
       tcpFlows: this.table.count("tcp"),
       udpMappings: this.table.count("udp"),

@@ -52,6 +52,8 @@ export interface Forwarder {
    * during the call. A code: answer with that ICMP Destination Unreachable.
    */
   udpDatagram(flow: ForwardedFlow, data: Uint8Array, now: number): number | undefined;
+  /** What /stats shows of the forwarder (a gateway: its NAT table); optional. */
+  snapshot?(now: number): Record<string, unknown>;
 }
 
 /** RFC 1812 §5.2.7.1: Destination Unreachable code 13, communication administratively prohibited. */

@@ -134,6 +134,8 @@ describeTun(
         `tcp:${SERVER}:7070`,
         "--flow-buffer",
         "262144",
+        "--services",
+        "http",
       ];
       await withGatewayTopology("tstcp", args, async (t) => {
         const servers = await startServers(t.server, SERVER);
@@ -169,10 +171,12 @@ describeTun(
           const blast = client(t, ["blast", SERVER, "9009", "6"]);
           let peak = baseline;
           let table = "";
+          let stats = "";
           for (let i = 0; i < 20; i++) {
             await Bun.sleep(250);
             peak = Math.max(peak, rssBytes(t.process.pid));
             if (i === 12) table = await usr1Report(t);
+            if (i === 14) stats = (await sh(t, "curl -sS -m 10 http://10.0.2.2/stats")).stdout;
           }
           const { written } = (await blast) as { written: number };
           const growth = peak - baseline;
@@ -184,6 +188,11 @@ describeTun(
           expect(growth).toBeLessThan(48e6);
           // The NAT table lists the stalled flow with the bytes it carried.
           expect(table).toContain(`${SERVER}:9009`);
+          // ... and so does /stats of the gateway's own HTTP service (at 10.0.2.2).
+          const nat = JSON.parse(stats).gateway.nat as { destination: string; bytesOut: number }[];
+          expect(nat.find((row) => row.destination === `${SERVER}:9009`)?.bytesOut).toBeGreaterThan(
+            0,
+          );
         } finally {
           servers.cleanup();
         }
