@@ -16,7 +16,7 @@
  */
 import { readFileSync } from "node:fs";
 import type { SocketApi } from "../sockets/api.ts";
-import { formatIpv4, isMulticast, LIMITED_BROADCAST } from "../stack/address.ts";
+import { formatIpv4, isMulticast, LIMITED_BROADCAST, sameSubnet } from "../stack/address.ts";
 import {
   ADMINISTRATIVELY_PROHIBITED,
   type ForwardedFlow,
@@ -124,8 +124,14 @@ export class Gateway implements Forwarder {
 
   // ---- Forwarder (stack/forwarding.ts) ----
 
-  /** Every unicast address but ours: the inner side's default route is us. */
+  /**
+   * Every unicast address off the link (the inner side's default route is us), and the
+   * DNS relay's. Other addresses on the link are nobody's: never looked for on the host.
+   */
   claims(destination: number): boolean {
+    const { gatewayAddress, prefixLength, dnsAddress } = this.config;
+    if (destination === dnsAddress) return true;
+    if (sameSubnet(destination, gatewayAddress, prefixLength)) return false;
     return !(
       destination === 0 ||
       destination === LIMITED_BROADCAST ||

@@ -2,9 +2,10 @@
 import { describe, expect, test } from "bun:test";
 import { rmSync } from "node:fs";
 import { parseGatewayArgs } from "../../gateway/cli.ts";
+import { defaultGatewayConfig } from "../../gateway/config.ts";
 import { Firewall, parseRule } from "../../gateway/firewall.ts";
 import { parseForward } from "../../gateway/forwards.ts";
-import { systemResolver } from "../../gateway/gateway.ts";
+import { Gateway, systemResolver } from "../../gateway/gateway.ts";
 import { parseIpv4 } from "../../stack/address.ts";
 
 const ip = (text: string) => parseIpv4(text)!;
@@ -82,4 +83,14 @@ describe("flags", () => {
     expect(systemResolver("/nonexistent")).toBeUndefined();
     rmSync(path);
   });
+});
+
+test("the gateway claims off-link unicast addresses and the DNS relay's, nothing else on the link", () => {
+  const gateway = new Gateway(defaultGatewayConfig());
+  expect(gateway.claims(ip("198.18.0.2"))).toBe(true);
+  expect(gateway.claims(ip("10.0.2.3"))).toBe(true);
+  expect(gateway.claims(ip("10.0.2.77"))).toBe(false);
+  expect(gateway.claims(ip("224.0.0.251"))).toBe(false);
+  expect(gateway.claims(ip("255.255.255.255"))).toBe(false);
+  expect(gateway.claims(ip("127.0.0.1"))).toBe(false);
 });
