@@ -27,7 +27,9 @@
  * Read next: socket_api.ts (the calls), tcp_socket.ts and udp_socket.ts (what they do),
  * unix/unix_socket.ts (Unix-domain), select.ts, poll.ts and epoll.ts (readiness),
  * ports.ts (bind rules, ephemeral ports),
- * message_flags.ts (peek, waitAll, dontWait), options.ts (setsockopt).
+ * message_flags.ts (peek, waitAll, dontWait, oob), options.ts (setsockopt). Urgent
+ * data: `send(fd, data, { oob: true })`, `recv(fd, 1, { oob: true })`, `atMark(fd)`
+ * (SIOCATMARK), POLLPRI/EPOLLPRI and select's except set (stack/tcp/urgent.ts).
  */
 import type { Clock } from "../stack/clock.ts";
 import { defaultTcpConnectionOptions } from "../stack/tcp/tcp.ts";

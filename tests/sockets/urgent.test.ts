@@ -57,6 +57,22 @@ describe("MSG_OOB between two stacks", () => {
     expect(text(await run(b.api.recv(accepted, 1, { oob: true })))).toBe("X");
   });
 
+  test("select: the except set reports urgent data, as Linux's exceptfds", async () => {
+    const hosts = socketHosts();
+    const { a, b, run } = hosts;
+    const { client, accepted } = await connectedPair(hosts);
+    expect(await run(b.api.select([], [], [accepted], 0))).toEqual({
+      read: [],
+      write: [],
+      except: [],
+    });
+    const waiting = b.api.select([], [], [accepted], null);
+    await run(a.api.send(client, bytes("!"), { oob: true }));
+    expect(await run(waiting)).toEqual({ read: [], write: [], except: [accepted] });
+    expect(text(await run(b.api.recv(accepted, 1, { oob: true })))).toBe("!");
+    expect((await run(b.api.select([], [], [accepted], 0))).except).toEqual([]);
+  });
+
   test("SO_OOBINLINE: the urgent byte is read in line, recv(MSG_OOB) is EINVAL", async () => {
     const hosts = socketHosts();
     const { a, b, run } = hosts;
