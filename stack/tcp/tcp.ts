@@ -208,13 +208,20 @@ export class Tcp {
   }
 
   /**
-   * RFC 9293 §3.10.7.4 (note on TIME-WAIT) / RFC 6191: a SYN whose sequence number is
-   * above the old connection's RCV.NXT may start a new incarnation.
+   * RFC 9293 §3.6 (MAY-2, SHLD-4) / RFC 6191 §2: a SYN may start a new incarnation of a
+   * four-tuple in TIME-WAIT. When the old connection used timestamps and the new one
+   * would, the SYN's TSval must be newer than TS.Recent (or equal, with a higher
+   * sequence number); otherwise its sequence number must be above the old RCV.NXT.
+   * A SYN that fails goes to the old connection, which answers it (RFC 5961 §4).
    */
   private reopensTimeWait(tcb: Tcb, seg: TcpSegment): boolean {
-    return (
-      (seg.flags & (Flag.SYN | Flag.ACK | Flag.RST)) === Flag.SYN && seqGt(seg.seq, tcb.rcvNxt)
-    );
+    if ((seg.flags & (Flag.SYN | Flag.ACK | Flag.RST)) !== Flag.SYN) return false;
+    const ts = seg.options.timestamp;
+    if (tcb.tsEnabled && ts !== undefined && this.config.timestamps) {
+      if (seqGt(ts.value, tcb.tsRecent)) return true;
+      return ts.value === tcb.tsRecent && seqGt(seg.seq, tcb.rcvNxt);
+    }
+    return seqGt(seg.seq, tcb.rcvNxt);
   }
 
   /**

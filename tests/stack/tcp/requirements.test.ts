@@ -364,6 +364,42 @@ describe("connection failures and the application's say (RFC 9293 §3.8.3, §3.9
     expect(active.state).toBe("SYN-SENT");
   });
 
+  test("SHLD-4: with timestamps, a newer TSval reopens TIME-WAIT even below RCV.NXT; an older one does not", () => {
+    const timeWait = () => {
+      const h = harness({ timestamps: true });
+      h.listener = h.tcp.listen(0, LOCAL_PORT, 8);
+      const ts = (value: number) => ({ timestamp: { value, echo: 0 } });
+      arrive(h, seg({ flags: "S", seq: IRS, options: ts(100) }));
+      const synAck = expectSent(h, { flags: "SA" });
+      const echo = synAck.options.timestamp!.value;
+      const t = (value: number) => ({ timestamp: { value, echo } });
+      arrive(h, seg({ flags: "A", seq: IRS + 1, ack: ISS + 1, options: t(101) }));
+      const conn = h.listener.accept() as Tcb;
+      expect(conn.tsEnabled).toBe(true);
+      conn.close(h.now);
+      poll(h);
+      arrive(h, seg({ flags: "FA", seq: IRS + 1, ack: ISS + 2, options: t(102) }));
+      expect(conn.state).toBe("TIME-WAIT");
+      h.sent.length = 0;
+      return { h, conn };
+    };
+    // A SYN whose sequence number is old but whose TSval is newer: a new incarnation.
+    const reopened = timeWait();
+    arrive(
+      reopened.h,
+      seg({ flags: "S", seq: IRS - 50_000, options: { timestamp: { value: 500, echo: 0 } } }),
+    );
+    expect(reopened.conn.state).toBe("CLOSED");
+    expectSent(reopened.h, { flags: "SA", ack: (IRS - 49_999) >>> 0 });
+    // A SYN above RCV.NXT but with an older TSval: an old duplicate, TIME-WAIT stays.
+    const kept = timeWait();
+    arrive(
+      kept.h,
+      seg({ flags: "S", seq: IRS + 100_000, options: { timestamp: { value: 50, echo: 0 } } }),
+    );
+    expect(kept.conn.state).toBe("TIME-WAIT");
+  });
+
   test("SHLD-2: a RST carrying data still resets the connection", () => {
     const h = tcbInState("ESTABLISHED");
     arrive(h, seg({ flags: "R", seq: IRS + 1, data: "connection refused by policy" }));
