@@ -142,6 +142,7 @@ function expectAccounted(packet: Uint8Array): void {
     "ipInHdrErrors",
     "ipInTruncatedPkts",
     "ipInAddrErrors",
+    "ipInInvalidSources",
     "ipInUnknownProtos",
   ].map((name) => host.stats.get(name));
   expect(outcomes.reduce((a, b) => a + b, 0)).toBe(1);
