@@ -92,3 +92,61 @@ export interface Icmpv6ErrorReport {
   readonly icmpType: number;
   readonly icmpCode: number;
 }
+
+const NO_BYTES = new Uint8Array(0);
+
+/**
+ * The datagram IPv6 input hands up, one object the layer fills for every packet (as
+ * `ipv4/datagram.ts` `ReceivedDatagram`): valid only during the upper layer's input.
+ * `header` and `payload` are views made when first asked for.
+ */
+export class ReceivedIpv6Datagram implements Ipv6Datagram {
+  source = "::" as Ipv6Address;
+  destination = "::" as Ipv6Address;
+  protocol = 0;
+  ttl = 0;
+  broadcast = false;
+  checksumValid = false;
+  addressSum = 0;
+  packet: Uint8Array = NO_BYTES;
+  transportStart = 0;
+  private headerBytes: Uint8Array | undefined;
+  private payloadBytes: Uint8Array | undefined;
+
+  get header(): Uint8Array {
+    this.headerBytes ??= this.packet.subarray(0, this.transportStart);
+    return this.headerBytes;
+  }
+
+  get payload(): Uint8Array {
+    this.payloadBytes ??= this.packet.subarray(this.transportStart);
+    return this.payloadBytes;
+  }
+
+  /** Points at the next packet: `packet` is its bytes up to the Payload Length. */
+  fill(
+    fields: {
+      readonly source: Ipv6Address;
+      readonly destination: Ipv6Address;
+      readonly hopLimit: number;
+      readonly broadcast: boolean;
+      readonly checksumValid: boolean;
+      readonly addressSum: number;
+    },
+    packet: Uint8Array,
+    upper: { readonly protocol: number; readonly offset: number },
+  ): this {
+    this.source = fields.source;
+    this.destination = fields.destination;
+    this.ttl = fields.hopLimit;
+    this.broadcast = fields.broadcast;
+    this.checksumValid = fields.checksumValid;
+    this.addressSum = fields.addressSum;
+    this.protocol = upper.protocol;
+    this.packet = packet;
+    this.transportStart = upper.offset;
+    this.headerBytes = undefined;
+    this.payloadBytes = undefined;
+    return this;
+  }
+}

@@ -1,21 +1,58 @@
 /**
- * The IPv6 layer of a host (RFC 8200). INTERFACE FIRST: this commit fixes the shape the
- * rest of the stack builds on; the behaviour follows.
+ * The IPv6 layer of a host (RFC 8200): input checks the fixed header, walks the
+ * extension headers, reassembles fragments and hands the packet to ICMPv6, UDP or TCP;
+ * output writes the header into the headroom the transport left, fragments to the path
+ * MTU (RFC 8201) if it must, and transmits.
+ *
+ * As for IPv4 (`ipv4/ipv4.ts`), a host does not forward and has no routing table: a
+ * packet for another address is dropped, and everything goes out the one link. Read
+ * `header.ts`, then this file, then `extension_headers.ts` and `reassembly.ts`.
  */
 import type { Offload, TransmitOffload } from "../offload.ts";
-import type { Random } from "../random.ts";
+import { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
-import { type Ipv6Address, UNSPECIFIED_IPV6 } from "./address.ts";
-import type { Icmpv6ErrorReport, Ipv6Datagram, Ipv6Send } from "./datagram.ts";
+import {
+  ALL_NODES,
+  type Ipv6Address,
+  isMulticastIpv6,
+  isV4MappedIpv6,
+  LOOPBACK_IPV6,
+  multicastScope,
+  solicitedNodeAddress,
+  UNSPECIFIED_IPV6,
+} from "./address.ts";
+import { type Ipv6Datagram, type Ipv6Send, NextHeader, ReceivedIpv6Datagram } from "./datagram.ts";
+import {
+  type ChainEnd,
+  type ChainStart,
+  chainStartOf,
+  ParameterProblemCode,
+  walkChain,
+} from "./extension_headers.ts";
+import { FRAGMENT_HEADER_LENGTH, parseFragmentHeader } from "./fragment_header.ts";
+import { fragmentAndSend } from "./fragmentation.ts";
+import {
+  DEFAULT_HOP_LIMIT,
+  emitIpv6Header,
+  IPV6_HEADER_LENGTH,
+  IPV6_MAX_PAYLOAD,
+  IPV6_MINIMUM_MTU,
+  type Ipv6Header,
+  isIpv6ParseFailure,
+  PAYLOAD_LENGTH,
+  packetAddressSum,
+  parseIpv6Header,
+} from "./header.ts";
+import { PathMtuCache, type PathMtuLimits } from "./path_mtu.ts";
+import { Ipv6Reassembly, type Ipv6ReassemblyLimits } from "./reassembly.ts";
 
 export type { Icmpv6ErrorReport, Ipv6Datagram, Ipv6Send } from "./datagram.ts";
 export { NextHeader } from "./datagram.ts";
+export { IPV6_HEADER_LENGTH, IPV6_MINIMUM_MTU } from "./header.ts";
 
-/** RFC 8200 §3: the fixed header is 40 octets; transports leave this much headroom. */
-export const IPV6_HEADER_LENGTH = 40;
-/** RFC 8200 §5: every link carries 1280-octet packets. */
-export const IPV6_MINIMUM_MTU = 1280;
+/** RFC 4443 §3.3 Time Exceeded, code 1: fragment reassembly time exceeded. */
+const REASSEMBLY_TIME_EXCEEDED = 1;
 
 /** What the ICMPv6 layer offers IPv6 and the transports (`icmpv6/icmpv6.ts` implements it). */
 export interface Icmpv6Errors {
@@ -33,7 +70,7 @@ export interface Ipv6Host {
   /** Our unicast address (e.g. fd00::2) and its prefix length. */
   readonly address6: Ipv6Address;
   readonly prefixLength6: number;
-  /** The device MTU (bytes of IP packet); IPv6 needs at least 1280. */
+  /** The device MTU (bytes of IP packet); IPv6 needs at least 1280 (RFC 8200 §5). */
   readonly mtu: number;
   readonly offload?: Offload;
   readonly random: Random;
@@ -46,18 +83,84 @@ export interface Ipv6Host {
   readonly tcp: { input(d: Ipv6Datagram, now: number): void };
 }
 
+export interface Ipv6Limits {
+  reassembly?: Partial<Ipv6ReassemblyLimits>;
+  pathMtu?: Partial<PathMtuLimits>;
+}
+
+/** The fields of one arriving packet that every step needs. */
+interface Arrival {
+  readonly source: Ipv6Address;
+  readonly destination: Ipv6Address;
+  readonly hopLimit: number;
+  readonly broadcast: boolean;
+  readonly checksumValid: boolean;
+  readonly addressSum: number;
+}
+
 export class Ipv6 {
-  constructor(private readonly host: Ipv6Host) {}
+  readonly reassembly: Ipv6Reassembly;
+  readonly pathMtus: PathMtuCache;
+  /** Fragment identifications, drawn when first needed (RFC 7739: unpredictable). */
+  private identification: Random | undefined;
+  private readonly rxDatagram = new ReceivedIpv6Datagram();
+  private delivering = false;
+  /** Multicast groups we belong to (RFC 4291 §2.8): all-nodes and our solicited-node. */
+  private readonly groups: ReadonlySet<Ipv6Address>;
+
+  constructor(
+    private readonly host: Ipv6Host,
+    limits: Ipv6Limits = {},
+  ) {
+    this.reassembly = new Ipv6Reassembly(host.stats, limits.reassembly);
+    this.pathMtus = new PathMtuCache(host.mtu, limits.pathMtu);
+    this.groups = new Set(
+      host.address6 === UNSPECIFIED_IPV6
+        ? [ALL_NODES]
+        : [ALL_NODES, solicitedNodeAddress(host.address6)],
+    );
+  }
+
+  /** False when the link cannot carry IPv6 (MTU under 1280, RFC 8200 §5): every packet is dropped. */
+  get enabled(): boolean {
+    return this.host.mtu >= IPV6_MINIMUM_MTU;
+  }
 
   /**
    * A packet from the link (its first nibble is 6). Never throws: whatever is wrong is
    * dropped and counted. `checksumValid`: the device vouches for the transport checksum.
    */
   input(packet: Uint8Array, now: number, checksumValid = false): void {
-    void packet;
-    void now;
-    void checksumValid;
-    this.host.stats.count("ipv6InReceives");
+    const { stats, trace } = this.host;
+    stats.count("ipv6InReceives");
+    if (trace.enabled) trace.packet("in", packet);
+    if (!this.enabled) {
+      stats.drop("ipv6InDiscards", "link MTU below 1280");
+      return;
+    }
+    const header = parseIpv6Header(packet);
+    if (isIpv6ParseFailure(header)) {
+      stats.drop(header.reason, header.detail);
+      return;
+    }
+    // Bytes past Payload Length are link padding (RFC 8200 §3: it is authoritative).
+    const end = IPV6_HEADER_LENGTH + header.payloadLength;
+    const datagram = packet.length === end ? packet : packet.subarray(0, end);
+    const problem = this.checkAddresses(header);
+    if (problem !== undefined) {
+      stats.drop("ipv6InAddrErrors", problem);
+      return;
+    }
+    const arrival: Arrival = {
+      source: header.source,
+      destination: header.destination,
+      hopLimit: header.hopLimit,
+      broadcast: isMulticastIpv6(header.destination),
+      checksumValid,
+      addressSum: packetAddressSum(datagram),
+    };
+    // RFC 8200 §3: a host does not check the Hop Limit of packets addressed to it.
+    this.continueChain(arrival, datagram, chainStartOf(datagram), now);
   }
 
   /**
@@ -67,42 +170,311 @@ export class Ipv6 {
    * path MTU unless `send.dontFragment`. The bytes are ours only during the call.
    */
   output(packet: Uint8Array, send: Ipv6Send): void {
-    void packet;
-    void send;
+    const { stats } = this.host;
+    stats.count("ipv6OutRequests");
+    if (!this.enabled) {
+      stats.drop("ipv6OutDiscards", "link MTU below 1280");
+      return;
+    }
+    const payloadLength = packet.length - IPV6_HEADER_LENGTH;
+    if (payloadLength > IPV6_MAX_PAYLOAD) {
+      stats.drop("ipv6OutDiscards", "payload over 65535");
+      return;
+    }
+    const header: Ipv6Header = {
+      trafficClass: send.trafficClass ?? 0,
+      flowLabel: send.flowLabel ?? 0,
+      payloadLength,
+      nextHeader: send.protocol,
+      hopLimit: send.hopLimit ?? DEFAULT_HOP_LIMIT,
+      source: send.source === UNSPECIFIED_IPV6 ? this.sourceFor(send.destination) : send.source,
+      destination: send.destination,
+    };
+    const mtu = this.pathMtu(send.destination);
+    if (packet.length <= mtu || this.deviceSegments(send)) {
+      emitIpv6Header(packet, header);
+      this.transmit(packet, send.offload);
+      return;
+    }
+    if (send.dontFragment === true) {
+      // TCP sizes its segments to the path MTU (RFC 8201 §5.2) and is never fragmented.
+      stats.drop("ipv6OutFragFails", `${packet.length} octets over the path MTU ${mtu}`);
+      return;
+    }
+    this.identification ??= new Random(this.host.random.nextUint32());
+    fragmentAndSend(
+      packet,
+      header,
+      { mtu, identification: this.identification.nextUint32() },
+      (fragment) => {
+        stats.count("ipv6OutFragCreates");
+        this.transmit(fragment);
+      },
+    );
+    stats.count("ipv6OutFragOKs");
   }
 
   /** The source address for a packet to `destination` (we have one address). */
-  sourceFor(destination: Ipv6Address): Ipv6Address {
-    void destination;
-    return this.host.address6 ?? UNSPECIFIED_IPV6;
+  sourceFor(_destination: Ipv6Address): Ipv6Address {
+    return this.host.address6;
   }
 
   /** RFC 8201: the largest packet that reaches `destination` unfragmented (≥ 1280). */
   pathMtu(destination: Ipv6Address, now?: number): number {
-    void destination;
-    void now;
-    return Math.max(this.host.mtu, IPV6_MINIMUM_MTU);
+    return this.pathMtus.get(destination, now);
   }
 
   /**
    * A Packet Too Big said `mtu` for `destination` (ICMPv6 calls this). Returns the path
-   * MTU now in force (never below 1280, RFC 8201 §4).
+   * MTU now in force (never below 1280 nor raised, RFC 8201 §4).
    */
   lowerPathMtu(destination: Ipv6Address, mtu: number, now: number): number {
-    void destination;
-    void now;
-    return Math.max(mtu, IPV6_MINIMUM_MTU);
+    return this.pathMtus.lower(destination, mtu, now);
   }
 
-  /** Reassembly timeouts (and Time Exceeded for them); path MTU aging. */
+  /** Reassembly timeouts, with Time Exceeded for them (RFC 8200 §4.5); path MTU aging. */
   poll(now: number): void {
-    void now;
+    this.pathMtus.expire(now);
+    this.reassembly.expire(now, (expired) => {
+      const first = expired.firstFragment;
+      const header = parseIpv6Header(first);
+      if (isIpv6ParseFailure(header)) return; // Unreachable: it was parsed on arrival.
+      const d = new ReceivedIpv6Datagram().fill(
+        { ...header, broadcast: expired.broadcast, checksumValid: false, addressSum: 0 },
+        first,
+        { protocol: NextHeader.FRAGMENT, offset: IPV6_HEADER_LENGTH },
+      );
+      this.host.icmpv6.sendTimeExceeded(d, REASSEMBLY_TIME_EXCEEDED, now);
+    });
   }
 
   nextDeadline(): number {
-    return Number.POSITIVE_INFINITY;
+    return this.reassembly.nextDeadline();
+  }
+
+  private transmit(packet: Uint8Array, offload?: TransmitOffload): void {
+    if (this.host.trace.enabled) this.host.trace.packet("out", packet);
+    this.host.transmit(packet, offload);
+  }
+
+  /** A DF packet over the MTU that the device will cut into MTU-sized pieces (TSO). */
+  private deviceSegments(send: Ipv6Send): boolean {
+    return (
+      send.dontFragment === true &&
+      (send.offload?.segmentSize ?? 0) > 0 &&
+      this.host.offload?.segmentation === true
+    );
+  }
+
+  /**
+   * Which packets a host takes (RFC 4291): sources that can be a sender, destinations
+   * that are ours. Returns why not, or undefined.
+   */
+  private checkAddresses(header: Ipv6Header): string | undefined {
+    const { source, destination } = header;
+    // §2.7: "Multicast addresses must not be used as source addresses".
+    if (isMulticastIpv6(source)) return "multicast source";
+    // §2.5.3: the loopback address "must never be sent outside a single node".
+    if (source === LOOPBACK_IPV6) return "loopback source on a link";
+    // RFC 4291 §2.5.5.2 / RFC 4038 §4.2: v4-mapped addresses never appear on the wire
+    // (Linux ipv6_rcv drops them too): one could pass for an IPv4 peer of a dual socket.
+    if (isV4MappedIpv6(source)) return "v4-mapped source";
+    if (source === this.host.address6) return "our own address as source";
+    if (destination === this.host.address6) return undefined;
+    if (!isMulticastIpv6(destination)) return "not addressed to this host";
+    // §2.7: interface-local scope (1) never crosses a link; other groups we did not join.
+    if (multicastScope(destination) === 1) return "interface-local multicast from a link";
+    return this.groups.has(destination) ? undefined : `multicast group ${destination} not joined`;
+  }
+
+  /** Walks the chain from `start` and acts on where it ends. */
+  private continueChain(
+    arrival: Arrival,
+    packet: Uint8Array,
+    start: ChainStart,
+    now: number,
+  ): void {
+    const end = walkChain(packet, start);
+    switch (end.kind) {
+      case "upper":
+        this.deliver(arrival, packet, end, now);
+        return;
+      case "fragment":
+        this.inputFragment(arrival, packet, end, start, now);
+        return;
+      case "noNextHeader":
+        // RFC 8200 §4.7: anything after No Next Header "must be ignored".
+        this.host.stats.count("ipv6InNoNextHeaders");
+        return;
+      default:
+        this.refuse(arrival, packet, end, now);
+    }
+  }
+
+  /** A chain that ended in a drop, and maybe a Parameter Problem (RFC 8200 §4, §4.2). */
+  private refuse(
+    arrival: Arrival,
+    packet: Uint8Array,
+    end: Extract<ChainEnd, { kind: "drop" | "problem" }>,
+    now: number,
+  ): void {
+    this.host.stats.drop(end.reason, end.detail);
+    if (end.kind !== "problem") return;
+    if (arrival.broadcast && !end.evenToMulticast) return;
+    const d = new ReceivedIpv6Datagram().fill(arrival, packet, {
+      protocol: 0,
+      offset: packet.length,
+    });
+    this.host.icmpv6.sendParameterProblem(d, end.code, end.pointer, now);
+  }
+
+  /**
+   * A packet with a Fragment header at `end.offset` (RFC 8200 §4.5). An atomic fragment
+   * (offset 0, M = 0) is processed on its own, never mixed with other fragments that
+   * share its identification (RFC 6946 §4); the others go to reassembly.
+   */
+  private inputFragment(
+    arrival: Arrival,
+    packet: Uint8Array,
+    end: Extract<ChainEnd, { kind: "fragment" }>,
+    start: ChainStart,
+    now: number,
+  ): void {
+    const { stats } = this.host;
+    const fragment = parseFragmentHeader(packet, end.offset);
+    const data = packet.subarray(end.offset + FRAGMENT_HEADER_LENGTH);
+    const resume: ChainStart = {
+      nextHeader: fragment.nextHeader,
+      offset: end.offset + FRAGMENT_HEADER_LENGTH,
+      nextHeaderAt: end.offset,
+      headersSoFar: start.headersSoFar + 1,
+    };
+    if (fragment.fragmentOffset === 0 && !fragment.moreFragments) {
+      stats.count("ipv6InAtomicFragments");
+      this.continueChain(arrival, packet, resume, now);
+      return;
+    }
+    const problem = this.checkFragment(packet, end.offset, fragment, data, resume);
+    if (problem !== undefined) {
+      stats.drop(problem.reason, problem.detail);
+      const d = new ReceivedIpv6Datagram().fill(arrival, packet, {
+        protocol: 0,
+        offset: packet.length,
+      });
+      if (!arrival.broadcast)
+        this.host.icmpv6.sendParameterProblem(d, problem.code, problem.pointer, now);
+      return;
+    }
+    stats.count("ipv6ReasmReqds");
+    const result = this.reassembly.add(
+      {
+        source: arrival.source,
+        destination: arrival.destination,
+        identification: fragment.identification,
+        fragmentOffset: fragment.fragmentOffset,
+        moreFragments: fragment.moreFragments,
+        nextHeader: fragment.nextHeader,
+        unfragmentable: packet.subarray(0, end.offset),
+        nextHeaderAt: end.nextHeaderAt,
+        data,
+        packet,
+        broadcast: arrival.broadcast,
+      },
+      now,
+    );
+    if (result.kind === "failed") stats.drop("ipv6ReasmFails", result.detail);
+    if (result.kind === "duplicate") stats.drop("ipv6InDiscards", "duplicate fragment");
+    if (result.kind !== "complete") return;
+    stats.count("ipv6ReasmOKs");
+    // The reassembled packet goes on from where its Fragment header was (§4.5); a packet
+    // of its own, so the checksum is summed again and the addresses are its own.
+    const whole = result.packet;
+    this.continueChain(
+      { ...arrival, checksumValid: false, addressSum: packetAddressSum(whole) },
+      whole,
+      {
+        nextHeader: result.nextHeader,
+        offset: result.resumeAt,
+        nextHeaderAt: result.nextHeaderAt,
+        headersSoFar: resume.headersSoFar,
+      },
+      now,
+    );
+  }
+
+  /** The checks RFC 8200 §4.5 and RFC 7112 ask of a fragment before it is queued. */
+  private checkFragment(
+    packet: Uint8Array,
+    fragmentAt: number,
+    fragment: { readonly fragmentOffset: number; readonly moreFragments: boolean },
+    data: Uint8Array,
+    resume: ChainStart,
+  ): { reason: string; detail: string; code: number; pointer: number } | undefined {
+    const { ERRONEOUS_HEADER_FIELD, INCOMPLETE_CHAIN } = ParameterProblemCode;
+    // §4.5: a fragment with M = 1 whose length is not a multiple of 8: "discarded and an
+    // ICMP Parameter Problem, Code 0 ... pointing to the Payload Length field".
+    if (fragment.moreFragments && (data.length === 0 || data.length % 8 !== 0)) {
+      const detail = `fragment of ${data.length} octets with more to come`;
+      return {
+        reason: "ipv6ReasmFails",
+        detail,
+        code: ERRONEOUS_HEADER_FIELD,
+        pointer: PAYLOAD_LENGTH,
+      };
+    }
+    // §4.5: a reassembled Payload Length over 65,535: "pointing to the Fragment Offset field".
+    const payloadEnd = fragmentAt - IPV6_HEADER_LENGTH + fragment.fragmentOffset + data.length;
+    if (payloadEnd > IPV6_MAX_PAYLOAD) {
+      const detail = "fragment reaches past 65535";
+      return {
+        reason: "ipv6ReasmFails",
+        detail,
+        code: ERRONEOUS_HEADER_FIELD,
+        pointer: fragmentAt + 2,
+      };
+    }
+    // RFC 7112 §5 (and RFC 8200 §4.5): the first fragment must hold the whole chain up to
+    // the upper-layer header, or it is discarded with Parameter Problem code 3.
+    if (fragment.fragmentOffset === 0) {
+      const chain = walkChain(packet, resume);
+      if (chain.kind === "drop" && chain.truncated === true) {
+        return {
+          reason: "ipv6ReasmFails",
+          detail: "first fragment without the whole header chain",
+          code: INCOMPLETE_CHAIN,
+          pointer: 0,
+        };
+      }
+      if (chain.kind === "upper" && chain.offset >= packet.length) {
+        return {
+          reason: "ipv6ReasmFails",
+          detail: "first fragment without the upper-layer header",
+          code: INCOMPLETE_CHAIN,
+          pointer: 0,
+        };
+      }
+    }
+    return undefined;
+  }
+
+  /** Demultiplexes by the upper-layer protocol (RFC 8200 §4) to ICMPv6, UDP or TCP. */
+  private deliver(
+    arrival: Arrival,
+    packet: Uint8Array,
+    upper: { readonly protocol: number; readonly offset: number },
+    now: number,
+  ): void {
+    const nested = this.delivering;
+    const d = (nested ? new ReceivedIpv6Datagram() : this.rxDatagram).fill(arrival, packet, upper);
+    const { stats, icmpv6, udp, tcp } = this.host;
+    stats.count("ipv6InDelivers");
+    this.delivering = true;
+    try {
+      if (upper.protocol === NextHeader.TCP) tcp.input(d, now);
+      else if (upper.protocol === NextHeader.UDP) udp.input(d, now);
+      else icmpv6.input(d, now); // walkChain ends "upper" only for these three.
+    } finally {
+      this.delivering = nested;
+    }
   }
 }
-
-/** For the transports: how the Icmpv6 layer hands them errors (as ICMP does for IPv4). */
-export type Icmpv6ErrorSink = { icmpError(report: Icmpv6ErrorReport, now: number): void };
