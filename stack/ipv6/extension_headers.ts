@@ -220,3 +220,40 @@ function routingHeader(packet: Uint8Array, offset: number): Step {
     evenToMulticast: false,
   };
 }
+
+/**
+ * The upper-layer protocol and where its header starts, found by skipping extension
+ * headers by their lengths alone, without judging their contents (as Linux's
+ * ipv6_skip_exthdr): what ICMPv6 asks of a packet it might send an error about, even
+ * one whose options were refused (RFC 4443 §2.4 (e.1)). Undefined when the chain is
+ * truncated, too long, or leads to a non-first fragment or an unknown header.
+ */
+export function skipToUpperLayer(
+  packet: Uint8Array,
+): { readonly protocol: number; readonly offset: number } | undefined {
+  let nextHeader = packet[NEXT_HEADER];
+  let offset = 40;
+  for (let count = 0; count <= MAX_EXTENSION_HEADERS && nextHeader !== undefined; count++) {
+    if (isUpperLayer(nextHeader)) return { protocol: nextHeader, offset };
+    if (nextHeader === NextHeader.FRAGMENT) {
+      if (offset + 8 > packet.length) return undefined;
+      // Fragment Offset (13 bits) in octets 2-3 above the low 3: only offset 0 shows more.
+      if ((((packet[offset + 2]! << 8) | packet[offset + 3]!) & 0xfff8) !== 0) return undefined;
+      nextHeader = packet[offset];
+      offset += 8;
+      continue;
+    }
+    if (
+      nextHeader !== NextHeader.HOP_BY_HOP &&
+      nextHeader !== NextHeader.DESTINATION_OPTIONS &&
+      nextHeader !== NextHeader.ROUTING
+    ) {
+      return undefined;
+    }
+    const length = extensionLength(packet, offset);
+    if (length === undefined) return undefined;
+    nextHeader = packet[offset];
+    offset += length;
+  }
+  return undefined;
+}
