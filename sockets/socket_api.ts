@@ -14,15 +14,12 @@
  *  - buffer sizes are taken as given (Linux doubles SO_RCVBUF/SO_SNDBUF for bookkeeping);
  *  - TCP_CONGESTION takes and gives a string ("cubic", "newreno"; "reno" means newreno).
  */
-import {
-  ANY_ADDRESS,
-  formatIpv4,
-  isMulticast,
-  LIMITED_BROADCAST,
-  parseIpv4,
-} from "../stack/address.ts";
+import { isMulticast, LIMITED_BROADCAST } from "../stack/address.ts";
 import type { Clock } from "../stack/clock.ts";
+import { isMulticastIpv6 } from "../stack/ipv6/address.ts";
+import { formatAddress, type IpAddress, isAnyAddress } from "../stack/network.ts";
 import type { TcpConnectionOptions } from "../stack/tcp/connection.ts";
+import { formatSocketAddress, parseSocketAddress } from "./addresses.ts";
 import type { SocketContext } from "./context.ts";
 import { DescriptorTable } from "./descriptors.ts";
 import { EpollInstance } from "./epoll.ts";
@@ -61,18 +58,30 @@ export class SocketApi {
     };
   }
 
-  /** socket(AF_INET, SOCK_STREAM | SOCK_DGRAM, 0): the lowest free descriptor, from 3. */
-  socket(domain: "inet", type: "stream" | "dgram"): number {
-    if (domain !== "inet")
+  /**
+   * socket(AF_INET | AF_INET6, SOCK_STREAM | SOCK_DGRAM, 0): the lowest free descriptor,
+   * from 3. An inet6 socket speaks IPv6, and IPv4 too through IPv4-mapped addresses
+   * (RFC 3493 §3.7) unless IPV6_V6ONLY is set; "datagram" is a synonym of "dgram".
+   */
+  socket(domain: "inet" | "inet6", type: "stream" | "dgram" | "datagram"): number {
+    if (domain !== "inet" && domain !== "inet6")
       throw new SocketError("EAFNOSUPPORT", "socket", `unknown domain ${String(domain)}`);
-    if (type === "stream") return this.table.allocate(new TcpSocket(this.context), "socket");
-    if (type === "dgram") return this.table.allocate(new UdpSocket(this.context), "socket");
+    if (type === "stream") {
+      return this.table.allocate(new TcpSocket(this.context, domain), "socket");
+    }
+    if (type === "dgram" || type === "datagram") {
+      return this.table.allocate(new UdpSocket(this.context, domain), "socket");
+    }
     throw new SocketError("EINVAL", "socket", `unknown socket type ${String(type)}`);
   }
 
-  /** "0.0.0.0" binds every local address; port 0 picks an ephemeral port (RFC 6056). */
+  /**
+   * "0.0.0.0" (inet) or "::" (inet6) binds every local address; port 0 picks an
+   * ephemeral port (RFC 6056).
+   */
   bind(fd: number, address: string, port: number): void {
-    this.anySocket(fd, "bind").bind(parseAddress(address, "bind"), checkPort(port, "bind"));
+    const socket = this.anySocket(fd, "bind");
+    socket.bind(addressFor(socket, address, "bind"), checkPort(port, "bind"));
   }
 
   listen(fd: number, backlog: number = DEFAULT_BACKLOG): void {
@@ -87,16 +96,14 @@ export class SocketApi {
   /** Stream: resolves when ESTABLISHED. Datagram: sets the default peer and filter. */
   async connect(fd: number, address: string, port: number): Promise<void> {
     const socket = this.anySocket(fd, "connect");
-    const remote = parseAddress(address, "connect");
+    const remote = addressFor(socket, address, "connect");
     const remotePort = checkPort(port, "connect");
     if (socket instanceof UdpSocket) {
-      if (remote === ANY_ADDRESS && remotePort !== 0) throw unreachable(remote);
+      if (isAnyAddress(remote) && remotePort !== 0) throw unreachable(remote);
       socket.connect(remote, remotePort);
     } else {
-      // TCP talks to one host: not to nobody (0.0.0.0), a broadcast or a group.
-      if (remote === ANY_ADDRESS || remote === LIMITED_BROADCAST || isMulticast(remote)) {
-        throw unreachable(remote);
-      }
+      // TCP talks to one host: not to nobody (0.0.0.0, ::), a broadcast or a group.
+      if (isAnyAddress(remote) || isGroup(remote)) throw unreachable(remote);
       await socket.connect(remote, remotePort);
     }
   }
@@ -142,7 +149,7 @@ export class SocketApi {
   async sendto(fd: number, data: Uint8Array, address: string, port: number): Promise<number> {
     const socket = this.anySocket(fd, "sendto");
     if (socket instanceof TcpSocket) return socket.send(data);
-    return socket.sendTo(data, parseAddress(address, "sendto"), checkPort(port, "sendto"));
+    return socket.sendTo(data, addressFor(socket, address, "sendto"), checkPort(port, "sendto"));
   }
 
   /** As `recv`, with the sender's address (for a stream, its one peer). */
@@ -157,10 +164,11 @@ export class SocketApi {
       // A stream has one peer; after a reset there is none left to name (0.0.0.0:0).
       const data = await socket.receive(max, flags);
       const peer = socket.peerNameOrNone();
-      return { data, address: formatIpv4(peer.address), port: peer.port };
+      return { data, address: formatSocketAddress(peer.address, socket.family), port: peer.port };
     }
     const datagram = await socket.receiveFrom(max, "recvfrom", flags);
-    return { data: datagram.data, address: formatIpv4(datagram.address), port: datagram.port };
+    const address = formatSocketAddress(datagram.address, socket.family);
+    return { data: datagram.data, address, port: datagram.port };
   }
 
   shutdown(fd: number, how: Shutdown): void {
@@ -177,14 +185,22 @@ export class SocketApi {
     target.release();
   }
 
+  /** The local name in the socket's family (an inet6 socket's IPv4 side v4-mapped). */
   getsockname(fd: number): { address: string; port: number } {
-    const { address, port } = this.anySocket(fd, "getsockname").localName();
-    return { address: formatIpv4(address), port };
+    const socket = this.anySocket(fd, "getsockname");
+    const { address, port } = socket.localName();
+    return { address: formatSocketAddress(address, socket.family), port };
   }
 
   getpeername(fd: number): { address: string; port: number } {
-    const { address, port } = this.anySocket(fd, "getpeername").peerName();
-    return { address: formatIpv4(address), port };
+    const socket = this.anySocket(fd, "getpeername");
+    const { address, port } = socket.peerName();
+    return { address: formatSocketAddress(address, socket.family), port };
+  }
+
+  /** The family a descriptor's socket was made with ("inet" or "inet6"). */
+  family(fd: number): "inet" | "inet6" {
+    return this.anySocket(fd, "getsockname").family;
   }
 
   setsockopt(fd: number, option: SocketOption, value: SocketOptionValue): void {
@@ -249,12 +265,15 @@ export class SocketApi {
   }
 }
 
-function parseAddress(text: string, syscall: string): number {
-  const address = typeof text === "string" ? parseIpv4(text) : undefined;
-  if (address === undefined) {
-    throw new SocketError("EINVAL", syscall, `${JSON.stringify(text)} is not an IPv4 address`);
-  }
-  return address;
+/** The address text for this socket's family (sockets/addresses.ts). */
+function addressFor(socket: TcpSocket | UdpSocket, text: string, syscall: string): IpAddress {
+  return parseSocketAddress(text, socket.family, syscall, socket.v6Only);
+}
+
+/** A broadcast or multicast address: not one host. */
+function isGroup(address: IpAddress): boolean {
+  if (typeof address !== "number") return isMulticastIpv6(address);
+  return address === LIMITED_BROADCAST || isMulticast(address);
 }
 
 function checkPort(port: number, syscall: string): number {
@@ -271,10 +290,10 @@ function checkLength(maxBytes: number, syscall: string): number {
   return maxBytes;
 }
 
-function unreachable(address: number): SocketError {
+function unreachable(address: IpAddress): SocketError {
   return new SocketError(
     "ENETUNREACH",
     "connect",
-    `${formatIpv4(address)} is not a host one can connect to`,
+    `${formatAddress(address)} is not a host one can connect to`,
   );
 }

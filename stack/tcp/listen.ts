@@ -3,7 +3,7 @@
  * and the LISTEN state (§3.10.7.2), including the SYN-cookie path (RFC 4987 §3.6) a
  * listener uses when its half-open table is full.
  */
-import type { Ipv4Datagram } from "../ipv4/datagram.ts";
+import { type IpDatagram, mssTo } from "../network.ts";
 import { Flag, segmentLength, type TcpSegment } from "./header.ts";
 import type { Listener } from "./listener.ts";
 import { initSendWindow, negotiateOptions, receiveSyn, windowScaleFor } from "./negotiate.ts";
@@ -30,7 +30,7 @@ import type { Tcp } from "./tcp.ts";
  *   ACK off: <SEQ=0><ACK=SEG.SEQ+SEG.LEN><CTL=RST,ACK>
  *   ACK on:  <SEQ=SEG.ACK><CTL=RST>
  */
-export function onClosed(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment): void {
+export function onClosed(tcp: Tcp, d: IpDatagram, seg: TcpSegment): void {
   tcp.host.stats.drop("tcpInNoPort");
   if (seg.flags & Flag.RST) return;
   if (seg.flags & Flag.ACK) sendReset(tcp.host, d.destination, d.source, seg, seg.ack, 0, Flag.RST);
@@ -50,7 +50,7 @@ export function onClosed(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment): void {
 export function onListen(
   tcp: Tcp,
   listener: Listener,
-  d: Ipv4Datagram,
+  d: IpDatagram,
   seg: TcpSegment,
   now: number,
 ): Tcb | undefined {
@@ -104,12 +104,12 @@ export function onListen(
  * a timestamp, the window scale and SACK-permitted it offered ride in our TSval and
  * are agreed as usual (syn_cookies.ts); without one they are lost (RFC 4987 §3.6).
  */
-function sendCookie(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment, now: number): void {
+function sendCookie(tcp: Tcp, d: IpDatagram, seg: TcpSegment, now: number): void {
   const config = tcp.config;
   const tuple = tupleOf(d, seg);
   const peer = seg.options;
   const cookie = makeCookie(tcp.isn, tuple, seg.seq, peer.mss ?? 536, now);
-  const options: TcpOptions = { mss: tcp.host.mtu - 40 };
+  const options: TcpOptions = { mss: mssTo(tcp.host.networkFor(d.source), d.source) };
   if (config.timestamps && peer.timestamp !== undefined) {
     const agreed: CookieOptions = {
       windowScale: config.windowScale ? peer.windowScale : undefined,
@@ -129,7 +129,7 @@ function sendCookie(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment, now: number): vo
 function fromCookie(
   tcp: Tcp,
   listener: Listener,
-  d: Ipv4Datagram,
+  d: IpDatagram,
   seg: TcpSegment,
   now: number,
 ): Tcb | undefined {
@@ -174,7 +174,7 @@ function fromCookie(
 function childTcb(
   tcp: Tcp,
   listener: Listener,
-  d: Ipv4Datagram,
+  d: IpDatagram,
   seg: TcpSegment,
   iss: number | undefined,
   now: number,
@@ -192,7 +192,7 @@ function childTcb(
   return tcb;
 }
 
-function tupleOf(d: Ipv4Datagram, seg: TcpSegment) {
+function tupleOf(d: IpDatagram, seg: TcpSegment) {
   return {
     localAddress: d.destination,
     localPort: seg.destinationPort,

@@ -3,6 +3,7 @@
  * half-open connections (SYN-RECEIVED, bounded by `synBacklog`) and the established
  * ones waiting for accept() (bounded by `backlog`).
  */
+import type { IpAddress } from "../network.ts";
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import type { Tcb } from "./tcb.ts";
 import type { Tcp } from "./tcp.ts";
@@ -17,11 +18,13 @@ export class Listener implements TcpListener {
 
   constructor(
     private readonly layer: Tcp,
-    readonly localAddress: number,
+    readonly localAddress: IpAddress,
     readonly localPort: number,
     backlog: number,
     /** Options for the connections it accepts (SO_RCVBUF etc. set on the listening socket). */
     readonly connectionOptions: TcpConnectionOptions | undefined = undefined,
+    /** On ::, IPv6 connections only (IPV6_V6ONLY, RFC 3493 §5.3); else IPv4 ones too. */
+    readonly v6Only = false,
   ) {
     this.backlogValue = Math.max(1, backlog);
   }

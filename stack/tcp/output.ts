@@ -108,7 +108,7 @@ function dataRoom(tcb: Tcb): number {
  * (`stack/offload.ts`). Nagle and SWS avoidance still compare with one MSS.
  */
 function segmentRoom(tcb: Tcb, smss: number): number {
-  if (tcb.layer.host.offload?.segmentation !== true) return smss;
+  if (tcb.layer.host.offload?.segmentation !== true || tcb.net.family !== "inet") return smss;
   return Math.max(smss, smss * Math.floor(MAX_OFFLOAD_DATA / smss));
 }
 
@@ -241,7 +241,6 @@ export function sendProbe(tcb: Tcb, now: number): void {
 
 /** Builds and sends one segment of `tcb`; `len` data bytes come from the send buffer. */
 export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now: number): void {
-  const host = tcb.layer.host;
   const syn = (flags & Flag.SYN) !== 0;
   const wnd = syn ? Math.min(tcb.recvBuffer.free, 65535) : windowField(tcb);
   // The header fields, options and buffer are reused from segment to segment (tcp.ts):
@@ -256,15 +255,17 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
   segmentOptions(tcb, syn, flags, now, seg.options);
   const buffer = tcb.layer.txBuffers.acquire();
   try {
-    const dataAt = writeSegment(seg, buffer.bytes);
+    const { net, localAddress, remoteAddress } = tcb;
+    const dataAt = writeSegment(seg, buffer.bytes, net.headerLength);
     const packet = buffer.view(dataAt + len);
     if (len > 0) tcb.sendBuffer.peek(seqDiff(seq, tcb.sndBufSeq), packet.subarray(dataAt));
     const offload = transmitOffload(tcb, len);
-    if (offload === undefined) finishChecksum(packet, tcb.localAddress, tcb.remoteAddress);
-    else partialChecksum(packet, tcb.localAddress, tcb.remoteAddress);
+    if (offload === undefined)
+      finishChecksum(packet, localAddress, remoteAddress, net.headerLength);
+    else partialChecksum(packet, localAddress, remoteAddress, net.headerLength);
     accountSent(tcb, seq, len, flags, now);
     if (syn) tcb.rcvAdv = seqAdd(tcb.rcvNxt, wnd);
-    host.ipv4.output(packet, tcb.layer.ipv4Send(tcb.localAddress, tcb.remoteAddress, offload));
+    net.output(packet, tcb.layer.networkSend(localAddress, remoteAddress, offload));
   } finally {
     tcb.layer.txBuffers.release(buffer);
   }
@@ -284,6 +285,9 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
 function transmitOffload(tcb: Tcb, len: number): TransmitOffload | undefined {
   const offload = tcb.layer.host.offload;
   if (offload === undefined || !offload.checksum || len === 0) return undefined;
+  // The device's offloads (device/offload.ts) are written for IPv4 headers: an IPv6
+  // segment is finished here, in full.
+  if (tcb.net.family !== "inet") return undefined;
   const segmentSize = dataRoom(tcb);
   if (len <= segmentSize || !offload.segmentation) return PARTIAL_CHECKSUM;
   return { partialChecksum: true, segmentSize, headroom: LINK_HEADROOM };

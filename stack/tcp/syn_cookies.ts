@@ -17,15 +17,16 @@
  * (RFC 7323 §3.2). Our TSval offset for such a connection is a keyed hash of the four-tuple
  * (RFC 7323 §5.4 asks only that it be unpredictable), so it needs no state either.
  */
+import type { IpAddress } from "../network.ts";
 import type { IsnGenerator } from "./isn.ts";
 
 const MSS_TABLE = [536, 1024, 1200, 1300, 1360, 1400, 1440, 1460] as const;
 const PERIOD_MS = 64_000;
 
 export interface CookieTuple {
-  readonly localAddress: number;
+  readonly localAddress: IpAddress;
   readonly localPort: number;
-  readonly remoteAddress: number;
+  readonly remoteAddress: IpAddress;
   readonly remotePort: number;
 }
 

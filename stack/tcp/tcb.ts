@@ -22,7 +22,7 @@
  * implements the socket layer's TcpConnection; the user calls themselves are in
  * user_calls.ts.
  */
-import { formatIpv4 } from "../address.ts";
+import { formatEndpoint, type IpAddress, mssTo, type NetworkLayer } from "../network.ts";
 import { type CongestionController, createCongestionController } from "./congestion/controller.ts";
 import { ProportionalRateReduction } from "./congestion/prr.ts";
 import type {
@@ -182,15 +182,19 @@ export class Tcb implements TcpConnection {
 
   constructor(
     readonly layer: Tcp,
-    readonly localAddress: number,
+    readonly localAddress: IpAddress,
     readonly localPort: number,
-    readonly remoteAddress: number,
+    readonly remoteAddress: IpAddress,
     readonly remotePort: number,
     options: TcpConnectionOptions,
+    /** The network layer below this connection: IPv4 or IPv6, by its addresses' family. */
+    readonly net: NetworkLayer = layer.host.networkFor(remoteAddress),
   ) {
     this.optionsValue = options;
     const config = layer.config;
-    this.rcvMss = layer.host.mtu - 40; // RFC 9293 §3.7.1: MTU minus IP and TCP headers
+    // RFC 9293 §3.7.1: the MTU less the IP and TCP headers (1460 over IPv4, 1440 over IPv6
+    // on a 1500 link); over IPv6 the path MTU toward the peer (RFC 8201 §5.2).
+    this.rcvMss = mssTo(this.net, remoteAddress);
     this.rtoMs = config.initialRtoMs;
     this.sendBuffer = new RingBuffer(options.sendBufferBytes);
     this.recvBuffer = new RingBuffer(options.receiveBufferBytes);
@@ -260,9 +264,9 @@ export class Tcb implements TcpConnection {
     return this.finSeq !== undefined && ((this.sndUna - this.finSeq) | 0) > 0;
   }
 
-  /** "10.0.0.1:80 10.0.0.2:5000", for traces. */
+  /** "10.0.0.1:80 10.0.0.2:5000" or "[fd00::2]:80 [fd00::1]:5000", for traces. */
   get tupleText(): string {
-    return `${formatIpv4(this.localAddress)}:${this.localPort} ${formatIpv4(this.remoteAddress)}:${this.remotePort}`;
+    return `${formatEndpoint(this.localAddress, this.localPort)} ${formatEndpoint(this.remoteAddress, this.remotePort)}`;
   }
 
   /** The earliest running timer. */

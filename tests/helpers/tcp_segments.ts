@@ -12,6 +12,7 @@
  */
 import { expect } from "bun:test";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../../stack/ipv4/datagram.ts";
+import { ipv4Network } from "../../stack/network.ts";
 import { Random } from "../../stack/random.ts";
 import { Stats } from "../../stack/stats.ts";
 import type { TcpConnection, TcpListener, TcpState } from "../../stack/tcp/connection.ts";
@@ -90,7 +91,8 @@ export function harness(config: Partial<TcpConfig> = {}): Harness {
       },
     },
   };
-  h.tcp = new Tcp(host, { ...QUIET, ...config });
+  const inet = ipv4Network(host.ipv4, host);
+  h.tcp = new Tcp({ ...host, networkFor: () => inet }, { ...QUIET, ...config });
   return h;
 }
 
