@@ -11,6 +11,7 @@
  * window scale) are off unless a test turns them on, so segments stay small.
  */
 import { expect } from "bun:test";
+import { systemEntropy } from "../../device/system_entropy.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../../stack/ipv4/datagram.ts";
 import { ipv4Network } from "../../stack/network.ts";
 import { Random } from "../../stack/random.ts";
@@ -92,7 +93,9 @@ export function harness(config: Partial<TcpConfig> = {}): Harness {
     },
   };
   const inet = ipv4Network(host.ipv4, host);
-  h.tcp = new Tcp({ ...host, networkFor: () => inet }, { ...QUIET, ...config });
+  // The RFC 6528 key from the system's entropy, as the Stack draws it (stack.ts).
+  const config_ = { ...QUIET, isnKey: systemEntropy.bytes(8), ...config };
+  h.tcp = new Tcp({ ...host, networkFor: () => inet }, config_);
   return h;
 }
 

@@ -7,8 +7,8 @@
  *   ESTABLISHED       0      0 10.0.0.2:80          10.0.0.1:53422       0.4/201      14480       0
  *   ESTABLISHED       0      0 [fd00::2]:80         [fd00::1]:53424      0.4/201      14400       0
  */
-import { formatEndpoint } from "./network.ts";
-import type { Stack } from "./stack.ts";
+import { formatEndpoint } from "../stack/network.ts";
+import type { Stack } from "../stack/stack.ts";
 
 export interface ConnectionRow {
   readonly protocol: "tcp" | "udp";
