@@ -39,18 +39,19 @@ function errnoOf(type: number, code: number): Icmpv6ErrorReport["error"] {
 
 /**
  * Parses the packet quoted by an ICMPv6 error (`quote`: the message body after the
- * 8-octet header). `pathMtu` is, for a Packet Too Big, the MTU now in force (the
- * caller has lowered the cache). Returns the report, or a sentence saying why not.
+ * 8-octet header). For a Packet Too Big, `nextHopMtu` is the MTU the message reports
+ * (RFC 4443 §3.2); the caller replaces it with the path MTU it settles on. Returns the
+ * report, or a sentence saying why not.
  */
 export function reportFromIcmpv6Error(
-  header: { readonly type: number; readonly code: number },
+  header: { readonly type: number; readonly code: number; readonly restOfHeader: number },
   quote: Uint8Array,
-  options: { readonly ourAddress: Ipv6Address; readonly pathMtu: number },
+  ourAddress: Ipv6Address,
 ): Icmpv6ErrorReport | string {
   if (quote.length < IPV6_HEADER_LENGTH) return "quoted header truncated";
   if (quote[0]! >>> 4 !== 6) return "quoted packet is not IPv6";
   const source = readIpv6(quote, SOURCE_ADDRESS);
-  if (source !== options.ourAddress) return "quoted packet is not from us";
+  if (source !== ourAddress) return "quoted packet is not from us";
   // The quote is our own packet: its headers are skipped, not judged. A non-first
   // fragment shows no transport header.
   const chain = skipToUpperLayer(quote);
@@ -66,7 +67,7 @@ export function reportFromIcmpv6Error(
     destinationPort: quotedView.getUint16(2),
     quoted,
     error: errnoOf(header.type, header.code),
-    nextHopMtu: header.type === Icmpv6Type.PACKET_TOO_BIG ? options.pathMtu : 0,
+    nextHopMtu: header.type === Icmpv6Type.PACKET_TOO_BIG ? header.restOfHeader >>> 0 : 0,
     icmpType: header.type,
     icmpCode: header.code,
   };

@@ -157,17 +157,18 @@ export class Icmpv6 {
   private reportError(d: Ipv6Datagram, header: Icmpv6Header, now: number): void {
     const quote = d.payload.subarray(ICMPV6_HEADER_LENGTH);
     const { address6, ipv6, stats, udp, tcp } = this.host;
-    let pathMtu = 0;
-    const report = reportFromIcmpv6Error(header, quote, { ourAddress: address6, pathMtu });
+    const report = reportFromIcmpv6Error(header, quote, address6);
     if (typeof report === "string") {
       stats.drop("icmpv6InErrors", report);
       return;
     }
+    let delivered = report;
     if (header.type === Icmpv6Type.PACKET_TOO_BIG) {
-      pathMtu = ipv6.lowerPathMtu(report.destination, header.restOfHeader, now);
+      // RFC 8201 §4: the transport hears the path MTU now in force, not the raw report.
+      const pathMtu = ipv6.lowerPathMtu(report.destination, report.nextHopMtu, now);
       stats.count("icmpv6PathMtuUpdates");
+      delivered = { ...report, nextHopMtu: pathMtu };
     }
-    const delivered = pathMtu === 0 ? report : { ...report, nextHopMtu: pathMtu };
     if (report.protocol === NextHeader.UDP) udp.icmpError(delivered, now);
     else if (report.protocol === NextHeader.TCP) tcp.icmpError(delivered, now);
   }

@@ -16,20 +16,11 @@ import {
   ALL_NODES,
   type Ipv6Address,
   isMulticastIpv6,
-  isV4MappedIpv6,
-  LOOPBACK_IPV6,
-  multicastScope,
   solicitedNodeAddress,
   UNSPECIFIED_IPV6,
 } from "./address.ts";
 import { type Ipv6Datagram, type Ipv6Send, NextHeader, ReceivedIpv6Datagram } from "./datagram.ts";
-import {
-  type ChainEnd,
-  type ChainStart,
-  chainStartOf,
-  ParameterProblemCode,
-  walkChain,
-} from "./extension_headers.ts";
+import { type ChainEnd, type ChainStart, chainStartOf, walkChain } from "./extension_headers.ts";
 import { FRAGMENT_HEADER_LENGTH, parseFragmentHeader } from "./fragment_header.ts";
 import { fragmentAndSend } from "./fragmentation.ts";
 import {
@@ -40,10 +31,10 @@ import {
   IPV6_MINIMUM_MTU,
   type Ipv6Header,
   isIpv6ParseFailure,
-  PAYLOAD_LENGTH,
   packetAddressSum,
   parseIpv6Header,
 } from "./header.ts";
+import { whyNotForUs, whyNotQueueFragment, whyNotSendTo } from "./input_checks.ts";
 import { PathMtuCache, type PathMtuLimits } from "./path_mtu.ts";
 import { Ipv6Reassembly, type Ipv6ReassemblyLimits } from "./reassembly.ts";
 
@@ -121,9 +112,15 @@ export class Ipv6 {
     );
   }
 
-  /** False when the link cannot carry IPv6 (MTU under 1280, RFC 8200 §5): every packet is dropped. */
-  get enabled(): boolean {
-    return this.host.mtu >= IPV6_MINIMUM_MTU;
+  /**
+   * Why IPv6 is off, or undefined when it is on. Off when the stack has no IPv6 address
+   * (`::`), or when the link cannot carry IPv6 (an MTU under 1280, RFC 8200 §5): every
+   * packet in or out is then dropped and counted.
+   */
+  get disabledBecause(): string | undefined {
+    if (this.host.address6 === UNSPECIFIED_IPV6) return "no IPv6 address";
+    if (this.host.mtu < IPV6_MINIMUM_MTU) return "link MTU below 1280";
+    return undefined;
   }
 
   /**
@@ -134,8 +131,9 @@ export class Ipv6 {
     const { stats, trace } = this.host;
     stats.count("ipv6InReceives");
     if (trace.enabled) trace.packet("in", packet);
-    if (!this.enabled) {
-      stats.drop("ipv6InDiscards", "link MTU below 1280");
+    const disabled = this.disabledBecause;
+    if (disabled !== undefined) {
+      stats.drop("ipv6InDiscards", disabled);
       return;
     }
     const header = parseIpv6Header(packet);
@@ -146,7 +144,7 @@ export class Ipv6 {
     // Bytes past Payload Length are link padding (RFC 8200 §3: it is authoritative).
     const end = IPV6_HEADER_LENGTH + header.payloadLength;
     const datagram = packet.length === end ? packet : packet.subarray(0, end);
-    const problem = this.checkAddresses(header);
+    const problem = whyNotForUs(header, { address: this.host.address6, groups: this.groups });
     if (problem !== undefined) {
       stats.drop("ipv6InAddrErrors", problem);
       return;
@@ -172,8 +170,9 @@ export class Ipv6 {
   output(packet: Uint8Array, send: Ipv6Send): void {
     const { stats } = this.host;
     stats.count("ipv6OutRequests");
-    if (!this.enabled) {
-      stats.drop("ipv6OutDiscards", "link MTU below 1280");
+    const problem = this.disabledBecause ?? whyNotSendTo(send.destination);
+    if (problem !== undefined) {
+      stats.drop("ipv6OutDiscards", problem);
       return;
     }
     const payloadLength = packet.length - IPV6_HEADER_LENGTH;
@@ -266,27 +265,6 @@ export class Ipv6 {
     );
   }
 
-  /**
-   * Which packets a host takes (RFC 4291): sources that can be a sender, destinations
-   * that are ours. Returns why not, or undefined.
-   */
-  private checkAddresses(header: Ipv6Header): string | undefined {
-    const { source, destination } = header;
-    // §2.7: "Multicast addresses must not be used as source addresses".
-    if (isMulticastIpv6(source)) return "multicast source";
-    // §2.5.3: the loopback address "must never be sent outside a single node".
-    if (source === LOOPBACK_IPV6) return "loopback source on a link";
-    // RFC 4291 §2.5.5.2 / RFC 4038 §4.2: v4-mapped addresses never appear on the wire
-    // (Linux ipv6_rcv drops them too): one could pass for an IPv4 peer of a dual socket.
-    if (isV4MappedIpv6(source)) return "v4-mapped source";
-    if (source === this.host.address6) return "our own address as source";
-    if (destination === this.host.address6) return undefined;
-    if (!isMulticastIpv6(destination)) return "not addressed to this host";
-    // §2.7: interface-local scope (1) never crosses a link; other groups we did not join.
-    if (multicastScope(destination) === 1) return "interface-local multicast from a link";
-    return this.groups.has(destination) ? undefined : `multicast group ${destination} not joined`;
-  }
-
   /** Walks the chain from `start` and acts on where it ends. */
   private continueChain(
     arrival: Arrival,
@@ -354,7 +332,12 @@ export class Ipv6 {
       this.continueChain(arrival, packet, resume, now);
       return;
     }
-    const problem = this.checkFragment(packet, end.offset, fragment, data, resume);
+    const problem = whyNotQueueFragment(packet, {
+      fragmentAt: end.offset,
+      ...fragment,
+      data,
+      resume,
+    });
     if (problem !== undefined) {
       stats.drop(problem.reason, problem.detail);
       const d = new ReceivedIpv6Datagram().fill(arrival, packet, {
@@ -400,61 +383,6 @@ export class Ipv6 {
       },
       now,
     );
-  }
-
-  /** The checks RFC 8200 §4.5 and RFC 7112 ask of a fragment before it is queued. */
-  private checkFragment(
-    packet: Uint8Array,
-    fragmentAt: number,
-    fragment: { readonly fragmentOffset: number; readonly moreFragments: boolean },
-    data: Uint8Array,
-    resume: ChainStart,
-  ): { reason: string; detail: string; code: number; pointer: number } | undefined {
-    const { ERRONEOUS_HEADER_FIELD, INCOMPLETE_CHAIN } = ParameterProblemCode;
-    // §4.5: a fragment with M = 1 whose length is not a multiple of 8: "discarded and an
-    // ICMP Parameter Problem, Code 0 ... pointing to the Payload Length field".
-    if (fragment.moreFragments && (data.length === 0 || data.length % 8 !== 0)) {
-      const detail = `fragment of ${data.length} octets with more to come`;
-      return {
-        reason: "ipv6ReasmFails",
-        detail,
-        code: ERRONEOUS_HEADER_FIELD,
-        pointer: PAYLOAD_LENGTH,
-      };
-    }
-    // §4.5: a reassembled Payload Length over 65,535: "pointing to the Fragment Offset field".
-    const payloadEnd = fragmentAt - IPV6_HEADER_LENGTH + fragment.fragmentOffset + data.length;
-    if (payloadEnd > IPV6_MAX_PAYLOAD) {
-      const detail = "fragment reaches past 65535";
-      return {
-        reason: "ipv6ReasmFails",
-        detail,
-        code: ERRONEOUS_HEADER_FIELD,
-        pointer: fragmentAt + 2,
-      };
-    }
-    // RFC 7112 §5 (and RFC 8200 §4.5): the first fragment must hold the whole chain up to
-    // the upper-layer header, or it is discarded with Parameter Problem code 3.
-    if (fragment.fragmentOffset === 0) {
-      const chain = walkChain(packet, resume);
-      if (chain.kind === "drop" && chain.truncated === true) {
-        return {
-          reason: "ipv6ReasmFails",
-          detail: "first fragment without the whole header chain",
-          code: INCOMPLETE_CHAIN,
-          pointer: 0,
-        };
-      }
-      if (chain.kind === "upper" && chain.offset >= packet.length) {
-        return {
-          reason: "ipv6ReasmFails",
-          detail: "first fragment without the upper-layer header",
-          code: INCOMPLETE_CHAIN,
-          pointer: 0,
-        };
-      }
-    }
-    return undefined;
   }
 
   /** Demultiplexes by the upper-layer protocol (RFC 8200 §4) to ICMPv6, UDP or TCP. */

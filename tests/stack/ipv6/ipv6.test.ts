@@ -255,6 +255,26 @@ describe("IPv6 input", () => {
 });
 
 describe("IPv6 output", () => {
+  test("never sends to ::, ::1 or a v4-mapped address (RFC 4291 §2.5)", () => {
+    const host = ipv6Host();
+    for (const destination of [a6("::"), a6("::1"), a6("::ffff:10.0.0.1")]) {
+      host.ipv6.output(udpOut(10), { source: HOST6, destination, protocol: UDP });
+    }
+    expect(host.sent).toEqual([]);
+    expect(host.stats.get("ipv6OutDiscards")).toBe(3);
+  });
+
+  test("a stack without an IPv6 address (`::`) takes and sends nothing", () => {
+    const host = ipv6Host({ address6: a6("::") });
+    host.receive(ipv6Packet({ destination: a6("::"), nextHeader: TCP, payload: SEGMENT }), 0);
+    host.receive(ipv6Packet({ destination: a6("ff02::1"), nextHeader: TCP, payload: SEGMENT }), 0);
+    host.ipv6.output(udpOut(10), { source: a6("::"), destination: PEER6, protocol: UDP });
+    expect(host.tcp.inputs).toEqual([]);
+    expect(host.sent).toEqual([]);
+    expect(host.stats.get("ipv6InDiscards")).toBe(2);
+    expect(host.stats.get("ipv6OutDiscards")).toBe(1);
+  });
+
   test("writes the header in the headroom; `::` as source means ours", () => {
     const host = ipv6Host();
     const packet = udpOut(100);
