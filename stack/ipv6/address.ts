@@ -270,9 +270,18 @@ export function isLoopbackIpv6(address: Ipv6Address): boolean {
   return address === LOOPBACK_IPV6;
 }
 
-/** §2.7: ff00::/8. */
+/**
+ * §2.7: ff00::/8. Read from the canonical text, on every packet's path: the first
+ * group is then exactly four digits starting "ff" (0x00ff is "ff:", 0x0ff1 is "ff1:").
+ */
 export function isMulticastIpv6(address: Ipv6Address): boolean {
-  return ipv6Bytes(address)[0] === 0xff;
+  return (
+    address.charCodeAt(0) === 0x66 && // "f"
+    address.charCodeAt(1) === 0x66 &&
+    address.charCodeAt(2) !== 0x3a && // ":"
+    address.charCodeAt(3) !== 0x3a &&
+    address.charCodeAt(4) === 0x3a
+  );
 }
 
 /** §2.5.6: fe80::/10. */

@@ -65,19 +65,40 @@ export function viewOf(bytes: Uint8Array): DataView {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
+/** The same fields, writable: what `parseIpv6Header` fills in when given one. */
+export type MutableIpv6Header = { -readonly [K in keyof Ipv6Header]: Ipv6Header[K] };
+
+/** A header for `parseIpv6Header` to fill (one per IPv6 layer, reused). */
+export function emptyIpv6Header(): MutableIpv6Header {
+  const none = "::" as Ipv6Address;
+  return {
+    trafficClass: 0,
+    flowLabel: 0,
+    payloadLength: 0,
+    nextHeader: 0,
+    hopLimit: 0,
+    source: none,
+    destination: none,
+  };
+}
+
 /**
- * Checks and reads the fixed header. Bytes past Payload Length are link padding and
- * are the caller's to trim; fewer bytes than it promises are a truncated packet.
+ * Checks and reads the fixed header, into `into` when given (no object per packet).
+ * Bytes past Payload Length are link padding and are the caller's to trim; fewer bytes
+ * than it promises are a truncated packet.
  */
-export function parseIpv6Header(packet: Uint8Array): Ipv6Header | Ipv6ParseFailure {
+export function parseIpv6Header(
+  packet: Uint8Array,
+  into: MutableIpv6Header = emptyIpv6Header(),
+): Ipv6Header | Ipv6ParseFailure {
   if (packet.length < IPV6_HEADER_LENGTH) {
     return { reason: "ipv6InTruncatedPkts", detail: `${packet.length} octets, under 40` };
   }
-  const view = viewOf(packet);
-  const first = view.getUint32(VERSION_CLASS_LABEL);
-  if (first >>> 28 !== 6) return { reason: "ipv6InHdrErrors", detail: `version ${first >>> 28}` };
-  const payloadLength = view.getUint16(PAYLOAD_LENGTH);
-  if (payloadLength === 0 && view.getUint8(NEXT_HEADER) === 0) {
+  const version = packet[VERSION_CLASS_LABEL]! >>> 4;
+  if (version !== 6) return { reason: "ipv6InHdrErrors", detail: `version ${version}` };
+  const payloadLength = (packet[PAYLOAD_LENGTH]! << 8) | packet[PAYLOAD_LENGTH + 1]!;
+  const nextHeader = packet[NEXT_HEADER]!;
+  if (payloadLength === 0 && nextHeader === 0) {
     // RFC 2675 §3: a zero Payload Length with a Jumbo Payload option; we take none.
     return { reason: "ipv6InHdrErrors", detail: "jumbogram (payload length 0)" };
   }
@@ -87,15 +108,14 @@ export function parseIpv6Header(packet: Uint8Array): Ipv6Header | Ipv6ParseFailu
       detail: `payload length ${payloadLength} but ${packet.length - IPV6_HEADER_LENGTH} octets`,
     };
   }
-  return {
-    trafficClass: (first >>> 20) & 0xff,
-    flowLabel: first & 0xfffff,
-    payloadLength,
-    nextHeader: view.getUint8(NEXT_HEADER),
-    hopLimit: view.getUint8(HOP_LIMIT),
-    source: readIpv6(packet, SOURCE_ADDRESS),
-    destination: readIpv6(packet, DESTINATION_ADDRESS),
-  };
+  into.trafficClass = ((packet[0]! & 0x0f) << 4) | (packet[1]! >>> 4);
+  into.flowLabel = ((packet[1]! & 0x0f) << 16) | (packet[2]! << 8) | packet[3]!;
+  into.payloadLength = payloadLength;
+  into.nextHeader = nextHeader;
+  into.hopLimit = packet[HOP_LIMIT]!;
+  into.source = readIpv6(packet, SOURCE_ADDRESS);
+  into.destination = readIpv6(packet, DESTINATION_ADDRESS);
+  return into;
 }
 
 /** The words of the source and destination of a packet, summed: `Ipv6Datagram.addressSum`. */

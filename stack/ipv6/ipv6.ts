@@ -26,6 +26,7 @@ import { fragmentAndSend } from "./fragmentation.ts";
 import {
   DEFAULT_HOP_LIMIT,
   emitIpv6Header,
+  emptyIpv6Header,
   IPV6_HEADER_LENGTH,
   IPV6_MAX_PAYLOAD,
   IPV6_MINIMUM_MTU,
@@ -81,12 +82,23 @@ export interface Ipv6Limits {
 
 /** The fields of one arriving packet that every step needs. */
 interface Arrival {
-  readonly source: Ipv6Address;
-  readonly destination: Ipv6Address;
-  readonly hopLimit: number;
-  readonly broadcast: boolean;
-  readonly checksumValid: boolean;
-  readonly addressSum: number;
+  source: Ipv6Address;
+  destination: Ipv6Address;
+  hopLimit: number;
+  broadcast: boolean;
+  checksumValid: boolean;
+  addressSum: number;
+}
+
+function emptyArrival(): Arrival {
+  return {
+    source: UNSPECIFIED_IPV6,
+    destination: UNSPECIFIED_IPV6,
+    hopLimit: 0,
+    broadcast: false,
+    checksumValid: false,
+    addressSum: 0,
+  };
 }
 
 export class Ipv6 {
@@ -94,8 +106,16 @@ export class Ipv6 {
   readonly pathMtus: PathMtuCache;
   /** Fragment identifications, drawn when first needed (RFC 7739: unpredictable). */
   private identification: Random | undefined;
+  /**
+   * The parsed header, the arrival and the datagram handed up: one of each reused for
+   * every packet (valid while it is processed, as its bytes are), so no objects per
+   * packet. A packet that arrives while another is still being processed (a test
+   * harness that loops a reply straight back) gets fresh ones.
+   */
+  private readonly rxHeader = emptyIpv6Header();
+  private readonly rxArrival = emptyArrival();
   private readonly rxDatagram = new ReceivedIpv6Datagram();
-  private delivering = false;
+  private receiving = false;
   /** Multicast groups we belong to (RFC 4291 §2.8): all-nodes and our solicited-node. */
   private readonly groups: ReadonlySet<Ipv6Address>;
 
@@ -136,7 +156,8 @@ export class Ipv6 {
       stats.drop("ipv6InDiscards", disabled);
       return;
     }
-    const header = parseIpv6Header(packet);
+    const nested = this.receiving;
+    const header = parseIpv6Header(packet, nested ? emptyIpv6Header() : this.rxHeader);
     if (isIpv6ParseFailure(header)) {
       stats.drop(header.reason, header.detail);
       return;
@@ -149,16 +170,20 @@ export class Ipv6 {
       stats.drop("ipv6InAddrErrors", problem);
       return;
     }
-    const arrival: Arrival = {
-      source: header.source,
-      destination: header.destination,
-      hopLimit: header.hopLimit,
-      broadcast: isMulticastIpv6(header.destination),
-      checksumValid,
-      addressSum: packetAddressSum(datagram),
-    };
+    const arrival = nested ? emptyArrival() : this.rxArrival;
+    arrival.source = header.source;
+    arrival.destination = header.destination;
+    arrival.hopLimit = header.hopLimit;
+    arrival.broadcast = isMulticastIpv6(header.destination);
+    arrival.checksumValid = checksumValid;
+    arrival.addressSum = packetAddressSum(datagram);
     // RFC 8200 §3: a host does not check the Hop Limit of packets addressed to it.
-    this.continueChain(arrival, datagram, chainStartOf(datagram), now);
+    this.receiving = true;
+    try {
+      this.continueChain(arrival, datagram, chainStartOf(datagram), now);
+    } finally {
+      this.receiving = nested;
+    }
   }
 
   /**
@@ -392,17 +417,16 @@ export class Ipv6 {
     upper: { readonly protocol: number; readonly offset: number },
     now: number,
   ): void {
-    const nested = this.delivering;
-    const d = (nested ? new ReceivedIpv6Datagram() : this.rxDatagram).fill(arrival, packet, upper);
+    // Our own datagram unless this packet came in while another was being processed.
+    const d = (arrival === this.rxArrival ? this.rxDatagram : new ReceivedIpv6Datagram()).fill(
+      arrival,
+      packet,
+      upper,
+    );
     const { stats, icmpv6, udp, tcp } = this.host;
     stats.count("ipv6InDelivers");
-    this.delivering = true;
-    try {
-      if (upper.protocol === NextHeader.TCP) tcp.input(d, now);
-      else if (upper.protocol === NextHeader.UDP) udp.input(d, now);
-      else icmpv6.input(d, now); // walkChain ends "upper" only for these three.
-    } finally {
-      this.delivering = nested;
-    }
+    if (upper.protocol === NextHeader.TCP) tcp.input(d, now);
+    else if (upper.protocol === NextHeader.UDP) udp.input(d, now);
+    else icmpv6.input(d, now); // walkChain ends "upper" only for these three.
   }
 }

@@ -225,6 +225,18 @@ describe("IPv6 address classes (RFC 4291 §2.4)", () => {
     expect(isLinkLocalIpv6(a("fec0::1"))).toBe(false);
   });
 
+  test("multicast is exactly ff00::/8, read from the text", () => {
+    fc.assert(
+      fc.property(pieces, (p) => {
+        expect(isMulticastIpv6(readIpv6(bytesOf(p)))).toBe(p[0]! >= 0xff00);
+      }),
+      { numRuns: 2000 },
+    );
+    for (const text of ["ff::", "ff1::", "ff0:1::", "fff::", "ff00::", "ffff::1"]) {
+      expect(isMulticastIpv6(a(text))).toBe(parseInt(text.split(":")[0]!, 16) >= 0xff00);
+    }
+  });
+
   test("v4-mapped addresses carry the IPv4 number both ways", () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 0xffffffff }), (ipv4) => {

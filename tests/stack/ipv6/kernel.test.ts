@@ -31,7 +31,7 @@ async function snmp6(ns: Netns): Promise<Map<string, number>> {
 
 /** Reads the fixture's stdout until `marker` appears (15 s at most). */
 async function readUntil(
-  reader: ReadableStreamDefaultReader<Uint8Array>,
+  reader: { read(): Promise<{ done: boolean; value?: Uint8Array }> },
   marker: RegExp,
 ): Promise<string> {
   const decoder = new TextDecoder();
