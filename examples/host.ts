@@ -1,7 +1,8 @@
 /**
- * `bun run start`: one host on a TUN device. The kernel gets one end of a point-to-point
- * link (`--host`, default 10.0.0.1) and this process is the other (`--address`, default
- * 10.0.0.2), with every packet in between handled by our own stack:
+ * `bun run start`: one dual-stack host on a TUN device. The kernel gets one end of a
+ * point-to-point link (`--host`, default 10.0.0.1, and `--host6`, fd00::1) and this
+ * process is the other (`--address`, default 10.0.0.2, and `--address6`, fd00::2; IPv4
+ * only with `--no-ipv6`), with every packet in between handled by our own stack:
  *
  *   ping/curl ─▶ kernel ─▶ tun0 ─▶ Tun (device/tun.ts) ─▶ driver ─▶ Stack (stack/stack.ts)
  *
@@ -43,6 +44,7 @@ export function startHost(args: HostArgs): Host {
     name: args.tun,
     mtu: args.mtu,
     address: `${formatIpv4(args.host)}/${args.prefixLength}`,
+    ...(args.ipv6 === undefined ? {} : { address6: `${args.ipv6.host}/${args.ipv6.prefixLength}` }),
     ...(args.offload === undefined ? {} : { offload: args.offload }),
   });
   let device: Device = tun;
@@ -61,6 +63,9 @@ export function startHost(args: HostArgs): Host {
     entropy: systemEntropy,
     address: args.address,
     prefixLength: args.prefixLength,
+    ...(args.ipv6 === undefined
+      ? {}
+      : { address6: args.ipv6.address, prefixLength6: args.ipv6.prefixLength }),
     mtu: args.mtu,
     // The TUN's offloads (unless --no-offload): TCP leaves checksums and segmentation to it.
     offload: tun.capabilities.offload,
@@ -79,6 +84,12 @@ export function startHost(args: HostArgs): Host {
     driver,
     close: () => (closing ??= driver.close()),
   };
+}
+
+/** "10.0.0.1 and fd00::1", or the IPv4 address alone with --no-ipv6. */
+function kernelSide(args: HostArgs): string {
+  const v4 = formatIpv4(args.host);
+  return args.ipv6 === undefined ? v4 : `${v4} and ${args.ipv6.host}`;
 }
 
 /** One line every `intervalMs` while traffic flows: "packets: 12 in, 12 out". */
@@ -118,7 +129,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   const { args, tun } = host;
   const services = serveOnHost(host, args.services);
   console.log(
-    services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
+    services.banner(` on ${tun.name} (kernel side ${kernelSide(args)}, MTU ${args.mtu})`),
   );
   if (tun.offloadFallback !== undefined) {
     console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);

@@ -241,6 +241,12 @@ export class SocketApi {
     return this.epoll(epfd).wait(maxEvents, timeoutMs, this.context.clock);
   }
 
+  /** Whether the stack has an IPv6 address (inet6 sockets open either way, as on Linux). */
+  get hasIpv6(): boolean {
+    const address6 = this.context.stack.address6;
+    return address6 !== undefined && address6 !== "::";
+  }
+
   /** Open descriptors (sockets and epoll instances). */
   get openDescriptors(): number {
     return this.table.size;

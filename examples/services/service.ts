@@ -16,6 +16,8 @@ export interface RunningService {
   readonly name: string;
   readonly protocol: "tcp" | "udp";
   readonly port: number;
+  /** The bound address, as text ("::" on a dual-stack host, "0.0.0.0" on IPv4 only). */
+  readonly address: string;
   /** Descriptors of the connections being served now (TCP). */
   readonly connections: ReadonlySet<number>;
   /** Stops accepting and closes connections: FIN first, RST after `graceMs`. */
@@ -25,7 +27,10 @@ export interface RunningService {
 export interface ServeOptions {
   name: string;
   port: number;
-  /** Local address to bind; "0.0.0.0" (any) by default. */
+  /**
+   * Local address to bind. By default "::" (any, both families: an inet6 socket takes
+   * IPv4 clients as ::ffff:a.b.c.d) when the stack has IPv6, else "0.0.0.0".
+   */
   address?: string;
   backlog?: number;
 }
@@ -40,9 +45,10 @@ export function serveTcp(
   options: ServeOptions,
   handle: ConnectionHandler,
 ): RunningService {
-  const listenFd = api.socket("inet", "stream");
+  const address = bindAddress(api, options);
+  const listenFd = api.socket(familyOf(address), "stream");
   api.setsockopt(listenFd, "SO_REUSEADDR", true);
-  api.bind(listenFd, options.address ?? "0.0.0.0", options.port);
+  api.bind(listenFd, address, options.port);
   // A device read hands the stack up to 256 packets at once, and every handshake they
   // complete joins the accept queue before this task runs again: a backlog of 128 overflowed
   // under a burst of connects (tcpListenOverflows in `bun run bench`). 1024 is within
@@ -84,6 +90,7 @@ export function serveTcp(
     name: options.name,
     protocol: "tcp",
     port: options.port === 0 ? api.getsockname(listenFd).port : options.port,
+    address,
     connections,
     async stop(graceMs = 1000) {
       if (stopped) return;
@@ -113,8 +120,9 @@ export function serveUdp(
     datagram: { data: Uint8Array; address: string; port: number },
   ) => Promise<void>,
 ): RunningService {
-  const fd = api.socket("inet", "dgram");
-  api.bind(fd, options.address ?? "0.0.0.0", options.port);
+  const address = bindAddress(api, options);
+  const fd = api.socket(familyOf(address), "dgram");
+  api.bind(fd, address, options.port);
   let stopped = false;
   async function loop(): Promise<void> {
     while (!stopped) {
@@ -131,6 +139,7 @@ export function serveUdp(
     name: options.name,
     protocol: "udp",
     port: options.port === 0 ? api.getsockname(fd).port : options.port,
+    address,
     connections: new Set(),
     async stop() {
       if (stopped) return;
@@ -183,4 +192,14 @@ function resetQuietly(api: SocketApi, fd: number): void {
     // Already reset by the peer: a plain close is all that is left to do.
   }
   api.close(fd);
+}
+
+/** The address a service binds: as asked, else every address of every family the stack has. */
+function bindAddress(api: SocketApi, options: ServeOptions): string {
+  return options.address ?? (api.hasIpv6 ? "::" : "0.0.0.0");
+}
+
+/** An IPv6 address (it has a colon) needs an inet6 socket. */
+function familyOf(address: string): "inet" | "inet6" {
+  return address.includes(":") ? "inet6" : "inet";
 }
