@@ -101,7 +101,7 @@ export function walkChain(packet: Uint8Array, start: ChainStart): ChainEnd {
     if (count >= MAX_EXTENSION_HEADERS) {
       return { kind: "drop", reason: "ipv6InHdrErrors", detail: "extension header chain too long" };
     }
-    const step = stepOver(packet, nextHeader, offset, nextHeaderAt);
+    const step = stepOver(packet, { nextHeader, offset, nextHeaderAt, first: count === 0 });
     if (step.kind !== "next") return step;
     nextHeaderAt = offset;
     nextHeader = packet[offset]!;
@@ -113,18 +113,25 @@ type Step =
   | { readonly kind: "next"; readonly offset: number }
   | Exclude<ChainEnd, { kind: "upper" }>;
 
-/** One extension header at `offset`: checks it and says where the next starts. */
+/**
+ * One extension header at `offset`: checks it and says where the next starts. `first`:
+ * no header came before it (not even a Fragment header since reassembled).
+ */
 function stepOver(
   packet: Uint8Array,
-  nextHeader: number,
-  offset: number,
-  nextHeaderAt: number,
+  at: {
+    readonly nextHeader: number;
+    readonly offset: number;
+    readonly nextHeaderAt: number;
+    readonly first: boolean;
+  },
 ): Step {
+  const { nextHeader, offset, nextHeaderAt } = at;
   switch (nextHeader) {
     case NextHeader.HOP_BY_HOP:
       // §4.3: Hop-by-Hop "is restricted to appear immediately after an IPv6 header";
       // Linux answers one anywhere else as an unrecognized Next Header.
-      if (nextHeaderAt !== NEXT_HEADER) {
+      if (!at.first) {
         return unrecognizedNextHeader(nextHeaderAt, "hop-by-hop options not first");
       }
       return optionsHeader(packet, offset);

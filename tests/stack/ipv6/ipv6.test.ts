@@ -200,6 +200,39 @@ describe("IPv6 input", () => {
     expect(host.ipv6.reassembly.packetsInProgress).toBe(1);
   });
 
+  test("hop-by-hop behind a Fragment header is refused, also once reassembled (RFC 8200 §4.3)", () => {
+    const host = ipv6Host();
+    const hopByHop = extensionHeader(UDP, new Uint8Array(0));
+    const atomic = concat(
+      fragmentHeader({ nextHeader: HOP_BY_HOP, offset: 0, more: false, identification: 3 }),
+      hopByHop,
+      SEGMENT,
+    );
+    host.receive(ipv6Packet({ nextHeader: FRAGMENT, payload: atomic }), 0);
+    const whole = concat(hopByHop, SEGMENT, new Uint8Array(4));
+    for (const [start, end] of [
+      [0, 16],
+      [16, whole.length],
+    ] as const) {
+      const header = fragmentHeader({
+        nextHeader: HOP_BY_HOP,
+        offset: start,
+        more: end < whole.length,
+        identification: 4,
+      });
+      host.receive(
+        ipv6Packet({ nextHeader: FRAGMENT, payload: concat(header, whole.subarray(start, end)) }),
+        0,
+      );
+    }
+    expect(host.udp.inputs).toEqual([]);
+    expect(host.stats.get("ipv6ReasmOKs")).toBe(1);
+    expect(host.sent.map((p) => [p[40], p[41]])).toEqual([
+      [4, 1],
+      [4, 1],
+    ]);
+  });
+
   test("a fragment with more to come and a length not a multiple of 8 draws Parameter Problem at Payload Length", () => {
     const host = ipv6Host();
     const payload = concat(
