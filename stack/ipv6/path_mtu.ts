@@ -74,10 +74,15 @@ export class PathMtuCache {
     return mtu;
   }
 
-  /** Forgets every entry aged out at `now`. */
+  /**
+   * Forgets every entry aged out at `now`. An entry is (re)inserted whenever it is set,
+   * with the same aging from a `now` that never decreases, so Map order is expiry order
+   * and the walk stops at the first entry still young: O(1) when nothing is due.
+   */
   expire(now: number): void {
     for (const [destination, entry] of this.entries) {
-      if (entry.expiresAt <= now) this.entries.delete(destination);
+      if (entry.expiresAt > now) break;
+      this.entries.delete(destination);
     }
   }
 }

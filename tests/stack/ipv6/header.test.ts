@@ -4,6 +4,7 @@ import { internetChecksum } from "../../../stack/checksum.ts";
 import { readIpv6 } from "../../../stack/ipv6/address.ts";
 import { ipv6PseudoHeaderSum } from "../../../stack/ipv6/checksum.ts";
 import { flowLabelOf } from "../../../stack/ipv6/flow_label.ts";
+import { emitFragmentHeader, parseFragmentHeader } from "../../../stack/ipv6/fragment_header.ts";
 import {
   emitIpv6Header,
   type Ipv6Header,
@@ -152,5 +153,29 @@ describe("flow labels (RFC 6437)", () => {
     expect(labels.size).toBeGreaterThan(990); // 1000 draws from 2^20: a few collisions at most
     expect(flowLabelOf(flow, 1)).not.toBe(flowLabelOf(flow, 2));
     expect(flowLabelOf({ ...flow, destination: a6("fd00::3") }, 1)).not.toBe(flowLabelOf(flow, 1));
+  });
+});
+
+describe("Fragment header (RFC 8200 §4.5)", () => {
+  test("parse ∘ emit = identity", () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          nextHeader: fc.integer({ min: 0, max: 255 }),
+          fragmentOffset: fc.integer({ min: 0, max: 8191 }).map((units) => units * 8),
+          moreFragments: fc.boolean(),
+          identification: fc.integer({ min: 0, max: 0xffffffff }),
+        }),
+        fc.integer({ min: 0, max: 40 }),
+        (fields, at) => {
+          const bytes = new Uint8Array(at + 8).fill(0xee);
+          emitFragmentHeader(bytes, at, fields);
+          expect(parseFragmentHeader(bytes, at)).toEqual(fields);
+          expect(bytes[at + 1]).toBe(0); // Reserved
+          expect(bytes[at + 3]! & 0x06).toBe(0); // Res
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });
