@@ -55,6 +55,9 @@ export interface Icmpv6Host {
   readonly tcp: { icmpError(report: Icmpv6ErrorReport, now: number): void };
 }
 
+/** What a message we send says: its type, code and the 4 octets after the checksum. */
+type MessageFields = Omit<Icmpv6Header, "checksum">;
+
 /** Counter of received messages per type (RFC 2466 ipv6IfIcmpIn*, by name). */
 const IN_COUNTER: Record<number, string> = {
   [Icmpv6Type.DESTINATION_UNREACHABLE]: "icmpv6InDestUnreachs",
@@ -173,11 +176,7 @@ export class Icmpv6 {
     else if (report.protocol === NextHeader.TCP) tcp.icmpError(delivered, now);
   }
 
-  private sendError(
-    d: Ipv6Datagram,
-    fields: Icmpv6Header | Omit<Icmpv6Header, "checksum">,
-    now: number,
-  ): void {
+  private sendError(d: Ipv6Datagram, fields: MessageFields, now: number): void {
     const { stats } = this.host;
     const forbidden = this.whyNotSendErrorAbout(d, fields.type, fields.code);
     if (forbidden !== undefined) {
@@ -231,11 +230,7 @@ export class Icmpv6 {
   }
 
   /** Writes the header and checksum into `packet` (40 octets of headroom, then the message) and sends it. */
-  private send(
-    packet: Uint8Array,
-    fields: { readonly type: number; readonly code: number; readonly restOfHeader: number },
-    destination: Ipv6Address,
-  ): void {
+  private send(packet: Uint8Array, fields: MessageFields, destination: Ipv6Address): void {
     const source = this.host.address6;
     emitIcmpv6Header(packet.subarray(IPV6_HEADER_LENGTH), fields, { source, destination });
     this.host.stats.count("icmpv6OutMsgs");
