@@ -2,7 +2,8 @@
  * The TCP layer (RFC 9293): demultiplexing by four-tuple, listeners, the timer heap,
  * and the entry points the rest of the stack calls.
  *
- *   input(d)  → parseSegment (header.ts) → a TCB?      → segmentArrives (segment_arrives.ts)
+ *   input(d)  → parseSegment (header.ts) → a TCB?      → onSynSent (syn_sent.ts) in SYN-SENT,
+ *                                                          else segmentArrives (segment_arrives.ts)
  *                                        → a listener? → onListen (listen.ts)
  *                                        → neither     → onClosed: RST (listen.ts,
  *                                                          sent by stateless.ts)
@@ -24,6 +25,7 @@ import { PacketBufferPool } from "../packet_buffers.ts";
 import type { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
+import { ChallengeAckLimiter } from "./challenge_ack.ts";
 import { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import {
@@ -41,10 +43,12 @@ import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
+import { onSynSent } from "./syn_sent.ts";
 import { Tcb } from "./tcb.ts";
+import { onTimers } from "./timeouts.ts";
 import { TimerHeap } from "./timer_heap.ts";
-import { armFinWait2Timer, onTimers } from "./timers.ts";
-import { destroy, setState } from "./transitions.ts";
+import { armFinWait2Timer } from "./timers.ts";
+import { destroy, transition } from "./transitions.ts";
 
 export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 
@@ -100,8 +104,8 @@ export class Tcp {
     readonly dontFragment: boolean;
     offload: TransmitOffload | undefined;
   } = { source: 0, destination: 0, protocol: TCP_PROTOCOL, dontFragment: true, offload: undefined };
-  private challengeSecond = -1;
-  private challengeCount = 0;
+  /** RFC 5961 §7's host-wide limit on challenge ACKs (challenge_ack.ts). */
+  readonly challengeAcks = new ChallengeAckLimiter();
 
   constructor(
     readonly host: TcpHost,
@@ -146,11 +150,12 @@ export class Tcp {
     }
     let tcb = this.find(d.destination, seg.destinationPort, d.source, seg.sourcePort);
     if (tcb !== undefined && tcb.state === "TIME-WAIT" && this.reopensTimeWait(tcb, seg)) {
-      destroy(tcb, undefined);
+      destroy(tcb, undefined, "timeWaitReopened");
       tcb = undefined;
     }
     if (tcb !== undefined) {
-      segmentArrives(tcb, seg, now);
+      if (tcb.state === "SYN-SENT") onSynSent(tcb, seg, now);
+      else segmentArrives(tcb, seg, now);
       this.settleAfterBurst(tcb, now);
       return;
     }
@@ -213,7 +218,7 @@ export class Tcp {
     }
     const error = report.error === "ECONNREFUSED" ? "ECONNREFUSED" : "EHOSTUNREACH";
     if (tcb.state === "SYN-SENT") {
-      destroy(tcb, error);
+      destroy(tcb, error, "hardError");
       return;
     }
     tcb.softError = error;
@@ -283,7 +288,7 @@ export class Tcp {
       now,
       options,
     );
-    setState(tcb, "SYN-SENT");
+    transition(tcb, "activeOpen");
     this.host.stats.count("tcpActiveOpens");
     output(tcb, now);
     this.settle(tcb, now);
@@ -469,16 +474,6 @@ export class Tcp {
     send.destination = destination;
     send.offload = offload;
     return send;
-  }
-
-  /** RFC 5961 §7: at most `challengeAckLimit` challenge ACKs per second, host-wide. */
-  allowChallengeAck(now: number): boolean {
-    const second = Math.floor(now / 1000);
-    if (second !== this.challengeSecond) {
-      this.challengeSecond = second;
-      this.challengeCount = 0;
-    }
-    return this.challengeCount++ < this.config.challengeAckLimit;
   }
 }
 
