@@ -108,6 +108,54 @@ describeTun(
         }
       });
     }, 120_000);
+
+    test("path MTU: a Packet Too Big from the kernel (routing onto a 1280-octet link) lowers ours to 1280 (RFC 8201)", async () => {
+      await withNetns("tstcp-pmtu6", async (ns) => {
+        const host = ns.spawnBun(FIXTURE, ["tstpm6", STACK, "fd00::1/64"]);
+        const reader = host.stdout.getReader();
+        try {
+          await readUntil(reader, /ready/);
+          // The kernel forwards to fd01::/64 over a veth link of MTU 1280; our 1448-octet
+          // packets fit the TUN (1500) but not that link: it answers Packet Too Big.
+          const setUp = await sh(
+            ns,
+            "sysctl -qw net.ipv6.conf.all.forwarding=1 && " +
+              "ip link add tstva0 type veth peer name tstvb0 && ip link set tstvb0 up && " +
+              "ip link set tstva0 mtu 1280 up && ip -6 route add fd01::/64 dev tstva0",
+          );
+          expect(setUp.stderr).toBe("");
+          expect(setUp.exitCode).toBe(0);
+          const before = await snmp6(ns);
+          await sh(ns, `printf 'fd01::5' | nc -6 -u -w 1 ${STACK} 9 || true`);
+          const first = await readUntil(reader, /"report"/);
+          const report = JSON.parse(first.trim().split("\n").pop()!).report;
+          expect(report).toEqual({
+            error: "EMSGSIZE",
+            nextHopMtu: 1280,
+            icmpType: 2,
+            destination: "fd01::5",
+            pathMtu: 1280,
+          });
+          // The next datagram leaves in fragments of at most 1280 octets, which the kernel
+          // forwards: no second Packet Too Big.
+          await sh(ns, `printf 'fd01::5' | nc -6 -u -w 1 ${STACK} 9 || true`);
+          await readUntil(reader, /"sent":2/);
+          const after = await snmp6(ns);
+          expect(delta(before, after, "Icmp6OutPktTooBigs")).toBe(1);
+          expect(delta(before, after, "Ip6OutForwDatagrams")).toBeGreaterThanOrEqual(2);
+          host.kill("SIGINT");
+          const stats = JSON.parse(
+            (await readUntil(reader, /\{"icmpv6/)).trim().split("\n").pop()!,
+          );
+          expect(stats.icmpv6InPktTooBigs).toBe(1);
+          expect(stats.ipv6OutFragOKs).toBe(1);
+          expect(stats.ipv6OutFragCreates).toBe(2);
+        } finally {
+          host.kill("SIGINT");
+          await host.exited;
+        }
+      });
+    }, 120_000);
   },
   commands("ping", "nc"),
 );
