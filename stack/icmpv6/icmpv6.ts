@@ -14,6 +14,7 @@ import {
   inIpv6Prefix,
   ipv6Bytes,
   isMulticastIpv6,
+  readIpv6,
   UNSPECIFIED_IPV6,
 } from "../ipv6/address.ts";
 import {
@@ -23,7 +24,12 @@ import {
   NextHeader,
 } from "../ipv6/datagram.ts";
 import { skipToUpperLayer } from "../ipv6/extension_headers.ts";
-import { IPV6_HEADER_LENGTH, IPV6_MINIMUM_MTU } from "../ipv6/header.ts";
+import {
+  DESTINATION_ADDRESS,
+  IPV6_HEADER_LENGTH,
+  IPV6_MINIMUM_MTU,
+  SOURCE_ADDRESS,
+} from "../ipv6/header.ts";
 import type { Stats } from "../stats.ts";
 import { reportFromIcmpv6Error } from "./error_report.ts";
 import {
@@ -159,21 +165,34 @@ export class Icmpv6 {
    */
   private reportError(d: Ipv6Datagram, header: Icmpv6Header, now: number): void {
     const quote = d.payload.subarray(ICMPV6_HEADER_LENGTH);
-    const { address6, ipv6, stats, udp, tcp } = this.host;
+    const { address6, stats, udp, tcp } = this.host;
+    const pathMtu =
+      header.type === Icmpv6Type.PACKET_TOO_BIG
+        ? this.learnPathMtu(quote, header.restOfHeader, now)
+        : undefined;
     const report = reportFromIcmpv6Error(header, quote, address6);
     if (typeof report === "string") {
-      stats.drop("icmpv6InErrors", report);
+      // A Packet Too Big about one of our later fragments shows no ports, but it has
+      // taught the path MTU, which is all it is for.
+      if (pathMtu === undefined) stats.drop("icmpv6InErrors", report);
       return;
     }
-    let delivered = report;
-    if (header.type === Icmpv6Type.PACKET_TOO_BIG) {
-      // RFC 8201 §4: the transport hears the path MTU now in force, not the raw report.
-      const pathMtu = ipv6.lowerPathMtu(report.destination, report.nextHopMtu, now);
-      stats.count("icmpv6PathMtuUpdates");
-      delivered = { ...report, nextHopMtu: pathMtu };
-    }
+    // RFC 8201 §4: the transport hears the path MTU now in force, not the raw report.
+    const delivered = pathMtu === undefined ? report : { ...report, nextHopMtu: pathMtu };
     if (report.protocol === NextHeader.UDP) udp.icmpError(delivered, now);
     else if (report.protocol === NextHeader.TCP) tcp.icmpError(delivered, now);
+  }
+
+  /**
+   * RFC 8201 §4: a Packet Too Big lowers the path MTU to the destination of the packet
+   * it quotes, whatever that packet carried (a fragment, an echo reply), once we know
+   * the packet was ours. Returns the path MTU now in force, or undefined if not ours.
+   */
+  private learnPathMtu(quote: Uint8Array, reported: number, now: number): number | undefined {
+    if (quote.length < IPV6_HEADER_LENGTH || quote[0]! >>> 4 !== 6) return undefined;
+    if (readIpv6(quote, SOURCE_ADDRESS) !== this.host.address6) return undefined;
+    this.host.stats.count("icmpv6PathMtuUpdates");
+    return this.host.ipv6.lowerPathMtu(readIpv6(quote, DESTINATION_ADDRESS), reported, now);
   }
 
   private sendError(d: Ipv6Datagram, fields: MessageFields, now: number): void {

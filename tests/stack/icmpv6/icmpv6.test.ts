@@ -235,6 +235,32 @@ describe("ICMPv6 errors we receive", () => {
     expect(host.tcp.icmpErrors[1]!.nextHopMtu).toBe(1280);
   });
 
+  test("Packet Too Big about a later fragment of ours (no ports) still lowers the path MTU", () => {
+    const host = ipv6Host({ mtu: 1500 });
+    const laterFragment = ipv6Packet({
+      source: HOST6,
+      destination: PEER6,
+      nextHeader: NextHeader.FRAGMENT,
+      payload: concat(
+        fragmentHeader({ nextHeader: UDP, offset: 1448, more: false, identification: 9 }),
+        new Uint8Array(64),
+      ),
+    });
+    host.receive(errorPacket(2, 0, laterFragment, 1300), 0);
+    expect(host.ipv6.pathMtu(PEER6)).toBe(1300);
+    expect(host.udp.icmpErrors).toEqual([]);
+    expect(host.stats.get("icmpv6InErrors")).toBe(0);
+    // One that quotes somebody else's packet teaches nothing.
+    const theirs = ipv6Packet({
+      source: a6("fd00::7"),
+      destination: a6("fd00::8"),
+      nextHeader: UDP,
+    });
+    host.receive(errorPacket(2, 0, theirs, 1280), 0);
+    expect(host.ipv6.pathMtu(a6("fd00::8"))).toBe(1500);
+    expect(host.stats.get("icmpv6InErrors")).toBe(1);
+  });
+
   test("an error that does not quote a packet of ours is dropped and counted", () => {
     const cases = [
       new Uint8Array(10), // too short for an IPv6 header
