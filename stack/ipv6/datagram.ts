@@ -57,7 +57,7 @@ export interface Ipv6Send {
   readonly protocol: number;
   /** RFC 8200 §3; the default is 64 (Linux: net.ipv6.conf.*.hop_limit). */
   readonly hopLimit?: number;
-  /** RFC 6437 (`flow_label.ts`); 0 (no label) by default. */
+  /** RFC 6437 (`flow_label.ts`); by default TCP and UDP flows are labelled, others not. */
   readonly flowLabel?: number;
   /** RFC 8200 §7 (DSCP and ECN); 0 by default. */
   readonly trafficClass?: number;

@@ -55,3 +55,24 @@ export function flowLabelOf(flow: Flow, key: number): number {
   const label = hash & 0xfffff;
   return label === 0 ? 1 : label;
 }
+
+/**
+ * The label of the flow a packet we built belongs to: its ports are the first 4
+ * octets of the upper-layer header, right after the fixed header (we send no extension
+ * headers). Unlabeled (0) when the packet is too short to hold them.
+ */
+export function packetFlowLabel(
+  packet: Uint8Array,
+  flow: {
+    readonly protocol: number;
+    readonly source: Ipv6Address;
+    readonly destination: Ipv6Address;
+  },
+  key: number,
+): number {
+  const at = 40;
+  if (packet.length < at + 4) return 0;
+  const sourcePort = (packet[at]! << 8) | packet[at + 1]!;
+  const destinationPort = (packet[at + 2]! << 8) | packet[at + 3]!;
+  return flowLabelOf({ ...flow, sourcePort, destinationPort }, key);
+}

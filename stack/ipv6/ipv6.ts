@@ -8,10 +8,8 @@
  * packet for another address is dropped, and everything goes out the one link. Read
  * `header.ts`, then this file, then `extension_headers.ts` and `reassembly.ts`.
  */
-import type { Offload, TransmitOffload } from "../offload.ts";
+import type { TransmitOffload } from "../offload.ts";
 import { Random } from "../random.ts";
-import type { Stats } from "../stats.ts";
-import type { Trace } from "../trace.ts";
 import {
   ALL_NODES,
   type Ipv6Address,
@@ -19,8 +17,9 @@ import {
   solicitedNodeAddress,
   UNSPECIFIED_IPV6,
 } from "./address.ts";
-import { type Ipv6Datagram, type Ipv6Send, NextHeader, ReceivedIpv6Datagram } from "./datagram.ts";
+import { type Ipv6Send, NextHeader, ReceivedIpv6Datagram } from "./datagram.ts";
 import { type ChainEnd, type ChainStart, chainStartOf, walkChain } from "./extension_headers.ts";
+import { packetFlowLabel } from "./flow_label.ts";
 import { FRAGMENT_HEADER_LENGTH, parseFragmentHeader } from "./fragment_header.ts";
 import { fragmentAndSend } from "./fragmentation.ts";
 import {
@@ -35,50 +34,18 @@ import {
   packetAddressSum,
   parseIpv6Header,
 } from "./header.ts";
+import type { Ipv6Host, Ipv6Limits } from "./host.ts";
 import { whyNotForUs, whyNotQueueFragment, whyNotSendTo } from "./input_checks.ts";
-import { PathMtuCache, type PathMtuLimits } from "./path_mtu.ts";
-import { Ipv6Reassembly, type Ipv6ReassemblyLimits } from "./reassembly.ts";
+import { PathMtuCache } from "./path_mtu.ts";
+import { Ipv6Reassembly } from "./reassembly.ts";
 
 export type { Icmpv6ErrorReport, Ipv6Datagram, Ipv6Send } from "./datagram.ts";
 export { NextHeader } from "./datagram.ts";
 export { IPV6_HEADER_LENGTH, IPV6_MINIMUM_MTU } from "./header.ts";
+export type { Icmpv6Errors, Ipv6Host, Ipv6Limits } from "./host.ts";
 
 /** RFC 4443 §3.3 Time Exceeded, code 1: fragment reassembly time exceeded. */
 const REASSEMBLY_TIME_EXCEEDED = 1;
-
-/** What the ICMPv6 layer offers IPv6 and the transports (`icmpv6/icmpv6.ts` implements it). */
-export interface Icmpv6Errors {
-  input(d: Ipv6Datagram, now: number): void;
-  /** RFC 4443 §3.1, codes in `Icmpv6UnreachableCode` (UDP sends 4, port unreachable). */
-  sendDestinationUnreachable(d: Ipv6Datagram, code: number, now: number): void;
-  /** RFC 4443 §3.3 (code 1: fragment reassembly time exceeded). */
-  sendTimeExceeded(d: Ipv6Datagram, code: number, now: number): void;
-  /** RFC 4443 §3.4: `pointer` is the offset of the problem in `d.packet`. */
-  sendParameterProblem(d: Ipv6Datagram, code: number, pointer: number, now: number): void;
-}
-
-/** What the IPv6 layer needs from the stack around it (the `Stack` provides all of it). */
-export interface Ipv6Host {
-  /** Our unicast address (e.g. fd00::2) and its prefix length. */
-  readonly address6: Ipv6Address;
-  readonly prefixLength6: number;
-  /** The device MTU (bytes of IP packet); IPv6 needs at least 1280 (RFC 8200 §5). */
-  readonly mtu: number;
-  readonly offload?: Offload;
-  readonly random: Random;
-  readonly trace: Trace;
-  readonly stats: Stats;
-  readonly transmit: (packet: Uint8Array, offload?: TransmitOffload) => void;
-  readonly icmpv6: Icmpv6Errors;
-  /** The transports take both families through the same entry points. */
-  readonly udp: { input(d: Ipv6Datagram, now: number): void };
-  readonly tcp: { input(d: Ipv6Datagram, now: number): void };
-}
-
-export interface Ipv6Limits {
-  reassembly?: Partial<Ipv6ReassemblyLimits>;
-  pathMtu?: Partial<PathMtuLimits>;
-}
 
 /** The fields of one arriving packet that every step needs. */
 interface Arrival {
@@ -106,6 +73,8 @@ export class Ipv6 {
   readonly pathMtus: PathMtuCache;
   /** Fragment identifications, drawn when first needed (RFC 7739: unpredictable). */
   private identification: Random | undefined;
+  /** The secret of our flow labels (RFC 6437 §3), from the host or drawn when first needed. */
+  private flowLabelKey: number | undefined;
   /**
    * The parsed header, the arrival and the datagram handed up: one of each reused for
    * every packet (valid while it is processed, as its bytes are), so no objects per
@@ -205,13 +174,16 @@ export class Ipv6 {
       stats.drop("ipv6OutDiscards", "payload over 65535");
       return;
     }
+    const source =
+      send.source === UNSPECIFIED_IPV6 ? this.sourceFor(send.destination) : send.source;
     const header: Ipv6Header = {
       trafficClass: send.trafficClass ?? 0,
-      flowLabel: send.flowLabel ?? 0,
+      flowLabel:
+        send.flowLabel ?? this.flowLabelFor(packet, send.protocol, source, send.destination),
       payloadLength,
       nextHeader: send.protocol,
       hopLimit: send.hopLimit ?? DEFAULT_HOP_LIMIT,
-      source: send.source === UNSPECIFIED_IPV6 ? this.sourceFor(send.destination) : send.source,
+      source,
       destination: send.destination,
     };
     const mtu = this.pathMtu(send.destination);
@@ -236,6 +208,18 @@ export class Ipv6 {
       },
     );
     stats.count("ipv6OutFragOKs");
+  }
+
+  /** RFC 6437: the label of the flow `packet` belongs to (`flow_label.ts`), keyed by our secret. */
+  private flowLabelFor(
+    packet: Uint8Array,
+    protocol: number,
+    source: Ipv6Address,
+    destination: Ipv6Address,
+  ): number {
+    if (protocol !== NextHeader.TCP && protocol !== NextHeader.UDP) return 0;
+    this.flowLabelKey ??= this.host.flowLabelKey ?? this.host.random.nextUint32();
+    return packetFlowLabel(packet, { protocol, source, destination }, this.flowLabelKey);
   }
 
   /** The source address for a packet to `destination` (we have one address). */
@@ -324,11 +308,19 @@ export class Ipv6 {
     this.host.stats.drop(end.reason, end.detail);
     if (end.kind !== "problem") return;
     if (arrival.broadcast && !end.evenToMulticast) return;
-    const d = new ReceivedIpv6Datagram().fill(arrival, packet, {
-      protocol: 0,
-      offset: packet.length,
-    });
-    this.host.icmpv6.sendParameterProblem(d, end.code, end.pointer, now);
+    this.sendParameterProblem(arrival, packet, end, now);
+  }
+
+  /** RFC 4443 §3.4 about `packet`, whose upper layer is not known (ICMPv6 skips to it). */
+  private sendParameterProblem(
+    arrival: Arrival,
+    packet: Uint8Array,
+    problem: { readonly code: number; readonly pointer: number },
+    now: number,
+  ): void {
+    const unknown = { protocol: 0, offset: packet.length };
+    const d = new ReceivedIpv6Datagram().fill(arrival, packet, unknown);
+    this.host.icmpv6.sendParameterProblem(d, problem.code, problem.pointer, now);
   }
 
   /**
@@ -365,12 +357,7 @@ export class Ipv6 {
     });
     if (problem !== undefined) {
       stats.drop(problem.reason, problem.detail);
-      const d = new ReceivedIpv6Datagram().fill(arrival, packet, {
-        protocol: 0,
-        offset: packet.length,
-      });
-      if (!arrival.broadcast)
-        this.host.icmpv6.sendParameterProblem(d, problem.code, problem.pointer, now);
+      if (!arrival.broadcast) this.sendParameterProblem(arrival, packet, problem, now);
       return;
     }
     stats.count("ipv6ReasmReqds");

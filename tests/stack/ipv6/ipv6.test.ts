@@ -328,6 +328,25 @@ describe("IPv6 output", () => {
     expect((sent[4]! << 8) | sent[5]!).toBe(packet.length - 40);
   });
 
+  test("TCP and UDP flows get a stable non-zero flow label from a keyed hash (RFC 6437); ICMPv6 none", () => {
+    const label = (host: ReturnType<typeof ipv6Host>, packet: Uint8Array, protocol: number) => {
+      host.ipv6.output(packet, { source: HOST6, destination: PEER6, protocol });
+      return new DataView(host.sent[host.sent.length - 1]!.buffer).getUint32(0) & 0xfffff;
+    };
+    const host = ipv6Host({ flowLabelKey: 1 });
+    const first = label(host, udpOut(10), UDP);
+    expect(first).toBeGreaterThan(0);
+    expect(label(host, udpOut(500), UDP)).toBe(first); // same ports, same flow
+    const otherPorts = udpOut(10);
+    otherPorts[41] = 0x99;
+    expect(label(host, otherPorts, UDP)).not.toBe(first);
+    expect(label(host, udpOut(10), 58)).toBe(0);
+    expect(label(ipv6Host({ flowLabelKey: 2 }), udpOut(10), UDP)).not.toBe(first);
+    const explicit = udpOut(10);
+    host.ipv6.output(explicit, { source: HOST6, destination: PEER6, protocol: UDP, flowLabel: 7 });
+    expect(new DataView(host.sent[host.sent.length - 1]!.buffer).getUint32(0) & 0xfffff).toBe(7);
+  });
+
   test("fragments to the path MTU and the peer reassembles the exact datagram", () => {
     fc.assert(
       fc.property(
