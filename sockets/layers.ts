@@ -49,7 +49,7 @@ export interface TcpLayer {
     options: TcpConnectionOptions,
     now: number,
   ): TcpConnection;
-  portInUse(address: IpAddress, port: number): boolean;
+  portInUse(address: IpAddress, port: number, v6Only?: boolean): boolean;
   fourTupleInUse(
     localAddress: IpAddress,
     localPort: number,

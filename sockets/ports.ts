@@ -44,14 +44,14 @@ export class PortTable {
    */
   constructor(
     readonly protocol: "tcp" | "udp",
-    private readonly heldByStack: (address: IpAddress, port: number) => boolean,
+    private readonly heldByStack: (address: IpAddress, port: number, v6Only: boolean) => boolean,
   ) {}
 
   /** True if binding (`address`, `port`) with this SO_REUSEADDR setting would clash. */
   conflicts(address: IpAddress, port: number, reuseAddress: boolean, v6Only = false): boolean {
     return (
       this.socketConflicts(address, port, reuseAddress, v6Only) ||
-      (!reuseAddress && this.heldByStack(address, port))
+      (!reuseAddress && this.heldByStack(address, port, v6Only))
     );
   }
 

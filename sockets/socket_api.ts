@@ -53,7 +53,9 @@ export class SocketApi {
       clock,
       kick,
       tcpDefaults,
-      tcpPorts: new PortTable("tcp", (address, port) => stack.tcp.portInUse(address, port)),
+      tcpPorts: new PortTable("tcp", (address, port, v6Only) =>
+        stack.tcp.portInUse(address, port, v6Only),
+      ),
       udpPorts: new PortTable("udp", (address, port) => stack.udp.portInUse(address, port)),
     };
   }

@@ -296,12 +296,14 @@ export class Tcp {
   }
 
   /** The port space is shared by both families, as in Linux. */
-  portInUse(address: IpAddress, port: number): boolean {
+  portInUse(address: IpAddress, port: number, v6Only = false): boolean {
     if ((this.localPorts.get(port) ?? 0) > 0) return true;
     const byAddress = this.listeners.get(port);
     if (byAddress === undefined) return false;
-    if (isAnyAddress(address)) return byAddress.size > 0;
-    return byAddress.has(address) || byAddress.has(0) || byAddress.has("::" as IpAddress);
+    for (const listener of byAddress.values()) {
+      if (listenersOverlap(address, v6Only, listener)) return true;
+    }
+    return false;
   }
 
   fourTupleInUse(
@@ -480,4 +482,22 @@ export class Tcp {
 /** The local half of a TCB's four-tuple as one key (`endpointKey`). */
 function localKeyOf(tcb: Tcb): number | string {
   return endpointKey(tcb.localAddress, tcb.localPort);
+}
+
+/**
+ * Whether binding `address` (on ::, IPv6-only when `v6Only`) would overlap `listener`:
+ * the same address, or a wildcard whose families meet the other's (0.0.0.0 takes IPv4;
+ * :: takes IPv6, and IPv4 too unless IPv6-only), as Linux's inet6_bind_conflict.
+ */
+function listenersOverlap(address: IpAddress, v6Only: boolean, listener: Listener): boolean {
+  const other = listener.localAddress;
+  if (address === other) return true;
+  if (!isAnyAddress(address) && !isAnyAddress(other)) return false;
+  return (familiesOf(address, v6Only) & familiesOf(other, listener.v6Only)) !== 0;
+}
+
+/** The families a local address takes, as bits: 1 IPv4, 2 IPv6. */
+function familiesOf(address: IpAddress, v6Only: boolean): number {
+  if (typeof address === "number") return 1;
+  return address === "::" && !v6Only ? 3 : 2;
 }
