@@ -277,6 +277,28 @@ describe("IPv6 input", () => {
     expect(host.ipv6.nextDeadline()).toBe(Number.POSITIVE_INFINITY);
   });
 
+  test("a packet arriving while another is delivered (a looped-back reply) does not overwrite it", () => {
+    const host = ipv6Host();
+    const outer = ipv6Packet({ nextHeader: UDP, payload: SEGMENT });
+    const inner = ipv6Packet({
+      source: a6("fd00::9"),
+      nextHeader: TCP,
+      payload: new Uint8Array(33),
+    });
+    const seen: string[] = [];
+    host.udp.input = (d) => {
+      host.receive(inner, 0); // re-entry, as a synchronous link would do
+      seen.push(`${d.source} ${d.protocol} ${d.payload.length} ${d.ttl}`);
+    };
+    host.receive(outer, 0);
+    expect(seen).toEqual([`${PEER6} ${UDP} ${SEGMENT.length} 64`]);
+    expect(host.tcp.inputs).toMatchObject([{ source: a6("fd00::9"), protocol: TCP }]);
+    // And the reused objects serve the next packet as before.
+    host.udp.input = (d) => seen.push(`${d.source} ${d.payload.length}`);
+    host.receive(outer, 0);
+    expect(seen[1]).toBe(`${PEER6} ${SEGMENT.length}`);
+  });
+
   test("a link MTU under 1280 leaves IPv6 off: every packet dropped and counted", () => {
     const host = ipv6Host({ mtu: 576 });
     host.receive(ipv6Packet({ nextHeader: TCP, payload: SEGMENT }), 0);
