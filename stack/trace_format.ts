@@ -17,7 +17,9 @@ import { formatIpv6Packet } from "./trace_format_ipv6.ts";
 
 /** Formats one IPv4 or IPv6 packet, by its version nibble. Never throws. */
 export function formatPacket(packet: Uint8Array): string {
-  if (packet.length > 0 && packet[0]! >> 4 === 6) return formatIpv6Packet(packet);
+  if (packet.length > 0 && packet[0]! >> 4 === 6) {
+    return formatIpv6Packet(packet, { formatTcp, formatUdp });
+  }
   if (packet.length < 20) return `malformed IPv4 packet, ${packet.length} bytes`;
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   const version = packet[0]! >> 4;

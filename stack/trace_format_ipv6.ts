@@ -12,7 +12,12 @@
  * only and defensive: nothing here throws.
  */
 import { readIpv6 } from "./ipv6/address.ts";
-import { formatTcp, formatUdp } from "./trace_format.ts";
+
+/** The transport formatters, shared with IPv4's lines (trace_format.ts passes its own). */
+export interface TransportFormatters {
+  formatTcp(source: string, destination: string, segment: Uint8Array): string;
+  formatUdp(source: string, destination: string, datagram: Uint8Array): string;
+}
 
 const HOP_BY_HOP = 0;
 const ROUTING = 43;
@@ -22,7 +27,7 @@ const DESTINATION_OPTIONS = 60;
 const MAX_HEADERS = 16;
 
 /** Formats one IPv6 packet (its first nibble is 6). Never throws. */
-export function formatIpv6Packet(packet: Uint8Array): string {
+export function formatIpv6Packet(packet: Uint8Array, transports: TransportFormatters): string {
   if (packet.length < 40) return `malformed IPv6 packet, ${packet.length} bytes`;
   const payloadLength = (packet[4]! << 8) | packet[5]!;
   const source = readIpv6(packet, 8);
@@ -58,7 +63,7 @@ export function formatIpv6Packet(packet: Uint8Array): string {
   }
   if (at > end) return `${source} > ${destination}: extension headers overrun the packet`;
   const upper = packet.subarray(at, end);
-  const text = upperLayer(next, source, destination, upper);
+  const text = upperLayer(next, source, destination, upper, transports);
   const truncated =
     40 + payloadLength > packet.length ? ` [truncated: payload length ${payloadLength}]` : "";
   return fragment === ""
@@ -66,9 +71,15 @@ export function formatIpv6Packet(packet: Uint8Array): string {
     : `${source} > ${destination}: ${fragment}${text.slice(text.indexOf(": ") + 2)}${truncated}`;
 }
 
-function upperLayer(next: number, source: string, destination: string, bytes: Uint8Array): string {
-  if (next === 6) return formatTcp(source, destination, bytes);
-  if (next === 17) return formatUdp(source, destination, bytes);
+function upperLayer(
+  next: number,
+  source: string,
+  destination: string,
+  bytes: Uint8Array,
+  transports: TransportFormatters,
+): string {
+  if (next === 6) return transports.formatTcp(source, destination, bytes);
+  if (next === 17) return transports.formatUdp(source, destination, bytes);
   if (next === 58) return formatIcmpv6(source, destination, bytes);
   if (next === 59) return `${source} > ${destination}: no next header`;
   return `${source} > ${destination}: ip-proto-${next}, length ${bytes.length}`;
