@@ -19,7 +19,7 @@ import { pseudoHeaderSum } from "./checksum.ts";
 import type { IcmpErrorReport, Ipv4Send } from "./ipv4/datagram.ts";
 import { IPV4_HEADER_LENGTH } from "./ipv4/header.ts";
 import { type Ipv6Address, ipv6Bytes, UNSPECIFIED_IPV6 } from "./ipv6/address.ts";
-import { ipv6PseudoHeaderSum } from "./ipv6/checksum.ts";
+import { ipv6AddressSum, ipv6PseudoHeaderSum } from "./ipv6/checksum.ts";
 import type { Icmpv6ErrorReport, Ipv6Send } from "./ipv6/datagram.ts";
 import { IPV6_HEADER_LENGTH } from "./ipv6/header.ts";
 import type { TransmitOffload } from "./offload.ts";
@@ -39,6 +39,8 @@ export interface NetworkSend {
   readonly protocol: number;
   /** IPv4: the DF bit (TCP sets it for RFC 1191). IPv6 routers never fragment anyway. */
   readonly dontFragment?: boolean;
+  /** IPv6: the flow's label (RFC 6437), when the transport keeps one per connection. */
+  readonly flowLabel?: number;
   readonly offload?: TransmitOffload;
 }
 
@@ -124,8 +126,19 @@ export function pseudoHeaderSumOf(
   if (typeof source === "number" && typeof destination === "number") {
     return pseudoHeaderSum(source, destination, protocol, length);
   }
-  return ipv6PseudoHeaderSum(source as Ipv6Address, destination as Ipv6Address, protocol, length);
+  // A connection sums the same two addresses for every segment: the last pair's sum is
+  // kept (the strings are the same objects, so the test is cheap).
+  if (source !== lastSource || destination !== lastDestination) {
+    lastSource = source as Ipv6Address;
+    lastDestination = destination as Ipv6Address;
+    lastAddressSum = ipv6AddressSum(lastSource, lastDestination);
+  }
+  return lastAddressSum + (length >>> 16) + (length & 0xffff) + protocol;
 }
+
+let lastSource: Ipv6Address | undefined;
+let lastDestination: Ipv6Address | undefined;
+let lastAddressSum = 0;
 
 /** An ICMP (IPv4) or ICMPv6 error about a packet we sent, as the transports receive it. */
 export type IpErrorReport = IcmpErrorReport | Icmpv6ErrorReport;
@@ -148,6 +161,8 @@ export interface IpDatagram {
   readonly broadcast: boolean;
   /** The device vouches for the transport checksum (see `Ipv4Datagram`). */
   readonly checksumValid?: boolean;
+  /** IPv6: the two addresses' 16-bit words summed, for the pseudo-header (`Ipv6Datagram`). */
+  readonly addressSum?: number;
 }
 
 // ---- The two network layers behind the interface ----

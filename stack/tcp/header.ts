@@ -121,8 +121,12 @@ export function parseSegment(d: IpDatagram, into?: ReceivedSegment): TcpSegment 
   const headerLength = (bytes[t + DATA_OFFSET]! >>> 4) * 4;
   if (headerLength < TCP_HEADER_LENGTH || headerLength > length) return "tcpInErrs";
   if (d.checksumValid !== true) {
-    // RFC 9293 §3.1 / RFC 8200 §8.1: the pseudo-header of the datagram's family.
-    const sum = pseudoHeaderSumOf(d.source, d.destination, TCP_PROTOCOL, length);
+    // RFC 9293 §3.1 / RFC 8200 §8.1: the pseudo-header of the datagram's family (IPv6
+    // input has summed the addresses already).
+    const sum =
+      d.addressSum === undefined
+        ? pseudoHeaderSumOf(d.source, d.destination, TCP_PROTOCOL, length)
+        : d.addressSum + TCP_PROTOCOL + (length >>> 16) + (length & 0xffff);
     if (internetChecksum(bytes, sum, t, bytes.length) !== 0) return "tcpInCsumErrors";
   }
   const options =

@@ -87,6 +87,8 @@ export class Tcb implements TcpConnection {
   tsRecent = 0;
   tsRecentAgeMs = 0;
   tsOffset = 0;
+  /** IPv6: the connection's flow label (RFC 6437 §3), chosen once; undefined over IPv4. */
+  flowLabel: number | undefined = undefined;
   lastAckSent = 0;
   // RFC 2018 SACK.
   sackEnabled = false;

@@ -11,6 +11,9 @@
  *
  * Read tcb.ts next, then segment_arrives.ts.
  */
+
+import type { Ipv6Address } from "../ipv6/address.ts";
+import { flowLabelOf } from "../ipv6/flow_label.ts";
 import {
   endpointKey,
   type IpAddress,
@@ -103,9 +106,18 @@ export class Tcp {
     readonly protocol: number;
     readonly dontFragment: boolean;
     offload: TransmitOffload | undefined;
-  } = { source: 0, destination: 0, protocol: TCP_PROTOCOL, dontFragment: true, offload: undefined };
+    flowLabel: number | undefined;
+  } = {
+    source: 0,
+    destination: 0,
+    protocol: TCP_PROTOCOL,
+    dontFragment: true,
+    offload: undefined,
+    flowLabel: undefined,
+  };
   /** RFC 5961 §7's host-wide limit on challenge ACKs (challenge_ack.ts). */
   readonly challengeAcks = new ChallengeAckLimiter();
+  private flowLabelKey: number | undefined;
 
   constructor(
     readonly host: TcpHost,
@@ -382,6 +394,7 @@ export class Tcp {
     tcb.sndBufSeq = seqAdd(tcb.iss, 1);
     tcb.highRxt = seqAdd(tcb.iss, 1);
     tcb.tsOffset = this.host.random.nextUint32(); // RFC 7323 §5.4: randomised TSval offset
+    if (typeof ra === "string") tcb.flowLabel = this.flowLabel(la, lp, ra, rp);
     tcb.offeredRcvScale = config.windowScale ? windowScaleFor(config.maxReceiveBufferBytes) : 0;
     const remoteKey = endpointKey(ra, rp);
     const localKey = endpointKey(la, lp);
@@ -470,14 +483,34 @@ export class Tcp {
     source: IpAddress,
     destination: IpAddress,
     offload: TransmitOffload | undefined,
+    flowLabel?: number,
   ): NetworkSend {
     const send = this.send;
     send.source = source;
     send.destination = destination;
     send.offload = offload;
+    send.flowLabel = flowLabel;
     return send;
   }
+
+  /**
+   * RFC 6437 §3, §6.3: one label for all of a connection's packets, a keyed hash of its
+   * five-tuple (flow_label.ts), computed once rather than per packet. The key is drawn
+   * from the ISN generator's secret, so outsiders cannot predict it.
+   */
+  private flowLabel(la: IpAddress, lp: number, ra: IpAddress, rp: number): number {
+    this.flowLabelKey ??= this.isn.hash(0, 0, 0, 0, FLOW_LABEL_TAG);
+    const flow = {
+      source: la as Ipv6Address,
+      destination: ra as Ipv6Address,
+      protocol: TCP_PROTOCOL,
+    };
+    return flowLabelOf({ ...flow, sourcePort: lp, destinationPort: rp }, this.flowLabelKey);
+  }
 }
+
+/** Tells the flow label's key apart from any ISN hash ("flow"). */
+const FLOW_LABEL_TAG = 0x666c6f77;
 
 /** The local half of a TCB's four-tuple as one key (`endpointKey`). */
 function localKeyOf(tcb: Tcb): number | string {

@@ -139,7 +139,8 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
     } else partialChecksum(packet, localAddress, remoteAddress, net.headerLength);
     accountSent(tcb, seq, len, flags, now);
     if (syn) tcb.rcvAdv = seqAdd(tcb.rcvNxt, wnd);
-    net.output(packet, tcb.layer.networkSend(localAddress, remoteAddress, offload));
+    const send = tcb.layer.networkSend(localAddress, remoteAddress, offload, tcb.flowLabel);
+    net.output(packet, send);
   } finally {
     tcb.layer.txBuffers.release(buffer);
   }
