@@ -43,6 +43,8 @@ export interface TcpLayer {
     options?: TcpConnectionOptions,
     v6Only?: boolean,
   ): TcpListener;
+  /** IP_TRANSPARENT listen: every connection a forwarder accepts (stack/forwarding.ts). */
+  listenTransparent?(backlog: number): TcpListener;
   connect(
     local: { address: IpAddress; port: number },
     remote: { address: IpAddress; port: number },

@@ -48,6 +48,8 @@ export class TcpSocket extends Pollable {
   /** SO_BROADCAST: accepted and kept, as on Linux; only datagrams can be broadcast. */
   broadcast = false;
   linger: Linger = { onoff: false, linger: 0 };
+  /** IP_TRANSPARENT: listen() takes the connections a gateway forwards (stack/forwarding.ts). */
+  transparent = false;
   /** Options set with setsockopt; they override the stack's defaults. */
   explicitOptions: Partial<TcpConnectionOptions> = {};
   private phase: Phase = "idle";
@@ -125,9 +127,14 @@ export class TcpSocket extends Pollable {
         `another socket already listens on TCP ${formatEndpoint(binding.address, binding.port)}`,
       );
     }
-    const { address, port } = binding;
+    const tcp = this.context.stack.tcp;
+    if (this.transparent && tcp.listenTransparent === undefined) {
+      throw new SocketError("EOPNOTSUPP", "listen", "this stack cannot listen transparently");
+    }
     const v6Only = binding.v6Only === true;
-    this.listener = this.context.stack.tcp.listen(address, port, clamped, undefined, v6Only);
+    this.listener = this.transparent
+      ? tcp.listenTransparent!(clamped)
+      : tcp.listen(binding.address, binding.port, clamped, undefined, v6Only);
     this.listener.onChange = () => this.changed();
     binding.listening = true;
     this.phase = "listening";

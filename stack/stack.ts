@@ -15,6 +15,7 @@
  */
 
 // Layers (filled in by their own files):
+import type { Forwarder } from "./forwarding.ts";
 import { Icmp } from "./icmp/icmp.ts";
 import { Icmpv6 } from "./icmpv6/icmpv6.ts";
 import { Ipv4 } from "./ipv4/ipv4.ts";
@@ -52,6 +53,8 @@ export interface StackOptions {
   tcp?: Partial<TcpConfig>;
   /** What the device finishes for us (`Device.capabilities.offload`); none by default. */
   offload?: Offload;
+  /** A gateway's hook for traffic to other addresses (forwarding.ts); none: a plain host. */
+  forwarder?: Forwarder;
 }
 
 export class Stack {
@@ -73,6 +76,7 @@ export class Stack {
   readonly inet6: NetworkLayer;
   readonly udp: Udp;
   readonly tcp: Tcp;
+  readonly forwarder: Forwarder | undefined;
   /**
    * Where outgoing packets go; the driver sets it. The bytes are only valid during the
    * call. `offload` (only with `StackOptions.offload`) says what the device must finish.
@@ -89,6 +93,7 @@ export class Stack {
     this.random = options.random ?? randomFrom(entropyOf(options));
     this.trace = options.trace ?? NO_TRACE;
     this.stats = new Stats(this.trace);
+    this.forwarder = options.forwarder;
     this.ipv4 = new Ipv4(this);
     this.ipv6 = new Ipv6(this);
     this.inet = ipv4Network(this.ipv4, this);

@@ -91,14 +91,18 @@ function statsReply(request: HttpRequest, context: RouteContext): Reply {
   const listening = listeningRows(context.services);
   const connections = connectionRows(context.stack, context.now);
   const counters = context.stack.stats.snapshot();
+  // A gateway's NAT table (stack/forwarding.ts), when the stack is one.
+  const gateway = context.stack.forwarder?.snapshot?.(context.now);
   if (wantsText(request)) {
     const table = formatConnectionTable([...listening, ...connections]);
-    return textReply(200, `${table}\n\n${formatCounters(counters)}\n`);
+    const nat = gateway === undefined ? "" : `\n\ngateway: ${JSON.stringify(gateway, null, 1)}`;
+    return textReply(200, `${table}\n\n${formatCounters(counters)}${nat}\n`);
   }
   const address = formatIpv4(context.stack.address);
   // RFC 5952 text, or null with IPv6 off.
   const address6 = context.stack.hasIpv6 ? context.stack.address6 : null;
-  const json = JSON.stringify({ address, address6, listening, connections, counters }, null, 2);
+  const fields = { address, address6, listening, connections, counters, gateway };
+  const json = JSON.stringify(fields, null, 2);
   return textReply(200, `${json}\n`, [], "application/json");
 }
 

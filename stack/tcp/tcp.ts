@@ -11,7 +11,9 @@
  *
  * Read tcb.ts next, then segment_arrives.ts.
  */
-
+import { ANY_ADDRESS } from "../address.ts";
+import { copyDatagram, type Forwarder } from "../forwarding.ts";
+import type { Ipv4Datagram } from "../ipv4/datagram.ts";
 import type { Ipv6Address } from "../ipv6/address.ts";
 import { flowLabelOf } from "../ipv6/flow_label.ts";
 import {
@@ -68,6 +70,11 @@ export interface TcpHost {
    * the connection, and everything else in TCP is the same over both.
    */
   networkFor(address: IpAddress): NetworkLayer;
+  /** The host's IPv4 address: a segment to another one may be for a gateway's forwarder. */
+  readonly address: number;
+  /** A gateway's forwarder (forwarding.ts), and ICMP for its "unreachable" verdicts. */
+  readonly forwarder?: Pick<Forwarder, "tcpSyn">;
+  readonly icmp?: { sendDestinationUnreachable(d: Ipv4Datagram, code: number, now: number): void };
 }
 
 /**
@@ -86,6 +93,8 @@ export class Tcp {
   private readonly byRemote = new Map<number | string, Tcb | Map<number | string, Tcb>>();
   private readonly all = new Set<Tcb>();
   private readonly listeners = new Map<number, Map<IpAddress, Listener>>();
+  /** The IP_TRANSPARENT listener: connections to forwarded addresses join it (forwarding.ts). */
+  private transparentListener: Listener | undefined;
   private readonly localPorts = new Map<number, number>();
   private readonly timers = new TimerHeap();
   private readonly dirty: Tcb[] = [];
@@ -173,11 +182,49 @@ export class Tcp {
     }
     const listener = this.findListener(d.destination, seg.destinationPort);
     if (listener === undefined) {
+      // A gateway forwards IPv4 only (forwarding.ts).
+      const forwardable = typeof d.destination === "number" && d.destination !== this.host.address;
+      if (forwardable && this.forwarded(d as Ipv4Datagram, seg, now)) return;
       onClosed(this, d, seg);
       return;
     }
     const created = onListen(this, listener, d, seg, now);
     if (created !== undefined) this.settle(created, now);
+  }
+
+  /**
+   * A segment to a forwarded address with no TCB (forwarding.ts). A SYN waits for the
+   * forwarder's verdict (connect first); what it accepts, and any other segment, meets
+   * the transparent listener as LISTEN (RFC 9293 §3.10.7.2). False: treat as CLOSED.
+   */
+  private forwarded(d: Ipv4Datagram, seg: TcpSegment, now: number): boolean {
+    const listener = this.transparentListener;
+    const forwarder = this.host.forwarder;
+    if (listener === undefined || forwarder === undefined) return false;
+    if ((seg.flags & (Flag.SYN | Flag.ACK | Flag.RST)) === Flag.SYN) {
+      const verdict = forwarder.tcpSyn(
+        {
+          source: d.source,
+          sourcePort: seg.sourcePort,
+          destination: d.destination,
+          destinationPort: seg.destinationPort,
+          packet: copyDatagram(d.header, d.payload),
+        },
+        now,
+      );
+      if (verdict.kind === "reset") return false; // the RST the destination would send
+      if (verdict.kind === "pending") {
+        this.host.stats.count("tcpForwardPending"); // handed back when the host connect ends
+        return true;
+      }
+      if (verdict.kind === "unreachable") {
+        this.host.icmp?.sendDestinationUnreachable(d, verdict.code, now);
+        return true;
+      }
+    }
+    const created = onListen(this, listener, d, seg, now);
+    if (created !== undefined) this.settle(created, now);
+    return true;
   }
 
   /**
@@ -281,6 +328,17 @@ export class Tcp {
       this.listeners.set(localPort, byAddress);
     }
     byAddress.set(listener.localAddress, listener);
+    return listener;
+  }
+
+  /**
+   * Passive OPEN for every forwarded address and port (Linux's IP_TRANSPARENT): the
+   * connections a forwarder accepts (forwarding.ts) join this listener.
+   */
+  listenTransparent(backlog: number, options?: TcpConnectionOptions): TcpListener {
+    this.transparentListener?.close(0);
+    const listener = new Listener(this, ANY_ADDRESS, 0, backlog, options);
+    this.transparentListener = listener;
     return listener;
   }
 
@@ -433,6 +491,7 @@ export class Tcp {
   }
 
   removeListener(listener: Listener): void {
+    if (listener === this.transparentListener) this.transparentListener = undefined;
     const byAddress = this.listeners.get(listener.localPort);
     if (byAddress?.get(listener.localAddress) === listener) byAddress.delete(listener.localAddress);
     if (byAddress !== undefined && byAddress.size === 0) this.listeners.delete(listener.localPort);

@@ -13,6 +13,7 @@
  * peer's family (`host.networkFor`, network.ts), which fragments to the path MTU; an
  * endpoint bound to :: also receives IPv4 unless it is IPv6-only (RFC 3493 §5.3).
  */
+import type { Forwarder } from "../forwarding.ts";
 import { IpProtocol, type Ipv4Datagram } from "../ipv4/datagram.ts";
 import type { Ipv6Datagram } from "../ipv6/datagram.ts";
 import {
@@ -40,12 +41,16 @@ const NO_BINDINGS: readonly UdpBinding[] = [];
 
 /** What UDP needs from the stack around it (the `Stack` provides all of it). */
 export interface UdpHost {
+  /** The host's IPv4 address: a datagram to another one may be for a gateway's forwarder. */
+  readonly address: number;
   readonly stats: Stats;
   networkFor(address: IpAddress): NetworkLayer;
   readonly icmp: { sendDestinationUnreachable(d: Ipv4Datagram, code: number, now: number): void };
   readonly icmpv6: {
     sendDestinationUnreachable(d: Ipv6Datagram, code: number, now: number): void;
   };
+  /** A gateway's forwarder (forwarding.ts): takes datagrams to the addresses it claims. */
+  readonly forwarder?: Pick<Forwarder, "udpDatagram">;
 }
 
 export class Udp implements UdpBindingOwner {
@@ -123,6 +128,22 @@ export class Udp implements UdpBindingOwner {
       const score = matchScore(binding, d, header.sourcePort);
       if (score > bestScore) [best, bestScore] = [binding, score];
     }
+    const forwarder = this.host.forwarder;
+    // A gateway forwards IPv4 only (forwarding.ts).
+    const forwardable = typeof d.destination === "number" && d.destination !== this.host.address;
+    if (best === undefined && forwarder !== undefined && forwardable) {
+      stats.count("udpForwarded");
+      const v4 = d as Ipv4Datagram;
+      const flow = {
+        source: v4.source,
+        sourcePort: header.sourcePort,
+        destination: v4.destination,
+        destinationPort: header.destinationPort,
+      };
+      const refusal = forwarder.udpDatagram(flow, data, now);
+      if (refusal !== undefined) this.host.icmp.sendDestinationUnreachable(v4, refusal, now);
+      return;
+    }
     if (best === undefined) {
       stats.drop("udpNoPorts", `port ${header.destinationPort}`);
       if (typeof d.source === "number") {
@@ -161,25 +182,40 @@ export class Udp implements UdpBindingOwner {
     }
   }
 
-  /**
-   * Builds header + data behind the network layer's headroom in one buffer, checksums,
-   * and sends through the layer of the destination's family (which fragments to the
-   * MTU, or over IPv6 to the path MTU: RFC 8200 §5, RFC 8201).
-   */
+  /** Builds header + data behind the network layer's headroom, checksums, and sends. */
   send(binding: UdpBinding, data: Uint8Array, address: IpAddress, port: number): UdpSendResult {
+    const local = binding.localAddress;
+    const source =
+      isAnyAddress(local) || typeof local !== typeof address
+        ? this.host.networkFor(address).address
+        : local;
+    return this.sendFrom({ address: source, port: binding.localPort }, data, address, port);
+  }
+
+  /**
+   * Sends from any source endpoint: a bound socket's (`send`), or, for a gateway, the
+   * forwarded address an inner host sent to (forwarding.ts), so the reply comes from it.
+   * Header and data go behind the headroom of the destination family's network layer,
+   * which fragments to the MTU, or over IPv6 to the path MTU (RFC 8200 §5, RFC 8201).
+   */
+  sendFrom(
+    from: { address: IpAddress; port: number },
+    data: Uint8Array,
+    address: IpAddress,
+    port: number,
+  ): UdpSendResult {
     const net = this.host.networkFor(address);
     if (data.length > (net.family === "inet" ? UDP_MAX_PAYLOAD : UDP6_MAX_PAYLOAD)) {
       return "EMSGSIZE";
     }
     // Sending to 0.0.0.0, ::, or to port 0 cannot reach anyone.
     if (isAnyAddress(address) || port === 0) return "EHOSTUNREACH";
-    const local = binding.localAddress;
-    const source = isAnyAddress(local) || typeof local !== typeof address ? net.address : local;
+    const source = from.address;
     const packet = new Uint8Array(net.headerLength + UDP_HEADER_LENGTH + data.length);
     const segment = packet.subarray(net.headerLength);
     segment.set(data, UDP_HEADER_LENGTH);
     emitUdpHeader(segment, {
-      sourcePort: binding.localPort,
+      sourcePort: from.port,
       destinationPort: port,
       source,
       destination: address,
