@@ -29,7 +29,6 @@ import {
   IPV6_HEADER_LENGTH,
   IPV6_MAX_PAYLOAD,
   IPV6_MINIMUM_MTU,
-  type Ipv6Header,
   isIpv6ParseFailure,
   packetAddressSum,
   parseIpv6Header,
@@ -85,6 +84,8 @@ export class Ipv6 {
   private readonly rxArrival = emptyArrival();
   private readonly rxDatagram = new ReceivedIpv6Datagram();
   private receiving = false;
+  /** The header being written, likewise reused (emitted before transmit is called). */
+  private readonly txHeader = emptyIpv6Header();
   /** Multicast groups we belong to (RFC 4291 §2.8): all-nodes and our solicited-node. */
   private readonly groups: ReadonlySet<Ipv6Address>;
 
@@ -176,16 +177,15 @@ export class Ipv6 {
     }
     const source =
       send.source === UNSPECIFIED_IPV6 ? this.sourceFor(send.destination) : send.source;
-    const header: Ipv6Header = {
-      trafficClass: send.trafficClass ?? 0,
-      flowLabel:
-        send.flowLabel ?? this.flowLabelFor(packet, send.protocol, source, send.destination),
-      payloadLength,
-      nextHeader: send.protocol,
-      hopLimit: send.hopLimit ?? DEFAULT_HOP_LIMIT,
-      source,
-      destination: send.destination,
-    };
+    const header = this.txHeader;
+    header.trafficClass = send.trafficClass ?? 0;
+    header.flowLabel =
+      send.flowLabel ?? this.flowLabelFor(packet, send.protocol, source, send.destination);
+    header.payloadLength = payloadLength;
+    header.nextHeader = send.protocol;
+    header.hopLimit = send.hopLimit ?? DEFAULT_HOP_LIMIT;
+    header.source = source;
+    header.destination = send.destination;
     const mtu = this.pathMtu(send.destination);
     if (packet.length <= mtu || this.deviceSegments(send)) {
       emitIpv6Header(packet, header);
@@ -198,9 +198,10 @@ export class Ipv6 {
       return;
     }
     this.identification ??= new Random(this.host.random.nextUint32());
+    // A copy: each fragment's transmit may lead to another output, which reuses txHeader.
     fragmentAndSend(
       packet,
-      header,
+      { ...header },
       { mtu, identification: this.identification.nextUint32() },
       (fragment) => {
         stats.count("ipv6OutFragCreates");
