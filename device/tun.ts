@@ -195,8 +195,11 @@ export class Tun implements Device {
     }
     opened ??= openDevice(options.name, undefined);
     try {
+      // IPv6 off before the interface is up (no router solicitation escapes), or its
+      // address set once it is up (tun_ipv6.ts).
+      if (cidr6 === undefined) configureIpv6(opened.name, undefined);
       configure(opened.name, mtu, cidr);
-      configureIpv6(opened.name, cidr6);
+      if (cidr6 !== undefined) configureIpv6(opened.name, cidr6);
     } catch (error) {
       libc.close(opened.fd); // the interface disappears with its only fd
       throw error;

@@ -35,6 +35,7 @@ import { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from ".
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import {
   Flag,
+  finishChecksum,
   OutgoingSegment,
   parseSegment,
   ReceivedSegment,
@@ -208,7 +209,7 @@ export class Tcp {
           sourcePort: seg.sourcePort,
           destination: d.destination,
           destinationPort: seg.destinationPort,
-          packet: copyDatagram(d.header, d.payload),
+          packet: copyForRedelivery(d),
         },
         now,
       );
@@ -567,6 +568,25 @@ export class Tcp {
     return flowLabelOf({ ...flow, sourcePort: lp, destinationPort: rp }, this.flowLabelKey);
   }
 }
+
+/**
+ * The SYN a forwarder keeps to hand back later (stack.receive), as its own bytes. One the
+ * device vouched for (`checksumValid`, TUN offload) may carry only the pseudo-header part
+ * of its checksum (NEEDS_CSUM): handed back, it is verified like any packet, so the copy
+ * gets its full checksum (RFC 9293 §3.1) here.
+ */
+function copyForRedelivery(d: Ipv4Datagram): Uint8Array {
+  const packet = copyDatagram(d.header, d.payload);
+  if (d.checksumValid !== true) return packet;
+  const at = d.header.length;
+  packet[at + TCP_CHECKSUM] = 0;
+  packet[at + TCP_CHECKSUM + 1] = 0;
+  finishChecksum(packet, d.source, d.destination, at);
+  return packet;
+}
+
+/** The TCP header's checksum field (RFC 9293 §3.1). */
+const TCP_CHECKSUM = 16;
 
 /** Tells the flow label's key apart from any ISN hash ("flow"). */
 const FLOW_LABEL_TAG = 0x666c6f77;
