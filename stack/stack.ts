@@ -123,6 +123,15 @@ export class Stack {
     return typeof address === "number" ? this.inet : this.inet6;
   }
 
+  /**
+   * The secret behind IPv6 flow labels (RFC 6437 §6.3), for the IPv6 layer's packets
+   * that carry no label of their own: derived from TCP's ISN key (RFC 6528), so it draws
+   * nothing from `random` (seeded tests replay) and is as secret as that key.
+   */
+  get flowLabelKey(): number {
+    return this.tcp.isn.hash(0, 0, 0, 0, 0x666c6f77);
+  }
+
   /** Whether IPv6 is on (the stack has an IPv6 address). */
   get hasIpv6(): boolean {
     return this.address6 !== UNSPECIFIED_IPV6;
