@@ -29,6 +29,12 @@ describeTun(
   () => {
     test("ping -6 (plain and 4000 octets, fragmented both ways), curl -g exact byte counts, /stats and SIGUSR1 in RFC 5952 text, UDP echo, closed ports refused", async () => {
       await withNetns("tstcp-v6", async (ns) => {
+        // A namespace with IPv6 off by default, as some are: the host turns it on for its
+        // interface (device/tun_ipv6.ts).
+        await sh(
+          ns,
+          "sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1",
+        );
         const host = spawnHost(ns, ARGS);
         try {
           await host.waitFor(/is up/);
@@ -83,6 +89,22 @@ describeTun(
         }
       });
     }, 240_000);
+
+    test("--no-ipv6: IPv4 only, IPv6 off on the interface", async () => {
+      await withNetns("tstcp-no6", async (ns) => {
+        const host = spawnHost(ns, [...ARGS, "--no-ipv6"]);
+        try {
+          const banner = await host.waitFor(/is up/);
+          expect(banner).not.toContain("fd00");
+          const off = await sh(ns, `cat /proc/sys/net/ipv6/conf/${TUN}/disable_ipv6`);
+          expect(off.stdout.trim()).toBe("1");
+          const ping4 = await sh(ns, "ping -c 1 -W 5 10.0.0.2");
+          expect(ping4.stdout).toContain("1 received");
+        } finally {
+          expect(await host.stop("SIGINT")).toBe(0);
+        }
+      });
+    }, 60_000);
 
     for (const offload of ["", "--no-offload"]) {
       test(`20 MB through TCP echo over IPv6 comes back intact (sha256)${offload === "" ? "" : `, ${offload}`}`, async () => {
