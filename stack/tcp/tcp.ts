@@ -12,7 +12,7 @@
  * Read tcb.ts next, then segment_arrives.ts.
  */
 import { ANY_ADDRESS } from "../address.ts";
-import { copyDatagram, type Forwarder } from "../forwarding.ts";
+import { copySynForRedelivery, type Forwarder } from "../forwarding.ts";
 import type { Ipv4Datagram } from "../ipv4/datagram.ts";
 import type { Ipv6Address } from "../ipv6/address.ts";
 import { flowLabelOf } from "../ipv6/flow_label.ts";
@@ -35,7 +35,6 @@ import { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from ".
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import {
   Flag,
-  finishChecksum,
   OutgoingSegment,
   parseSegment,
   ReceivedSegment,
@@ -45,6 +44,7 @@ import {
 import { IsnGenerator } from "./isn.ts";
 import { onClosed, onListen } from "./listen.ts";
 import { Listener } from "./listener.ts";
+import { listenerFor, listenersOverlap } from "./listeners.ts";
 import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
@@ -209,7 +209,7 @@ export class Tcp {
           sourcePort: seg.sourcePort,
           destination: d.destination,
           destinationPort: seg.destinationPort,
-          packet: copyForRedelivery(d),
+          packet: copySynForRedelivery(d),
         },
         now,
       );
@@ -416,14 +416,7 @@ export class Tcp {
    */
   private findListener(address: IpAddress, port: number): Listener | undefined {
     const byAddress = this.listeners.get(port);
-    if (byAddress === undefined) return undefined;
-    const found = byAddress.get(address);
-    if (found !== undefined) return found;
-    if (typeof address === "string") return byAddress.get("::" as IpAddress);
-    const any4 = byAddress.get(0);
-    if (any4 !== undefined) return any4;
-    const any6 = byAddress.get("::" as IpAddress);
-    return any6 !== undefined && !any6.v6Only ? any6 : undefined;
+    return byAddress === undefined ? undefined : listenerFor(byAddress, address);
   }
 
   /** Makes a TCB, chooses its ISS (RFC 6528) and files it under its four-tuple. */
@@ -569,47 +562,10 @@ export class Tcp {
   }
 }
 
-/**
- * The SYN a forwarder keeps to hand back later (stack.receive), as its own bytes. One the
- * device vouched for (`checksumValid`, TUN offload) may carry only the pseudo-header part
- * of its checksum (NEEDS_CSUM): handed back, it is verified like any packet, so the copy
- * gets its full checksum (RFC 9293 §3.1) here.
- */
-function copyForRedelivery(d: Ipv4Datagram): Uint8Array {
-  const packet = copyDatagram(d.header, d.payload);
-  if (d.checksumValid !== true) return packet;
-  const at = d.header.length;
-  packet[at + TCP_CHECKSUM] = 0;
-  packet[at + TCP_CHECKSUM + 1] = 0;
-  finishChecksum(packet, d.source, d.destination, at);
-  return packet;
-}
-
-/** The TCP header's checksum field (RFC 9293 §3.1). */
-const TCP_CHECKSUM = 16;
-
 /** Tells the flow label's key apart from any ISN hash ("flow"). */
 const FLOW_LABEL_TAG = 0x666c6f77;
 
 /** The local half of a TCB's four-tuple as one key (`endpointKey`). */
 function localKeyOf(tcb: Tcb): number | string {
   return endpointKey(tcb.localAddress, tcb.localPort);
-}
-
-/**
- * Whether binding `address` (on ::, IPv6-only when `v6Only`) would overlap `listener`:
- * the same address, or a wildcard whose families meet the other's (0.0.0.0 takes IPv4;
- * :: takes IPv6, and IPv4 too unless IPv6-only), as Linux's inet6_bind_conflict.
- */
-function listenersOverlap(address: IpAddress, v6Only: boolean, listener: Listener): boolean {
-  const other = listener.localAddress;
-  if (address === other) return true;
-  if (!isAnyAddress(address) && !isAnyAddress(other)) return false;
-  return (familiesOf(address, v6Only) & familiesOf(other, listener.v6Only)) !== 0;
-}
-
-/** The families a local address takes, as bits: 1 IPv4, 2 IPv6. */
-function familiesOf(address: IpAddress, v6Only: boolean): number {
-  if (typeof address === "number") return 1;
-  return address === "::" && !v6Only ? 3 : 2;
 }
