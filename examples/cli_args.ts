@@ -27,8 +27,13 @@ export interface HostArgs {
   services: ServiceName[];
   /** Print one line per packet, TCP state transition and drop. */
   trace: boolean;
-  /** Open the TUN with IFF_VNET_HDR and TSO/checksum offload (device/offload.ts). */
-  offload: boolean;
+  /**
+   * The TUN's IFF_VNET_HDR with TSO/checksum offload (device/offload.ts): true requires it,
+   * false turns it off, undefined (the default) uses it when the kernel allows.
+   */
+  offload: boolean | undefined;
+  /** Also serve echo on Unix-domain sockets in this directory (DIR/echo.sock, DIR/echo.dgram). */
+  unix?: string;
 }
 
 export type ParsedArgs =
@@ -46,7 +51,7 @@ function defaults(): HostArgs {
     pcap: undefined,
     services: [...SERVICE_NAMES],
     trace: false,
-    offload: false,
+    offload: undefined,
   };
 }
 
@@ -135,9 +140,29 @@ const OPTIONS: Record<string, OptionSpec> = {
     },
   },
   "--offload": {
-    help: "let the kernel hand over and split 64 KB TCP segments (IFF_VNET_HDR, TSO)",
+    help: "require the TUN offloads: 64 KB TCP segments both ways (IFF_VNET_HDR, TSO; default: used when the kernel allows)",
     apply(args) {
       args.offload = true;
+      return undefined;
+    },
+  },
+  "--unix": {
+    value: "DIR",
+    help: "also serve echo on Unix-domain sockets DIR/echo.sock (stream) and DIR/echo.dgram",
+    apply(args, value) {
+      // unix(7): sun_path holds 107 bytes and a NUL; "/echo.dgram" is the longer name.
+      const bytes = new TextEncoder().encode(`${value}/echo.dgram`).byteLength;
+      if (value === "" || bytes > 107) {
+        return `--unix ${value} is too long for a Unix-domain socket: DIR/echo.dgram must fit in 107 bytes.`;
+      }
+      args.unix = value;
+      return undefined;
+    },
+  },
+  "--no-offload": {
+    help: "the plain TUN: one packet per read and write, checksums computed here",
+    apply(args) {
+      args.offload = false;
       return undefined;
     },
   },

@@ -11,17 +11,22 @@
  * Run as root: sudo bun run start -- --tun tun0 --address 10.0.0.2/24 --host 10.0.0.1
  */
 
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Device } from "../device/device.ts";
 import { attachDriver, type Driver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
 import { PcapWriter, withPcap } from "../device/pcap.ts";
 import { RealClock } from "../device/real_clock.ts";
+import { systemEntropy } from "../device/system_entropy.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
 import { formatIpv4 } from "../stack/address.ts";
 import { Stack } from "../stack/stack.ts";
 import { type HostArgs, parseHostArgs } from "./cli_args.ts";
+import { startEchoUnix } from "./services/echo.ts";
 import { serveOnHost } from "./services/on_host.ts";
+import type { RunningService } from "./services/service.ts";
 
 export interface Host {
   readonly args: HostArgs;
@@ -42,7 +47,7 @@ export function startHost(args: HostArgs): Host {
     name: args.tun,
     mtu: args.mtu,
     address: `${formatIpv4(args.host)}/${args.prefixLength}`,
-    ...(args.offload ? { offload: true } : {}),
+    ...(args.offload === undefined ? {} : { offload: args.offload }),
   });
   let device: Device = tun;
   if (args.pcap !== undefined) {
@@ -57,10 +62,11 @@ export function startHost(args: HostArgs): Host {
     }
   }
   const stack = new Stack({
+    entropy: systemEntropy,
     address: args.address,
     prefixLength: args.prefixLength,
     mtu: args.mtu,
-    // The TUN's offloads (with --offload): TCP leaves checksums and segmentation to it.
+    // The TUN's offloads (unless --no-offload): TCP leaves checksums and segmentation to it.
     offload: tun.capabilities.offload,
     // The driver polls after every receive burst: one ACK per burst, not per segment.
     tcp: { ackPerBurst: true },
@@ -115,9 +121,30 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const { args, tun } = host;
   const services = serveOnHost(host, args.services);
+  let unix: RunningService[] = [];
+  if (args.unix !== undefined) {
+    try {
+      mkdirSync(args.unix, { recursive: true });
+      unix = await startEchoUnix(services.api, host.clock, args.unix);
+    } catch (error) {
+      console.error(`--unix ${args.unix}: ${(error as Error).message}`);
+      await services.stop(0);
+      await host.close();
+      return 1;
+    }
+  }
   console.log(
     services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
   );
+  if (tun.offloadFallback !== undefined) {
+    console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);
+  }
+  if (args.unix !== undefined) {
+    const stream = join(args.unix, "echo.sock");
+    console.log(
+      `tstcp: echo on Unix-domain sockets ${stream} and ${join(args.unix, "echo.dgram")}; try: nc -U ${stream}`,
+    );
+  }
   // With --trace every packet is already on the terminal; the counts would only interleave.
   const stopLogging = args.trace ? () => {} : logPacketCounts(tun, 10_000);
   const signal = await new Promise<string>((resolve) => {
@@ -131,7 +158,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(`${signal}: closing connections and ${tun.name}`);
   stopLogging();
   // Stop accepting, FIN every connection, RST what is left after a short grace.
-  await services.stop(1000);
+  await Promise.all([services.stop(1000), ...unix.map((service) => service.stop(1000))]);
   await host.close();
   return 0;
 }
