@@ -198,6 +198,25 @@ describeTun(
         }
       });
     }, 300_000);
+
+    test("tstcp: limits are counted when hit; ICMP echo answered by the gateway, refused beyond it", async () => {
+      await withGatewayTopology("tstcp", ["--max-pending-connects", "1"], async (t) => {
+        // One host connect to a black hole is under way; a second SYN meanwhile is dropped.
+        const first = client(t, ["connect", BLACK_HOLE, "80", "4000"]);
+        await Bun.sleep(500);
+        expect(await client(t, ["connect", BLACK_HOLE, "81", "1500"])).toEqual({
+          result: "timeout",
+        });
+        expect((await first).result).toBe("timeout");
+        const report = await usr1Report(t);
+        expect(Number(/gwLimitPendingConnects (\d+)/.exec(report)?.[1])).toBeGreaterThanOrEqual(1);
+        // Echo to the gateway itself is answered; echo beyond is refused (docs/gateway.md).
+        expect((await t.inner.exec(["ping", "-c", "1", "-W", "5", "10.0.2.2"])).exitCode).toBe(0);
+        const beyond = await t.inner.exec(["ping", "-c", "1", "-W", "5", SERVER]);
+        expect(beyond.exitCode).not.toBe(0);
+        expect(beyond.stdout).toMatch(/Packet filtered|Prohibited/i);
+      });
+    }, 120_000);
   },
   commands("curl", "dig", "dnsmasq", "ssh", "scp", "sshd", "nc"),
 );
