@@ -78,9 +78,9 @@ export class Gateway implements Forwarder {
       table: this.table,
       limits: this.config.limits,
       now: () => host.now(),
-      redeliver: (packet) =>
+      redeliver: (syn) =>
         queueMicrotask(() => {
-          stack.receive(packet, host.now());
+          stack.receive(syn.packet, host.now(), syn.checksumValid);
           host.kick();
         }),
       forget: (flow) => {

@@ -61,6 +61,8 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     mtu: args.mtu,
     tcp: { ackPerBurst: true },
     entropy: systemEntropy,
+    // The TUN's offloads, as the demo host uses them: TCP leaves checksums and segmentation to it.
+    offload: tun.capabilities.offload,
     forwarder: gateway,
     ...(trace === undefined ? {} : { trace }),
   });
