@@ -6,7 +6,8 @@
 # Run by `npm test` (pretest) and by .ci/run; does nothing when everything is present.
 set -u
 need=()
-for pair in ip:iproute2 ping:iputils-ping curl:curl nc:netcat-openbsd tshark:tshark nmap:nmap wrk:wrk ps:procps ethtool:ethtool cc:gcc socat:socat python3:python3 \
+for pair in ip:iproute2 ping:iputils-ping curl:curl nc:netcat-openbsd tshark:tshark nmap:nmap wrk:wrk ps:procps \
+  ethtool:ethtool cc:gcc socat:socat python3:python3 \
   dnsmasq:dnsmasq-base /usr/sbin/sshd:openssh-server ssh:openssh-client scp:openssh-client dig:bind9-dnsutils \
   slirp4netns:slirp4netns pasta:passt; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")

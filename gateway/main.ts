@@ -59,8 +59,8 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     address: config.gatewayAddress,
     prefixLength: config.prefixLength,
     mtu: args.mtu,
-    tcp: { ackPerBurst: true },
     entropy: systemEntropy,
+    tcp: { ackPerBurst: true },
     // The TUN's offloads, as the demo host uses them: TCP leaves checksums and segmentation to it.
     offload: tun.capabilities.offload,
     forwarder: gateway,
