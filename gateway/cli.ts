@@ -121,6 +121,11 @@ const OPTIONS: Record<string, { value?: string; help: string; apply: Apply }> = 
     help: "bytes held per TCP flow and direction (default 262144)",
     apply: limit("flowBufferBytes"),
   },
+  "--socket-buffer": {
+    value: "BYTES",
+    help: "SO_SNDBUF/SO_RCVBUF of our side of each TCP flow (default 1048576)",
+    apply: limit("socketBufferBytes"),
+  },
   "--udp-idle": {
     value: "MS",
     help: "UDP mapping idle timeout (default 120000)",

@@ -101,6 +101,10 @@ export class Gateway implements Forwarder {
     });
     this.listenFd = api.socket("inet", "stream");
     api.setsockopt(this.listenFd, "IP_TRANSPARENT", true);
+    // Accepted connections inherit these: the window toward the client (send) and the
+    // one we advertise to it (receive), each part of the per-flow bound.
+    api.setsockopt(this.listenFd, "SO_SNDBUF", this.config.limits.socketBufferBytes);
+    api.setsockopt(this.listenFd, "SO_RCVBUF", this.config.limits.socketBufferBytes);
     api.listen(this.listenFd, 1024);
     void this.acceptLoop(api, this.listenFd);
     for (const spec of this.config.forwards) this.addForward(spec);
