@@ -43,7 +43,7 @@ const OPTIONS: Record<string, { value?: string; help: string; apply: Apply }> = 
     apply: (a, v) => void (a.tun = v),
   },
   "--forward": {
-    value: "tcp:[ADDR:]HPORT:IPORT",
+    value: "tcp|udp:[ADDR:]HPORT:IPORT",
     help: "inbound forward from a host port to the namespace (repeatable)",
     apply(a, v) {
       const spec = parseForward(v);

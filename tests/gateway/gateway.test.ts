@@ -130,6 +130,8 @@ describeTun(
       const args = [
         "--forward",
         "tcp:8080:80",
+        "--forward",
+        "udp:5353:7007",
         "--deny",
         `tcp:${SERVER}:7070`,
         "--flow-buffer",
@@ -154,6 +156,13 @@ describeTun(
             if (inbound !== "inside") await Bun.sleep(200);
           }
           expect(inbound).toBe("inside");
+          // Inbound UDP: datagrams to 127.0.0.1:5353 here reach a UDP echo inside, and back.
+          const insideServers = t.inner.spawnBun("tests/gateway/fixtures/servers.ts", ["0.0.0.0"]);
+          await insideServers.stdout.getReader().read(); // "ready"
+          const udpIn = await t.gw.runBun(CLIENT, ["udp", "127.0.0.1", "5353", "20"], {
+            timeoutMs: 30_000,
+          });
+          expect(JSON.parse(udpIn.stdout.trim())).toEqual({ answered: 20 });
           // Firewall: the denied destination is refused (RST) although a server listens there.
           expect(await client(t, ["connect", SERVER, "7070", "10000"])).toEqual({
             result: "ECONNREFUSED",
