@@ -123,5 +123,6 @@ const lines = [
 ];
 const text = lines.join("\n");
 console.log(text);
-if (!smoke)
+// A partial run (--smoke, --only) is not a result.
+if (!smoke && only < 0)
   writeFileSync(`bench/results/gateway-${new Date().toISOString().slice(0, 10)}.md`, text);
