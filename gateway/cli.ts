@@ -184,7 +184,7 @@ function limit(field: keyof GatewayConfig["limits"]): Apply {
 export function gatewayHelp(): string {
   const lines = ["usage: bun run start -- --gateway [--netns NAME] [options]", ""];
   for (const [name, spec] of Object.entries(OPTIONS)) {
-    lines.push(`  ${`${name}${spec.value ? ` ${spec.value}` : ""}`.padEnd(36)}${spec.help}`);
+    lines.push(`  ${`${name}${spec.value ? ` ${spec.value}` : ""}`.padEnd(38)}${spec.help}`);
   }
   return lines.join("\n");
 }
