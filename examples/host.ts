@@ -164,5 +164,9 @@ export async function main(argv: readonly string[]): Promise<number> {
 }
 
 if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  // --gateway: the stack as a namespace's user-mode network (gateway/main.ts).
+  if (argv.includes("--gateway"))
+    process.exit(await (await import("../gateway/main.ts")).gatewayMain(argv));
   process.exit(await main(process.argv.slice(2)));
 }
