@@ -56,37 +56,67 @@ export function onListen(
 ): Tcb | undefined {
   // First: "An incoming RST segment could not be valid ... Return."
   if (seg.flags & Flag.RST) return undefined;
-  // Second: "Any acknowledgment is bad if it arrives on a connection still in the
-  // LISTEN state": <SEQ=SEG.ACK><CTL=RST> -- unless it completes a SYN cookie.
-  if (seg.flags & Flag.ACK) {
-    const cookies = tcp.config.synCookies;
-    const tcb = cookies ? fromCookie(tcp, listener, d, seg, now) : undefined;
-    if (tcb !== undefined) return tcb;
-    // Deviation: while the half-open table is full (cookies in use) a failed ACK without
-    // FIN is dropped, not reset: it may be a genuine client's later segment that overtook
-    // the one whose sequence number validates the cookie (that one will arrive or be
-    // resent). A FIN is still reset, so a peer retransmitting its FIN to a connection
-    // whose TIME-WAIT has ended learns that it is gone.
-    const overflowing = listener.halfOpen.size >= tcp.config.synBacklog;
-    if (cookies && overflowing && !(seg.flags & Flag.FIN)) return undefined;
-    sendReset(tcp.host, d.destination, d.source, seg, seg.ack, 0, Flag.RST);
-    return undefined;
-  }
-  // Third: the SYN. (Security/precedence checks are not implemented.)
-  if (!(seg.flags & Flag.SYN)) return undefined; // fourth: "drop the segment and return"
-  if (listener.acceptQueue.length >= listener.backlog) {
-    tcp.host.stats.drop("tcpListenDrops"); // Linux also drops SYNs while accept() lags
-    return undefined;
-  }
+  // Second: the ACK bit.
+  if (seg.flags & Flag.ACK) return ackInListen(tcp, listener, d, seg, now);
+  // Third: security (not implemented: optional, RFC 9293 §3.10.7.2), then the SYN bit.
+  if (seg.flags & Flag.SYN) return synInListen(tcp, listener, d, seg, now);
+  return undefined; // fourth: "drop the segment and return"
+}
+
+/**
+ * Second step: "Any acknowledgment is bad if it arrives on a connection still in the
+ * LISTEN state": <SEQ=SEG.ACK><CTL=RST>, unless it completes a SYN cookie.
+ */
+function ackInListen(
+  tcp: Tcp,
+  listener: Listener,
+  d: Ipv4Datagram,
+  seg: TcpSegment,
+  now: number,
+): Tcb | undefined {
+  const cookies = tcp.config.synCookies;
+  const cookie = cookies ? fromCookie(tcp, listener, d, seg, now) : undefined;
+  // A valid cookie with no room in the accept queue: dropped and counted like any final
+  // ACK then (ack.ts), never reset: the client believes the connection established, and
+  // its retransmission completes it once accept() has made room (Linux does the same).
+  if (cookie === "acceptQueueFull") return undefined;
+  if (cookie !== undefined) return cookie;
+  // Deviation: while the half-open table is full (cookies in use) a failed ACK without
+  // FIN is dropped, not reset: it may be a genuine client's later segment that overtook
+  // the one whose sequence number validates the cookie (that one will arrive or be
+  // resent). A FIN is still reset, so a peer retransmitting its FIN to a connection
+  // whose TIME-WAIT has ended learns that it is gone.
+  const overflowing = listener.halfOpen.size >= tcp.config.synBacklog;
+  if (cookies && overflowing && !(seg.flags & Flag.FIN)) return undefined;
+  sendReset(tcp.host, d.destination, d.source, seg, seg.ack, 0, Flag.RST);
+  return undefined;
+}
+
+/**
+ * Third step, a SYN: "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be
+ * selected and a SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>"
+ * (output.ts sends it), unless a queue is full.
+ */
+function synInListen(
+  tcp: Tcp,
+  listener: Listener,
+  d: Ipv4Datagram,
+  seg: TcpSegment,
+  now: number,
+): Tcb | undefined {
+  if (listener.acceptQueueFull()) return undefined; // Linux also drops SYNs while accept() lags
   if (listener.halfOpen.size >= tcp.config.synBacklog) {
+    // RFC 4987 §3.6: a SYN cookie instead of a TCB; without cookies the SYN is dropped
+    // (Linux: TCPReqQFullDrop and ListenDrops).
     if (tcp.config.synCookies) sendCookie(tcp, d, seg, now);
-    else tcp.host.stats.drop("tcpListenDrops");
+    else {
+      tcp.host.stats.drop("tcpReqQFullDrops");
+      tcp.host.stats.count("tcpListenDrops");
+    }
     return undefined;
   }
   const tcb = childTcb(tcp, listener, d, seg, undefined, now);
   listener.halfOpen.add(tcb);
-  // "Set RCV.NXT to SEG.SEQ+1, IRS is set to SEG.SEQ ... ISS should be selected and a
-  // SYN segment sent of the form <SEQ=ISS><ACK=RCV.NXT><CTL=SYN,ACK>" (output.ts sends it).
   receiveSyn(tcb, seg.seq);
   negotiateOptions(tcb, seg.options, now);
   initSendWindow(tcb, seg, tcb.iss);
@@ -124,14 +154,18 @@ function sendCookie(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment, now: number): vo
   sendSynAckCookie(tcp.host, d.destination, d.source, seg, cookie, options);
 }
 
-/** The ACK that completes a cookie handshake: rebuild the TCB in ESTABLISHED. */
+/**
+ * The ACK that completes a cookie handshake: rebuild the TCB in ESTABLISHED. Undefined
+ * when the cookie is not valid; "acceptQueueFull" (counted) when it is but there is no
+ * room for the connection.
+ */
 function fromCookie(
   tcp: Tcp,
   listener: Listener,
   d: Ipv4Datagram,
   seg: TcpSegment,
   now: number,
-): Tcb | undefined {
+): Tcb | "acceptQueueFull" | undefined {
   if (seg.flags & (Flag.SYN | Flag.RST)) return undefined;
   const clientIsn = seqAdd(seg.seq, -1);
   const cookie = seqAdd(seg.ack, -1);
@@ -148,7 +182,7 @@ function fromCookie(
       tcp.host.stats.count("tcpSynCookiesFailed");
     return undefined;
   }
-  if (listener.acceptQueue.length >= listener.backlog) return undefined;
+  if (listener.acceptQueueFull()) return "acceptQueueFull";
   const tcb = childTcb(tcp, listener, d, seg, cookie, now);
   receiveSyn(tcb, clientIsn);
   // What the SYN offered, as far as the cookie kept it, is agreed as for any SYN.
