@@ -43,7 +43,7 @@ export function startHost(args: HostArgs): Host {
     name: args.tun,
     mtu: args.mtu,
     address: `${formatIpv4(args.host)}/${args.prefixLength}`,
-    ...(args.offload ? { offload: true } : {}),
+    ...(args.offload === undefined ? {} : { offload: args.offload }),
   });
   let device: Device = tun;
   if (args.pcap !== undefined) {
@@ -62,7 +62,7 @@ export function startHost(args: HostArgs): Host {
     address: args.address,
     prefixLength: args.prefixLength,
     mtu: args.mtu,
-    // The TUN's offloads (with --offload): TCP leaves checksums and segmentation to it.
+    // The TUN's offloads (unless --no-offload): TCP leaves checksums and segmentation to it.
     offload: tun.capabilities.offload,
     // The driver polls after every receive burst: one ACK per burst, not per segment.
     tcp: { ackPerBurst: true },
@@ -120,6 +120,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(
     services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
   );
+  if (tun.offloadFallback !== undefined) {
+    console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);
+  }
   // With --trace every packet is already on the terminal; the counts would only interleave.
   const stopLogging = args.trace ? () => {} : logPacketCounts(tun, 10_000);
   const signal = await new Promise<string>((resolve) => {
