@@ -9,7 +9,7 @@ import type { Listener } from "./listener.ts";
 import { initSendWindow, negotiateOptions, receiveSyn, windowScaleFor } from "./negotiate.ts";
 import type { TcpOptions } from "./options.ts";
 import { segmentArrives } from "./segment_arrives.ts";
-import { seqAdd } from "./seq.ts";
+import { seqAdd, tsClock } from "./seq.ts";
 import { sendReset, sendSynAckCookie } from "./stateless.ts";
 import {
   type CookieOptions,
@@ -144,8 +144,8 @@ function sendCookie(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment, now: number): vo
       windowScale: config.windowScale ? peer.windowScale : undefined,
       sackPermitted: config.sack && peer.sackPermitted === true,
     };
-    const tsClock = Math.floor(now) + cookieTsOffset(tcp.isn, tuple);
-    options.timestamp = { value: cookieTimestamp(tsClock, agreed), echo: peer.timestamp.value };
+    const clock = tsClock(now, cookieTsOffset(tcp.isn, tuple));
+    options.timestamp = { value: cookieTimestamp(clock, agreed), echo: peer.timestamp.value };
     if (agreed.windowScale !== undefined)
       options.windowScale = windowScaleFor(config.maxReceiveBufferBytes);
     if (agreed.sackPermitted) options.sackPermitted = true;
@@ -176,7 +176,7 @@ function fromCookie(
   const ts = tcp.config.timestamps ? seg.options.timestamp : undefined;
   const carried = ts === undefined ? undefined : cookieOptionsFrom(ts.echo);
   const tsOffset = ts === undefined ? 0 : cookieTsOffset(tcp.isn, tuple);
-  const echoValid = ts === undefined || cookieTimestampValid(ts.echo, Math.floor(now) + tsOffset);
+  const echoValid = ts === undefined || cookieTimestampValid(ts.echo, tsClock(now, tsOffset));
   if (mss === undefined || !echoValid) {
     if (listener.halfOpen.size >= tcp.config.synBacklog)
       tcp.host.stats.count("tcpSynCookiesFailed");
