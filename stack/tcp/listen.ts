@@ -154,6 +154,17 @@ function sendCookie(tcp: Tcp, d: Ipv4Datagram, seg: TcpSegment, now: number): vo
   sendSynAckCookie(tcp.host, d.destination, d.source, seg, cookie, options);
 }
 
+/** What a valid cookie gives back of the SYN it answered (RFC 4987 §3.6). */
+interface OpenedCookie {
+  readonly clientIsn: number;
+  readonly cookie: number;
+  readonly mss: number;
+  /** The window scale and SACK-permitted our TSval carried (none without timestamps). */
+  readonly carried: CookieOptions | undefined;
+  readonly timestamp: TcpOptions["timestamp"];
+  readonly tsOffset: number;
+}
+
 /**
  * The ACK that completes a cookie handshake: rebuild the TCB in ESTABLISHED. Undefined
  * when the cookie is not valid; "acceptQueueFull" (counted) when it is but there is no
@@ -166,28 +177,19 @@ function fromCookie(
   seg: TcpSegment,
   now: number,
 ): Tcb | "acceptQueueFull" | undefined {
-  if (seg.flags & (Flag.SYN | Flag.RST)) return undefined;
-  const clientIsn = seqAdd(seg.seq, -1);
-  const cookie = seqAdd(seg.ack, -1);
-  const tuple = tupleOf(d, seg);
-  const mss = checkCookie(tcp.isn, tuple, clientIsn, cookie, now);
-  // The options our TSval carried, echoed in TSecr (none if the peer sent no timestamp);
-  // an echo that cannot be one of our recent TSvals fails the cookie.
-  const ts = tcp.config.timestamps ? seg.options.timestamp : undefined;
-  const carried = ts === undefined ? undefined : cookieOptionsFrom(ts.echo);
-  const tsOffset = ts === undefined ? 0 : cookieTsOffset(tcp.isn, tuple);
-  const echoValid = ts === undefined || cookieTimestampValid(ts.echo, tsClock(now, tsOffset));
-  if (mss === undefined || !echoValid) {
+  const opened = openCookie(tcp, d, seg, now);
+  if (opened === undefined) {
     if (listener.halfOpen.size >= tcp.config.synBacklog)
       tcp.host.stats.count("tcpSynCookiesFailed");
     return undefined;
   }
   if (listener.acceptQueueFull()) return "acceptQueueFull";
-  const tcb = childTcb(tcp, listener, d, seg, cookie, now);
-  receiveSyn(tcb, clientIsn);
+  const tcb = childTcb(tcp, listener, d, seg, opened.cookie, now);
+  receiveSyn(tcb, opened.clientIsn);
   // What the SYN offered, as far as the cookie kept it, is agreed as for any SYN.
-  negotiateOptions(tcb, { mss, ...carried, timestamp: ts }, now);
-  if (ts !== undefined) tcb.tsOffset = tsOffset; // as in the SYN,ACK (sendCookie)
+  const { mss, carried, timestamp } = opened;
+  negotiateOptions(tcb, { mss, ...carried, timestamp }, now);
+  if (timestamp !== undefined) tcb.tsOffset = opened.tsOffset; // as in the SYN,ACK (sendCookie)
   tcb.sndUna = seg.ack;
   tcb.sndNxt = seg.ack;
   tcb.sndMax = seg.ack;
@@ -201,6 +203,32 @@ function fromCookie(
   establish(tcb, now, "cookieEstablished");
   segmentArrives(tcb, seg, now); // the ACK may carry data
   return tcb;
+}
+
+/**
+ * Checks the cookie in SEG.ACK − 1 against SEG.SEQ − 1 and the four-tuple
+ * (syn_cookies.ts). With timestamps, TSecr must be one of our recent TSvals: its low bits
+ * carry the options, and an echo that cannot be ours fails the cookie.
+ */
+function openCookie(
+  tcp: Tcp,
+  d: Ipv4Datagram,
+  seg: TcpSegment,
+  now: number,
+): OpenedCookie | undefined {
+  if (seg.flags & (Flag.SYN | Flag.RST)) return undefined;
+  const clientIsn = seqAdd(seg.seq, -1);
+  const cookie = seqAdd(seg.ack, -1);
+  const tuple = tupleOf(d, seg);
+  const mss = checkCookie(tcp.isn, tuple, clientIsn, cookie, now);
+  if (mss === undefined) return undefined;
+  const timestamp = tcp.config.timestamps ? seg.options.timestamp : undefined;
+  if (timestamp === undefined)
+    return { clientIsn, cookie, mss, carried: undefined, timestamp, tsOffset: 0 };
+  const tsOffset = cookieTsOffset(tcp.isn, tuple);
+  if (!cookieTimestampValid(timestamp.echo, tsClock(now, tsOffset))) return undefined;
+  const carried = cookieOptionsFrom(timestamp.echo);
+  return { clientIsn, cookie, mss, carried, timestamp, tsOffset };
 }
 
 /** A TCB for the segment's four-tuple, owned by `listener`; `iss` undefined: a fresh ISN. */
