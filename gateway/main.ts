@@ -12,6 +12,7 @@ import { attachDriver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
 import { PcapWriter, withPcap } from "../device/pcap.ts";
 import { RealClock } from "../device/real_clock.ts";
+import { systemEntropy } from "../device/system_entropy.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
 import { serveOnHost } from "../examples/services/on_host.ts";
@@ -59,6 +60,7 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     prefixLength: config.prefixLength,
     mtu: args.mtu,
     tcp: { ackPerBurst: true },
+    entropy: systemEntropy,
     forwarder: gateway,
     ...(trace === undefined ? {} : { trace }),
   });
