@@ -59,6 +59,7 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     address: config.gatewayAddress,
     prefixLength: config.prefixLength,
     mtu: args.mtu,
+    entropy: systemEntropy,
     tcp: { ackPerBurst: true },
     entropy: systemEntropy,
     forwarder: gateway,
