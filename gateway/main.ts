@@ -61,7 +61,6 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     mtu: args.mtu,
     entropy: systemEntropy,
     tcp: { ackPerBurst: true },
-    entropy: systemEntropy,
     forwarder: gateway,
     ...(trace === undefined ? {} : { trace }),
   });
