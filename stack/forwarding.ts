@@ -21,8 +21,6 @@
  * a UDP reply goes out with `udp.sendFrom`. Everything above this (the NAT table, host
  * sockets, policy) lives in gateway/.
  */
-import type { Ipv4Datagram } from "./ipv4/datagram.ts";
-import { finishChecksum } from "./tcp/header.ts";
 
 /** A flow seen on the link: the inner host's endpoint and the one it addressed. */
 export interface ForwardedFlow {
@@ -34,8 +32,13 @@ export interface ForwardedFlow {
 
 /** A SYN the forwarder is asked about. */
 export interface SynRequest extends ForwardedFlow {
-  /** A copy of the whole IPv4 datagram, to hand back to `Stack.receive` later. */
+  /** A copy of the whole IPv4 datagram, to hand back to `Stack.receive` later ... */
   readonly packet: Uint8Array;
+  /**
+   * ... with this: the device vouched for its checksum (a TUN with offloads may hand up
+   * a partial one, `device/offload.ts`), so it is not summed again.
+   */
+  readonly checksumValid: boolean;
 }
 
 export type SynVerdict =
@@ -65,25 +68,6 @@ export const HOST_UNREACHABLE = 1;
 export const PORT_UNREACHABLE = 3;
 
 /** The datagram's bytes (header and transport) copied out of the receive buffer. */
-/**
- * The SYN a forwarder keeps to hand back later (stack.receive), as its own bytes. One the
- * device vouched for (`checksumValid`, TUN offload) may carry only the pseudo-header part
- * of its checksum (NEEDS_CSUM): handed back, it is verified like any packet, so the copy
- * gets its full checksum (RFC 9293 §3.1) here.
- */
-export function copySynForRedelivery(d: Ipv4Datagram): Uint8Array {
-  const packet = copyDatagram(d.header, d.payload);
-  if (d.checksumValid !== true) return packet;
-  const at = d.header.length;
-  packet[at + TCP_CHECKSUM] = 0;
-  packet[at + TCP_CHECKSUM + 1] = 0;
-  finishChecksum(packet, d.source, d.destination, at);
-  return packet;
-}
-
-/** The TCP header's checksum field (RFC 9293 §3.1). */
-const TCP_CHECKSUM = 16;
-
 export function copyDatagram(header: Uint8Array, payload: Uint8Array): Uint8Array {
   const packet = new Uint8Array(header.length + payload.length);
   packet.set(header);

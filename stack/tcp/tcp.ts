@@ -12,7 +12,7 @@
  * Read tcb.ts next, then segment_arrives.ts.
  */
 import { ANY_ADDRESS } from "../address.ts";
-import { copySynForRedelivery, type Forwarder } from "../forwarding.ts";
+import { copyDatagram, type Forwarder } from "../forwarding.ts";
 import type { Ipv4Datagram } from "../ipv4/datagram.ts";
 import type { Ipv6Address } from "../ipv6/address.ts";
 import { flowLabelOf } from "../ipv6/flow_label.ts";
@@ -21,7 +21,6 @@ import {
   type IpAddress,
   type IpDatagram,
   type IpErrorReport,
-  isAnyAddress,
   type NetworkLayer,
   type NetworkSend,
 } from "../network.ts";
@@ -209,7 +208,8 @@ export class Tcp {
           sourcePort: seg.sourcePort,
           destination: d.destination,
           destinationPort: seg.destinationPort,
-          packet: copySynForRedelivery(d),
+          packet: copyDatagram(d.header, d.payload),
+          checksumValid: d.checksumValid === true,
         },
         now,
       );
