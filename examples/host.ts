@@ -1,3 +1,4 @@
+#!/usr/bin/env bun
 /**
  * `bun run start`: one host on a TUN device. The kernel gets one end of a point-to-point
  * link (`--host`, default 10.0.0.1) and this process is the other (`--address`, default
