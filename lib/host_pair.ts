@@ -35,6 +35,11 @@ export interface HostPairOptions {
   seed?: number;
   /** TCP settings of both stacks (buffer sizes, congestion control, ...). */
   tcp?: Partial<TcpConfig>;
+  /**
+   * The clock (default: the wall clock). A `VirtualClock` (stack/clock.ts) that the caller
+   * advances makes a lossy transfer run in an instant and replay exactly.
+   */
+  clock?: Clock;
 }
 
 /** A host of a pair: a TcpHost that also says its address. */
@@ -44,7 +49,7 @@ export interface PairedHost extends TcpHost {
 }
 
 export function createHostPair(options: HostPairOptions = {}): [PairedHost, PairedHost] {
-  const clock = new RealClock();
+  const clock = options.clock ?? new RealClock();
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
   const mtu = options.mtu ?? 1500;
   const [endA, endB] = createMemoryLink(clock, {

@@ -245,7 +245,10 @@ export class NetSocket extends Duplex {
       if (this.destroyed) return;
       if (data.length === 0) {
         this.#reading = false;
-        this.push(null); // the peer's FIN (RFC 9293 §3.10.7.4, eighth step): `end`
+        // The peer's FIN (RFC 9293 §3.10.7.4, eighth step). read(0), as Node does, so
+        // `end` comes even to a socket nobody reads, once its buffer is empty.
+        this.push(null);
+        this.read(0);
         return;
       }
       this.bytesRead += data.length;
