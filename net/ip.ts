@@ -29,9 +29,11 @@ export function isIPv6(input: unknown): boolean {
   const head = groups(halves[0]!);
   const tail = halves.length === 2 ? groups(halves[1]!) : [];
   const all = [...head, ...tail];
-  // RFC 4291 §2.2 form 3: an embedded IPv4 address may stand for the last 32 bits.
+  // RFC 4291 §2.2 form 3: an embedded IPv4 address may stand for the last 32 bits (so it
+  // ends the text: "1.2.3.4::" is not an address).
   let width = all.length;
-  const last = all[all.length - 1];
+  const last = halves.length === 2 ? tail[tail.length - 1] : head[head.length - 1];
+  if (all.slice(0, -1).some((group) => group.includes("."))) return false;
   if (last?.includes(".")) {
     if (!isIPv4(last)) return false;
     all.pop();
