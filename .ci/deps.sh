@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Installs the kernel-side tools the integration tests and benchmarks drive (ping, curl, nc,
-# tshark, nmap, wrk, ip), when they are missing and we can: as root, with apt-get.
+# tshark, nmap, wrk, ip; and the real servers the net face's library tests talk to:
+# openssl, PostgreSQL, mosquitto), when they are missing and we can: as root, with apt-get.
 # Run by `npm test` (pretest) and by .ci/run; does nothing when everything is present.
 set -u
 need=()
-for pair in ip:iproute2 ping:iputils-ping curl:curl nc:netcat-openbsd tshark:tshark nmap:nmap wrk:wrk ps:procps; do
+for pair in ip:iproute2 ping:iputils-ping curl:curl nc:netcat-openbsd tshark:tshark nmap:nmap wrk:wrk ps:procps openssl:openssl mosquitto:mosquitto; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
+# Debian keeps the PostgreSQL server's programs off PATH, under /usr/lib/postgresql/VERSION/bin.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
   echo "deps: missing ${need[*]}; install them (as root, with apt-get) or the tests that use them will be skipped or fail" >&2
