@@ -59,6 +59,9 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(
     services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
   );
+  if (tun.offloadFallback !== undefined) {
+    console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);
+  }
   // With --trace every packet is already on the terminal; the counts would only interleave.
   const stopLogging = args.trace ? () => {} : logPacketCounts(tun, 10_000);
   const signal = await new Promise<string>((resolve) => {

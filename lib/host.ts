@@ -11,7 +11,7 @@
  * // ... later
  * await host.close();
  */
-import { type HostArgs, parseHostArgs } from "../examples/cli_args.ts";
+import { type HostArgs, parseHostArgs, usage } from "../examples/cli_args.ts";
 import { serveOnHost } from "../examples/services/on_host.ts";
 import type { ServiceName } from "../examples/services/services.ts";
 import type { Net } from "../net/index.ts";
@@ -34,7 +34,7 @@ export interface HostOptions {
   pcap?: string;
   /** Print every packet, state transition and drop. */
   trace?: boolean;
-  /** TSO and checksum offload with the TUN (IFF_VNET_HDR). */
+  /** TUN offloads (IFF_VNET_HDR, TSO): true requires them, false refuses them; default: used when the kernel allows. */
   offload?: boolean;
   /** Demo services to start ("echo", "discard", "http", ...); none by default. */
   services?: readonly ServiceName[];
@@ -57,10 +57,15 @@ export interface TcpHost {
 /** Turns options into the command line they stand for, and parses it as the CLI does. */
 export function hostArgsFromOptions(options: HostOptions = {}): HostArgs {
   const argv: string[] = [];
+  const known = usage();
   for (const [name, value] of Object.entries(options)) {
-    if (value === undefined || value === false) continue;
+    if (value === undefined) continue;
     const flag = `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
-    if (value === true) argv.push(flag);
+    // false is the flag's "--no-" form where the command line has one (--no-offload),
+    // else the default.
+    if (value === false) {
+      if (known.includes(`--no-${flag.slice(2)} `)) argv.push(`--no-${flag.slice(2)}`);
+    } else if (value === true) argv.push(flag);
     else argv.push(flag, Array.isArray(value) ? value.join(",") : String(value));
   }
   // The library starts no services unless asked; the command line starts them all.

@@ -15,6 +15,7 @@ import { attachDriver } from "../device/driver.ts";
 import type { FaultOptions } from "../device/faults.ts";
 import { createMemoryLink, type MemoryLinkEnd } from "../device/memory_link.ts";
 import { RealClock } from "../device/real_clock.ts";
+import { systemEntropy } from "../device/system_entropy.ts";
 import { formatIpv4, parseCidr } from "../stack/address.ts";
 import type { Clock } from "../stack/clock.ts";
 import { Random } from "../stack/random.ts";
@@ -51,6 +52,9 @@ export interface PairedHost extends TcpHost {
 export function createHostPair(options: HostPairOptions = {}): [PairedHost, PairedHost] {
   const clock = options.clock ?? new RealClock();
   const seed = options.seed ?? Math.floor(Math.random() * 0x7fffffff);
+  // Seeded: ISNs, ports and ids replay; else drawn from the system's entropy, as a host's.
+  const randomA = options.seed === undefined ? undefined : new Random(seed * 2 + 1);
+  const randomB = options.seed === undefined ? undefined : new Random(seed * 2 + 2);
   const mtu = options.mtu ?? 1500;
   const [endA, endB] = createMemoryLink(clock, {
     seed,
@@ -61,13 +65,13 @@ export function createHostPair(options: HostPairOptions = {}): [PairedHost, Pair
   const a = pairedHost(endA, clock, {
     cidr: options.addressA ?? "10.0.0.1/24",
     mtu,
-    random: new Random(seed * 2 + 1),
+    random: randomA,
     tcp: options.tcp ?? {},
   });
   const b = pairedHost(endB, clock, {
     cidr: options.addressB ?? "10.0.0.2/24",
     mtu,
-    random: new Random(seed * 2 + 2),
+    random: randomB,
     tcp: options.tcp ?? {},
   });
   return [a, b];
@@ -76,7 +80,7 @@ export function createHostPair(options: HostPairOptions = {}): [PairedHost, Pair
 function pairedHost(
   device: MemoryLinkEnd,
   clock: Clock,
-  options: { cidr: string; mtu: number; random: Random; tcp: Partial<TcpConfig> },
+  options: { cidr: string; mtu: number; random: Random | undefined; tcp: Partial<TcpConfig> },
 ): PairedHost {
   const cidr = parseCidr(options.cidr);
   if (cidr === undefined) {
@@ -86,7 +90,7 @@ function pairedHost(
     address: cidr.address,
     prefixLength: cidr.prefixLength,
     mtu: options.mtu,
-    random: options.random,
+    ...(options.random === undefined ? { entropy: systemEntropy } : { random: options.random }),
     tcp: { ackPerBurst: true, ...options.tcp },
   });
   const driver = attachDriver(stack, device, clock);

@@ -14,6 +14,7 @@ import { attachDriver, type Driver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
 import { PcapWriter, withPcap } from "../device/pcap.ts";
 import { RealClock } from "../device/real_clock.ts";
+import { systemEntropy } from "../device/system_entropy.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
 import type { HostArgs } from "../examples/cli_args.ts";
@@ -39,7 +40,7 @@ export function startHost(args: HostArgs): Host {
     name: args.tun,
     mtu: args.mtu,
     address: `${formatIpv4(args.host)}/${args.prefixLength}`,
-    ...(args.offload ? { offload: true } : {}),
+    ...(args.offload === undefined ? {} : { offload: args.offload }),
   });
   let device: Device = tun;
   if (args.pcap !== undefined) {
@@ -54,10 +55,11 @@ export function startHost(args: HostArgs): Host {
     }
   }
   const stack = new Stack({
+    entropy: systemEntropy,
     address: args.address,
     prefixLength: args.prefixLength,
     mtu: args.mtu,
-    // The TUN's offloads (with --offload): TCP leaves checksums and segmentation to it.
+    // The TUN's offloads (unless --no-offload): TCP leaves checksums and segmentation to it.
     offload: tun.capabilities.offload,
     // The driver polls after every receive burst: one ACK per burst, not per segment.
     tcp: { ackPerBurst: true },

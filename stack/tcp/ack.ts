@@ -4,18 +4,22 @@
  * send-window update rule, duplicate-ACK detection (RFC 5681 §2) and the state changes
  * an ACK of our FIN causes.
  */
+
+import { challengeAck } from "./challenge_ack.ts";
+import { checkDuplicateAck, onNewAck } from "./fast_recovery.ts";
 import { Flag, type TcpSegment } from "./header.ts";
-import { checkDuplicateAck, onNewAck } from "./loss_recovery.ts";
-import { tsNow } from "./output.ts";
-import { challengeAck } from "./segment_arrives.ts";
+import { updateTsRecent } from "./paws.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
-import { destroy, establish, setState } from "./state.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, restartRetransmitTimer, rttSample } from "./timers.ts";
+import { destroy, establish, transition } from "./transitions.ts";
+import { tsNow } from "./transmit.ts";
 
-/** Returns false when the segment is dropped here. */
-export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+/** Fifth: the ACK field. Returns false when the segment is dropped here. */
+export function checkAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+  if (!(seg.flags & Flag.ACK)) return false; // "if the ACK bit is off, drop the segment"
+  updateTsRecent(tcb, seg, now); // RFC 7323 §4.3, for a segment found acceptable
   if (tcb.state === "SYN-RECEIVED" && !ackSynReceived(tcb, seg, now)) return false;
   // RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT) then send
   // an ACK, drop the segment, and return."
@@ -31,7 +35,7 @@ export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
     return false;
   }
   const wnd = seg.wnd * 2 ** tcb.sndScale; // RFC 7323 §2.3: scale every non-SYN window
-  // Loss recovery steps 2 and 3 (loss_recovery.ts): new data acknowledged, then the
+  // Loss recovery steps 2 and 3 (fast_recovery.ts): new data acknowledged, then the
   // duplicate-ACK test (RFC 5681 §2 compares with the window before this update).
   const advanced = seqGt(seg.ack, tcb.sndUna);
   if (advanced) newAck(tcb, seg, now);
@@ -70,7 +74,7 @@ function ackSynReceived(tcb: Tcb, seg: TcpSegment, now: number): boolean {
   tcb.maxSndWnd = tcb.sndWnd;
   tcb.sndWl1 = seg.seq;
   tcb.sndWl2 = seg.ack;
-  establish(tcb, now);
+  establish(tcb, now, "handshakeAcked");
   return true;
 }
 
@@ -144,18 +148,18 @@ function ackStateChanges(tcb: Tcb, now: number): boolean {
     case "FIN-WAIT-1":
       // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"
       if (tcb.finAcked) {
-        setState(tcb, "FIN-WAIT-2");
+        transition(tcb, "finAcked");
         tcb.sendBuffer.compact(); // all sent and acknowledged: nothing more to send
       }
       return true;
     case "CLOSING":
       // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"
-      if (tcb.finAcked) enterTimeWait(tcb, now);
+      if (tcb.finAcked) enterTimeWait(tcb, now, "finAckedInClosing");
       return true;
     case "LAST-ACK":
       // "If our FIN is now acknowledged, delete the TCB, enter the CLOSED state"
       if (tcb.finAcked) {
-        destroy(tcb, undefined);
+        destroy(tcb, undefined, "finAckedInLastAck");
         return false;
       }
       return true;

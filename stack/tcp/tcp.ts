@@ -2,7 +2,8 @@
  * The TCP layer (RFC 9293): demultiplexing by four-tuple, listeners, the timer heap,
  * and the entry points the rest of the stack calls.
  *
- *   input(d)  → parseSegment (header.ts) → a TCB?      → segmentArrives (segment_arrives.ts)
+ *   input(d)  → parseSegment (header.ts) → a TCB?      → onSynSent (syn_sent.ts) in SYN-SENT,
+ *                                                          else segmentArrives (segment_arrives.ts)
  *                                        → a listener? → onListen (listen.ts)
  *                                        → neither     → onClosed: RST (listen.ts,
  *                                                          sent by stateless.ts)
@@ -17,6 +18,7 @@ import { PacketBufferPool } from "../packet_buffers.ts";
 import type { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
+import { ChallengeAckLimiter } from "./challenge_ack.ts";
 import { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import {
@@ -34,10 +36,12 @@ import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
-import { destroy, setState } from "./state.ts";
+import { onSynSent } from "./syn_sent.ts";
 import { Tcb } from "./tcb.ts";
+import { onTimers } from "./timeouts.ts";
 import { TimerHeap } from "./timer_heap.ts";
-import { armFinWait2Timer, onTimers } from "./timers.ts";
+import { armFinWait2Timer } from "./timers.ts";
+import { destroy, transition } from "./transitions.ts";
 
 export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 
@@ -89,8 +93,8 @@ export class Tcp {
     readonly dontFragment: boolean;
     offload: TransmitOffload | undefined;
   } = { source: 0, destination: 0, protocol: TCP_PROTOCOL, dontFragment: true, offload: undefined };
-  private challengeSecond = -1;
-  private challengeCount = 0;
+  /** RFC 5961 §7's host-wide limit on challenge ACKs (challenge_ack.ts). */
+  readonly challengeAcks = new ChallengeAckLimiter();
 
   constructor(
     readonly host: TcpHost,
@@ -98,8 +102,10 @@ export class Tcp {
   ) {
     this.config = { ...defaultTcpConfig(), ...config };
     // RFC 6528 §3: the key must be secret, so never from host.random (32 bits of seed,
-    // and its outputs show in ephemeral ports): the CSPRNG unless a test sets it.
-    this.isn = new IsnGenerator(this.config.isnKey);
+    // and its outputs show in ephemeral ports): the Stack draws it from its entropy.
+    const key = this.config.isnKey;
+    if (key === undefined) throw new Error("TcpConfig.isnKey is required (RFC 6528 secret)");
+    this.isn = new IsnGenerator(key);
   }
 
   /**
@@ -133,11 +139,12 @@ export class Tcp {
     }
     let tcb = this.find(d.destination, seg.destinationPort, d.source, seg.sourcePort);
     if (tcb !== undefined && tcb.state === "TIME-WAIT" && this.reopensTimeWait(tcb, seg)) {
-      destroy(tcb, undefined);
+      destroy(tcb, undefined, "timeWaitReopened");
       tcb = undefined;
     }
     if (tcb !== undefined) {
-      segmentArrives(tcb, seg, now);
+      if (tcb.state === "SYN-SENT") onSynSent(tcb, seg, now);
+      else segmentArrives(tcb, seg, now);
       this.settleAfterBurst(tcb, now);
       return;
     }
@@ -192,7 +199,7 @@ export class Tcp {
     }
     const error = report.error === "ECONNREFUSED" ? "ECONNREFUSED" : "EHOSTUNREACH";
     if (tcb.state === "SYN-SENT") {
-      destroy(tcb, error);
+      destroy(tcb, error, "hardError");
       return;
     }
     tcb.softError = error;
@@ -256,7 +263,7 @@ export class Tcp {
       now,
       options,
     );
-    setState(tcb, "SYN-SENT");
+    transition(tcb, "activeOpen");
     this.host.stats.count("tcpActiveOpens");
     output(tcb, now);
     this.settle(tcb, now);
@@ -357,7 +364,7 @@ export class Tcp {
     return tcb;
   }
 
-  /** Unfiles a TCB (state.ts destroy calls this). */
+  /** Unfiles a TCB (transitions.ts destroy calls this). */
   remove(tcb: Tcb): void {
     if (!this.all.delete(tcb)) return;
     const remoteKey = tcb.remoteAddress * 65536 + tcb.remotePort;
@@ -427,16 +434,6 @@ export class Tcp {
     send.destination = destination;
     send.offload = offload;
     return send;
-  }
-
-  /** RFC 5961 §7: at most `challengeAckLimit` challenge ACKs per second, host-wide. */
-  allowChallengeAck(now: number): boolean {
-    const second = Math.floor(now / 1000);
-    if (second !== this.challengeSecond) {
-      this.challengeSecond = second;
-      this.challengeCount = 0;
-    }
-    return this.challengeCount++ < this.config.challengeAckLimit;
   }
 }
 
