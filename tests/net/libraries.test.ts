@@ -116,6 +116,14 @@ async function makeCertificate() {
 describeTun(
   "real libraries over net/ on a TUN, against their real servers",
   () => {
+    test("createHost starts no services unless asked: only ICMP echo answers", async () => {
+      await withNetns("net-bare", async (ns) => {
+        const report = await runFixture(ns, "bare");
+        // curl's exit 7: failed to connect (refused).
+        expect(report).toMatchObject({ curlHttp: 7, curlEcho: 7, ping: 0 });
+      });
+    }, 180_000);
+
     test("TLS client: tls.connect({ socket }) over ours to openssl s_server", async () => {
       await makeCertificate();
       await withNetns("net-tls", async (ns) => {
