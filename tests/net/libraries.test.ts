@@ -194,7 +194,7 @@ describeTun(
       });
     }, 180_000);
 
-    test("HTTP: http.request with an Agent over ours: a 16 MB body, then keep-alive", async () => {
+    test("HTTP: http.request with an Agent, and undici's connect option, over ours: a 16 MB body, then keep-alive", async () => {
       await withNetns("net-http", async (ns) => {
         const server = ns.spawnBun(KERNEL_HTTP, ["8080"]);
         await waitForLine(server, /listening/);
@@ -206,6 +206,25 @@ describeTun(
         // Keep-alive: all four requests on one connection, made once.
         expect(report.serverConnections).toEqual(["1", "1", "1", "1"]);
         expect(report.createdConnections).toBe(1);
+        // undici: the same, through its connect option.
+        const undici = report.undici as {
+          replies: { status: number; bytes: number; pattern: boolean; connection: string }[];
+          connections: number;
+        };
+        expect(undici.replies.map((reply) => reply.bytes)).toEqual([16 * 1024 * 1024, 1000, 1001]);
+        expect(undici.replies.every((reply) => reply.status === 200 && reply.pattern)).toBe(true);
+        expect(new Set(undici.replies.map((reply) => reply.connection)).size).toBe(1);
+        expect(undici.connections).toBe(1);
+      });
+    }, 180_000);
+
+    test("HTTP server: node:http's Server on our accepted sockets, fetched by curl with keep-alive", async () => {
+      await withNetns("net-https", async (ns) => {
+        const report = await runFixture(ns, "http-server");
+        expect(report.curlExit).toBe(0);
+        expect(report.curlError).toBe("");
+        // "status bytes new-connections" per URL: one connection, reused twice.
+        expect(report.transfers).toEqual([`200 ${16 * 1024 * 1024} 1`, "200 1000 0", "200 1001 0"]);
       });
     }, 180_000);
 
