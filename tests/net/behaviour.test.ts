@@ -6,6 +6,9 @@
  */
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { Socket } from "node:net";
+import { createHostPair } from "../../index.ts";
+import { VirtualClock } from "../../stack/clock.ts";
+import { run } from "./virtual.ts";
 import { closeServer, listening, next, record, until, WORLDS, type World } from "./worlds.ts";
 
 for (const [name, makeWorld] of Object.entries(WORLDS)) {
@@ -215,6 +218,38 @@ for (const [name, makeWorld] of Object.entries(WORLDS)) {
       expect(order).toEqual(["client end", "server close"]);
     });
 
+    test("maxConnections: a connection beyond it is closed on arrival", async () => {
+      const accepted: Socket[] = [];
+      const { server, port } = await listening(world, {}, (socket) => {
+        accepted.push(socket);
+        socket.resume();
+      });
+      server.maxConnections = 1;
+      const first = world.client.connect(port, world.host);
+      await next(first, "connect");
+      await until(() => accepted.length === 1, "the first connection accepted");
+      const second = world.client.connect(port, world.host);
+      second.on("error", () => {}); // closed by the server: a FIN or a reset, either will do
+      second.resume();
+      await next(second, "close");
+      expect(accepted.length).toBe(1);
+      first.destroy();
+      await closeServer(server);
+    });
+
+    test("write after end(): error ERR_STREAM_WRITE_AFTER_END", async () => {
+      const { server, port } = await listening(world, {}, (socket) => socket.resume());
+      const client = world.client.connect(port, world.host);
+      await next(client, "connect");
+      client.end();
+      const failed = next(client, "error");
+      client.write("too late");
+      const [error] = (await failed) as [NodeJS.ErrnoException];
+      expect(error.code).toBe("ERR_STREAM_WRITE_AFTER_END");
+      client.destroy();
+      await closeServer(server);
+    });
+
     test("destroy(error): error with that error, then close(true)", async () => {
       const { server, port } = await listening(world, {}, (socket) => socket.resume());
       const client = world.client.connect(port, world.host);
@@ -233,6 +268,29 @@ for (const [name, makeWorld] of Object.entries(WORLDS)) {
 }
 
 describe("net behaviour: ours only", () => {
+  test("a peer that never answers: error ETIMEDOUT (syscall connect) after the SYN retries", async () => {
+    const clock = new VirtualClock(0);
+    const hosts = createHostPair({ seed: 3, clock, faults: { loss: 1 } });
+    const [a, b] = hosts;
+    try {
+      const client = a.net.connect(80, b.address);
+      const log: string[] = [];
+      record(client as unknown as Socket, log, ["connect", "error", "close"]);
+      const [error] = (await run(clock, hosts, next(client, "error", 600_000))) as [
+        NodeJS.ErrnoException,
+      ];
+      await run(clock, hosts, next(client, "close", 600_000));
+      expect(error.code).toBe("ETIMEDOUT");
+      expect(error.syscall).toBe("connect");
+      expect(error.errno).toBe(-110);
+      expect(log).toEqual(["error:ETIMEDOUT", "close:true"]);
+      expect(a.device.faults.lost).toBeGreaterThan(1); // the SYN and its retransmissions
+    } finally {
+      await a.close();
+      await b.close();
+    }
+  });
+
   test("a paused reader closes our receive window: the sender sees a zero window", async () => {
     const world = WORLDS["ours (net/ over a simulated link)"]!();
     const [a, b] = world.hosts!;
