@@ -78,6 +78,21 @@ function postgresProgram(name: "initdb" | "postgres"): string | undefined {
   )[0];
 }
 
+/** The npm packages the fixture loads, when some are not installed (npm ci installs them). */
+function missingPackages(...names: string[]): string | undefined {
+  const missing = names.filter((name) => {
+    try {
+      Bun.resolveSync(`${name}/package.json`, import.meta.dir);
+      return false;
+    } catch {
+      return true;
+    }
+  });
+  return missing.length === 0
+    ? undefined
+    : `npm packages missing (run npm ci): ${missing.join(", ")}`;
+}
+
 /** A PostgreSQL program run as the postgres user (the server refuses root). */
 function asPostgres(name: "initdb" | "postgres", args: string[]): string[] {
   return ["runuser", "-u", "postgres", "--", postgresProgram(name)!, ...args];
@@ -121,6 +136,7 @@ describeTun(
         const report = await runFixture(ns, "bare");
         // curl's exit 7: failed to connect (refused).
         expect(report).toMatchObject({ curlHttp: 7, curlEcho: 7, ping: 0 });
+        expect(report.linkAfterClose).not.toBe(0); // ip link show: no such device
       });
     }, 180_000);
 
@@ -244,6 +260,7 @@ describeTun(
   },
   () =>
     commands("openssl", "curl", "mosquitto", "runuser")() ??
+    missingPackages("pg", "pg-copy-streams", "mqtt", "undici") ??
     (postgresProgram("initdb") === undefined
       ? "the PostgreSQL server is not installed"
       : undefined),
