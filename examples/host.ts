@@ -11,12 +11,16 @@
  *
  * Run as root: sudo bun run start -- --tun tun0 --address 10.0.0.2/24 --host 10.0.0.1
  */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import { DeviceError } from "../device/libc.ts";
 import type { Tun } from "../device/tun.ts";
 import { type Host, startHost } from "../lib/tun_host.ts";
 import { formatIpv4 } from "../stack/address.ts";
 import { parseHostArgs } from "./cli_args.ts";
+import { startEchoUnix } from "./services/echo.ts";
 import { serveOnHost } from "./services/on_host.ts";
+import type { RunningService } from "./services/service.ts";
 
 export { type Host, startHost };
 
@@ -56,11 +60,29 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const { args, tun } = host;
   const services = serveOnHost(host, args.services);
+  let unix: RunningService[] = [];
+  if (args.unix !== undefined) {
+    try {
+      mkdirSync(args.unix, { recursive: true });
+      unix = await startEchoUnix(services.api, host.clock, args.unix);
+    } catch (error) {
+      console.error(`--unix ${args.unix}: ${(error as Error).message}`);
+      await services.stop(0);
+      await host.close();
+      return 1;
+    }
+  }
   console.log(
     services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
   );
   if (tun.offloadFallback !== undefined) {
     console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);
+  }
+  if (args.unix !== undefined) {
+    const stream = join(args.unix, "echo.sock");
+    console.log(
+      `tstcp: echo on Unix-domain sockets ${stream} and ${join(args.unix, "echo.dgram")}; try: nc -U ${stream}`,
+    );
   }
   // With --trace every packet is already on the terminal; the counts would only interleave.
   const stopLogging = args.trace ? () => {} : logPacketCounts(tun, 10_000);
@@ -75,11 +97,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(`${signal}: closing connections and ${tun.name}`);
   stopLogging();
   // Stop accepting, FIN every connection, RST what is left after a short grace.
-  await services.stop(1000);
+  await Promise.all([services.stop(1000), ...unix.map((service) => service.stop(1000))]);
   await host.close();
   return 0;
 }
 
 if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  // --gateway: the stack as a namespace's user-mode network (gateway/main.ts).
+  if (argv.includes("--gateway"))
+    process.exit(await (await import("../gateway/main.ts")).gatewayMain(argv));
   process.exit(await main(process.argv.slice(2)));
 }

@@ -12,6 +12,7 @@
  * Read tcb.ts next, then segment_arrives.ts.
  */
 import { ANY_ADDRESS } from "../address.ts";
+import { copyDatagram, type Forwarder } from "../forwarding.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
 import type { Offload, TransmitOffload } from "../offload.ts";
 import { PacketBufferPool } from "../packet_buffers.ts";
@@ -55,6 +56,9 @@ export interface TcpHost {
   readonly stats: Stats;
   readonly trace: Trace;
   readonly ipv4: { output(packet: Uint8Array, send: Ipv4Send): void };
+  /** A gateway's forwarder (forwarding.ts), and ICMP for its "unreachable" verdicts. */
+  readonly forwarder?: Pick<Forwarder, "tcpSyn">;
+  readonly icmp?: { sendDestinationUnreachable(d: Ipv4Datagram, code: number, now: number): void };
 }
 
 /**
@@ -72,6 +76,8 @@ export class Tcp {
   private readonly byRemote = new Map<number, Tcb | Map<number, Tcb>>();
   private readonly all = new Set<Tcb>();
   private readonly listeners = new Map<number, Map<number, Listener>>();
+  /** The IP_TRANSPARENT listener: connections to forwarded addresses join it (forwarding.ts). */
+  private transparentListener: Listener | undefined;
   private readonly localPorts = new Map<number, number>();
   private readonly timers = new TimerHeap();
   private readonly dirty: Tcb[] = [];
@@ -150,11 +156,47 @@ export class Tcp {
     }
     const listener = this.findListener(d.destination, seg.destinationPort);
     if (listener === undefined) {
+      if (d.destination !== this.host.address && this.forwarded(d, seg, now)) return;
       onClosed(this, d, seg);
       return;
     }
     const created = onListen(this, listener, d, seg, now);
     if (created !== undefined) this.settle(created, now);
+  }
+
+  /**
+   * A segment to a forwarded address with no TCB (forwarding.ts). A SYN waits for the
+   * forwarder's verdict (connect first); what it accepts, and any other segment, meets
+   * the transparent listener as LISTEN (RFC 9293 §3.10.7.2). False: treat as CLOSED.
+   */
+  private forwarded(d: Ipv4Datagram, seg: TcpSegment, now: number): boolean {
+    const listener = this.transparentListener;
+    const forwarder = this.host.forwarder;
+    if (listener === undefined || forwarder === undefined) return false;
+    if ((seg.flags & (Flag.SYN | Flag.ACK | Flag.RST)) === Flag.SYN) {
+      const verdict = forwarder.tcpSyn(
+        {
+          source: d.source,
+          sourcePort: seg.sourcePort,
+          destination: d.destination,
+          destinationPort: seg.destinationPort,
+          packet: copyDatagram(d.header, d.payload),
+        },
+        now,
+      );
+      if (verdict.kind === "reset") return false; // the RST the destination would send
+      if (verdict.kind === "pending") {
+        this.host.stats.count("tcpForwardPending"); // handed back when the host connect ends
+        return true;
+      }
+      if (verdict.kind === "unreachable") {
+        this.host.icmp?.sendDestinationUnreachable(d, verdict.code, now);
+        return true;
+      }
+    }
+    const created = onListen(this, listener, d, seg, now);
+    if (created !== undefined) this.settle(created, now);
+    return true;
   }
 
   /**
@@ -244,6 +286,17 @@ export class Tcp {
       this.listeners.set(localPort, byAddress);
     }
     byAddress.set(listener.localAddress, listener);
+    return listener;
+  }
+
+  /**
+   * Passive OPEN for every forwarded address and port (Linux's IP_TRANSPARENT): the
+   * connections a forwarder accepts (forwarding.ts) join this listener.
+   */
+  listenTransparent(backlog: number, options?: TcpConnectionOptions): TcpListener {
+    this.transparentListener?.close(0);
+    const listener = new Listener(this, ANY_ADDRESS, 0, backlog, options);
+    this.transparentListener = listener;
     return listener;
   }
 
@@ -382,6 +435,7 @@ export class Tcp {
   }
 
   removeListener(listener: Listener): void {
+    if (listener === this.transparentListener) this.transparentListener = undefined;
     const byAddress = this.listeners.get(listener.localPort);
     if (byAddress?.get(listener.localAddress) === listener) byAddress.delete(listener.localAddress);
     if (byAddress !== undefined && byAddress.size === 0) this.listeners.delete(listener.localPort);
