@@ -51,13 +51,13 @@ export function createNet(sockets: SocketApi): Net {
       super(sockets, options);
     }
   }
-  const accepted = (fd: number, options: ServerOptions & { paused: boolean }) =>
+  const accepted = (fd: number, options: ServerOptions & { paused: boolean; unix: boolean }) =>
     new Socket({
       allowHalfOpen: options.allowHalfOpen === true,
       ...(options.highWaterMark !== undefined ? { highWaterMark: options.highWaterMark } : {}),
       ...(options.noDelay !== undefined ? { noDelay: options.noDelay } : {}),
       ...(options.keepAlive !== undefined ? { keepAlive: options.keepAlive } : {}),
-      [ACCEPTED_DESCRIPTOR]: { fd, paused: options.paused },
+      [ACCEPTED_DESCRIPTOR]: { fd, paused: options.paused, unix: options.unix },
     });
   class Server extends NetServer {
     constructor(

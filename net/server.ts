@@ -8,6 +8,7 @@
  * connections beyond `maxConnections` are closed as they arrive (and `drop` says so).
  */
 import { EventEmitter } from "node:events";
+import { rmSync } from "node:fs";
 import type { SocketApi } from "../sockets/api.ts";
 import { checkPort, type ListenOptions, normalizeListenArgs } from "./arguments.ts";
 import { argumentError, netError, toNetError } from "./errors.ts";
@@ -30,7 +31,7 @@ export interface ServerOptions {
 /** Makes the host's `Socket` for an accepted descriptor. */
 export type AcceptedSocketFactory = (
   fd: number,
-  options: ServerOptions & { paused: boolean },
+  options: ServerOptions & { paused: boolean; unix: boolean },
 ) => NetSocket;
 
 export class NetServer extends EventEmitter {
@@ -41,8 +42,10 @@ export class NetServer extends EventEmitter {
   #makeSocket: AcceptedSocketFactory;
   #options: ServerOptions;
   #fd: number | undefined;
-  #address: AddressInfo | undefined;
+  /** The address listened on: an endpoint, or a Unix-domain socket's path. */
+  #address: AddressInfo | string | undefined;
   #connections = new Set<NetSocket>();
+  #unix = false;
   #closing = false;
 
   constructor(
@@ -73,12 +76,12 @@ export class NetServer extends EventEmitter {
       );
     }
     if (callback !== undefined) this.once("listening", callback);
+    this.#closing = false;
     if (options.path !== undefined) {
-      this.#errorSoon(netError("EAFNOSUPPORT", "listen", undefined, "no Unix sockets here"));
+      this.#openUnix(options.path, options);
       return this;
     }
     const port = options.port === undefined ? 0 : checkPort(options.port, "options.port");
-    this.#closing = false;
     this.#open(listenAddress(options), port, options);
     return this;
   }
@@ -104,6 +107,28 @@ export class NetServer extends EventEmitter {
       this.#errorSoon(toNetError(error, "listen", { address, port }));
       return;
     }
+    this.#listening(fd, options);
+  }
+
+  /** listen({ path }): a Unix-domain stream socket (unix(7)) bound to `path`. */
+  #openUnix(path: string, options: ListenOptions): void {
+    const api = this.#api;
+    let fd: number | undefined;
+    try {
+      fd = api.socket("unix", "stream");
+      api.bind(fd, path);
+      api.listen(fd, options.backlog ?? DEFAULT_BACKLOG);
+      this.#address = path;
+    } catch (error) {
+      if (fd !== undefined) api.close(fd);
+      this.#errorSoon(toNetError(error, "listen"));
+      return;
+    }
+    this.#unix = true;
+    this.#listening(fd, options);
+  }
+
+  #listening(fd: number, options: ListenOptions): void {
     this.#fd = fd;
     process.nextTick(() => this.emit("listening"));
     void this.#acceptLoop(fd);
@@ -134,6 +159,7 @@ export class NetServer extends EventEmitter {
       const socket = this.#makeSocket(child, {
         ...this.#options,
         paused: this.#options.pauseOnConnect === true,
+        unix: this.#unix,
       });
       socket.server = this;
       this.#connections.add(socket);
@@ -163,9 +189,11 @@ export class NetServer extends EventEmitter {
     process.nextTick(() => this.emit("error", error));
   }
 
-  /** The listening address, or null when not listening. */
-  address(): AddressInfo | null {
-    return this.#fd === undefined || this.#address === undefined ? null : { ...this.#address };
+  /** The listening address (a path for a Unix-domain socket), or null when not listening. */
+  address(): AddressInfo | string | null {
+    const address = this.#address;
+    if (this.#fd === undefined || address === undefined) return null;
+    return typeof address === "string" ? address : { ...address };
   }
 
   /**
@@ -184,6 +212,10 @@ export class NetServer extends EventEmitter {
     this.#fd = undefined;
     this.#closing = true;
     if (fd !== undefined) this.#api.close(fd);
+    // A Unix-domain socket's name stays in the file system until unlinked (unix(7));
+    // Node removes it when the server closes, and so do we.
+    if (fd !== undefined && typeof this.#address === "string")
+      rmSync(this.#address, { force: true });
     this.#emitCloseIfDrained();
     return this;
   }

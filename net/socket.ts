@@ -43,7 +43,7 @@ export interface SocketOptions {
   /** Destroys the socket when aborted. */
   signal?: AbortSignal;
   /** Internal: the descriptor of an accepted connection (server.ts). */
-  [ACCEPTED_DESCRIPTOR]?: { fd: number; paused: boolean };
+  [ACCEPTED_DESCRIPTOR]?: { fd: number; paused: boolean; unix: boolean };
 }
 
 /** An endpoint as `address()` gives it. */
@@ -67,6 +67,8 @@ export class NetSocket extends Duplex {
 
   #api: SocketApi;
   #fd: number | undefined;
+  /** A Unix-domain stream (connect({ path })): no addresses, no TCP options. */
+  #unix = false;
   #connected = false;
   /** Work waiting for the handshake: queued writes, the FIN of end(). */
   #afterConnect: Callback[] = [];
@@ -100,6 +102,7 @@ export class NetSocket extends Duplex {
     const accepted = options[ACCEPTED_DESCRIPTOR];
     if (accepted !== undefined) {
       this.#fd = accepted.fd;
+      this.#unix = accepted.unix;
       this.#applyOptions();
       this.#established();
       // Node starts reading an accepted connection at once, unless pauseOnConnect.
@@ -128,12 +131,15 @@ export class NetSocket extends Duplex {
     if (this.#fd !== undefined || this.connecting) {
       throw netError("EISCONN", "connect", undefined, "the socket is already connecting");
     }
+    if (callback !== undefined) this.once("connect", callback);
     if (options.path !== undefined) {
-      this.#failSoon(netError("EAFNOSUPPORT", "connect", undefined, "no Unix sockets here"));
+      // A Unix-domain socket (unix(7)): the same calls, a path for an address.
+      this.connecting = true;
+      this.#unix = true;
+      this.#open(options.path, undefined, options);
       return this;
     }
     const port = checkPort(options.port, "Port", false);
-    if (callback !== undefined) this.once("connect", callback);
     if (options.timeout !== undefined) this.setTimeout(options.timeout);
     if (options.noDelay !== undefined) this.#noDelay = options.noDelay;
     if (options.keepAlive !== undefined) this.#keepAlive = options.keepAlive;
@@ -154,13 +160,14 @@ export class NetSocket extends Duplex {
     });
   }
 
-  #open(address: string, port: number, options: ConnectOptions): void {
+  /** Opens the descriptor and connects: to `address`:`port`, or to the path `address`. */
+  #open(address: string, port: number | undefined, options: ConnectOptions): void {
     const api = this.#api;
-    const peer = { address, port };
+    const peer = port === undefined ? undefined : { address, port };
     try {
-      this.#fd = api.socket("inet", "stream");
+      this.#fd = api.socket(this.#unix ? "unix" : "inet", "stream");
       this.#applyOptions();
-      if (options.localAddress !== undefined || options.localPort !== undefined) {
+      if (!this.#unix && (options.localAddress !== undefined || options.localPort !== undefined)) {
         api.bind(this.#fd, options.localAddress ?? "0.0.0.0", options.localPort ?? 0);
       }
     } catch (error) {
@@ -186,16 +193,21 @@ export class NetSocket extends Duplex {
     const fd = this.#fd!;
     this.connecting = false;
     this.#connected = true;
+    // A Unix-domain stream has no addresses to give, as Node's pipes.
+    if (!this.#unix) this.#learnNames(fd);
+    const waiting = this.#afterConnect;
+    this.#afterConnect = [];
+    for (const run of waiting) run();
+    this.#touch();
+  }
+
+  #learnNames(fd: number): void {
     try {
       this.#local = { ...this.#api.getsockname(fd), family: "IPv4" };
       this.#peer = { ...this.#api.getpeername(fd), family: "IPv4" };
     } catch {
       // Reset already: the names stay unknown, as in Node after an early reset.
     }
-    const waiting = this.#afterConnect;
-    this.#afterConnect = [];
-    for (const run of waiting) run();
-    this.#touch();
   }
 
   #whenConnected(run: Callback): void {
@@ -214,7 +226,7 @@ export class NetSocket extends Duplex {
 
   #applyOptions(): void {
     const fd = this.#fd;
-    if (fd === undefined) return;
+    if (fd === undefined || this.#unix) return; // TCP options mean nothing on a Unix stream
     if (this.#noDelay !== undefined) this.#api.setsockopt(fd, "TCP_NODELAY", this.#noDelay);
     if (this.#keepAlive !== undefined) this.#api.setsockopt(fd, "SO_KEEPALIVE", this.#keepAlive);
   }
