@@ -75,3 +75,13 @@ export function argumentError(
   error.code = code;
   return error;
 }
+
+/** Node's AbortError, for a socket destroyed by its `signal` option. */
+export function abortError(reason: unknown): Error {
+  const error = new Error("The operation was aborted", { cause: reason }) as Error & {
+    code: string;
+  };
+  error.name = "AbortError";
+  error.code = "ABORT_ERR";
+  return error;
+}

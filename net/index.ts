@@ -69,11 +69,10 @@ export function createNet(sockets: SocketApi): Net {
     }
   }
   const connect = (...args: unknown[]): NetSocket => {
+    // As in Node, connect(options) hands the options to the Socket too (allowHalfOpen,
+    // signal, highWaterMark, noDelay, keepAlive).
     const [options] = normalizeConnectArgs(args);
-    const socket = new Socket({
-      ...(options.allowHalfOpen === true ? { allowHalfOpen: true } : {}),
-    });
-    return socket.connect(...args);
+    return new Socket(options as SocketOptions).connect(...args);
   };
   return {
     Socket,

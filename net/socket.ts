@@ -22,7 +22,8 @@ import { lookup as dnsLookup } from "node:dns";
 import { Duplex } from "node:stream";
 import type { SocketApi } from "../sockets/api.ts";
 import { type ConnectOptions, checkPort, normalizeConnectArgs } from "./arguments.ts";
-import { netError, toNetError } from "./errors.ts";
+import { abortError, netError, toNetError } from "./errors.ts";
+import { IdleTimer } from "./idle_timer.ts";
 import { isIPv4, isIPv6 } from "./ip.ts";
 
 /** What one `recv` asks for: enough for a burst of full segments. */
@@ -62,8 +63,6 @@ export class NetSocket extends Duplex {
   bytesRead = 0;
   /** The server that accepted this connection, if any. */
   server: unknown = undefined;
-  /** The idle timeout set with setTimeout, in ms (undefined when none). */
-  timeout: number | undefined = undefined;
 
   #api: SocketApi;
   #fd: number | undefined;
@@ -77,7 +76,7 @@ export class NetSocket extends Duplex {
   #sentBytes = 0;
   #local: AddressInfo | undefined;
   #peer: AddressInfo | undefined;
-  #timer: ReturnType<typeof setTimeout> | undefined;
+  #idle = new IdleTimer(() => this.emit("timeout"));
   /** Options set before there is a descriptor, applied when it exists. */
   #noDelay: boolean | undefined;
   #keepAlive: boolean | undefined;
@@ -111,7 +110,7 @@ export class NetSocket extends Duplex {
     }
     const signal = options.signal;
     if (signal !== undefined) {
-      const abort = () => this.destroy(abortError(signal));
+      const abort = () => this.destroy(abortError(signal.reason));
       if (signal.aborted) queueMicrotask(abort);
       else signal.addEventListener("abort", abort, { once: true });
     }
@@ -198,7 +197,7 @@ export class NetSocket extends Duplex {
     const waiting = this.#afterConnect;
     this.#afterConnect = [];
     for (const run of waiting) run();
-    this.#touch();
+    this.#idle.touch();
   }
 
   #learnNames(fd: number): void {
@@ -264,7 +263,7 @@ export class NetSocket extends Duplex {
         return;
       }
       this.bytesRead += data.length;
-      this.#touch();
+      this.#idle.touch();
       const more = this.push(Buffer.from(data.buffer, data.byteOffset, data.byteLength));
       if (!more) {
         // Stop reading: our receive buffer fills and the window closes until _read.
@@ -296,7 +295,7 @@ export class NetSocket extends Duplex {
       return;
     }
     this.#sentBytes += data.length;
-    this.#touch();
+    this.#idle.touch();
     callback();
   }
 
@@ -314,7 +313,7 @@ export class NetSocket extends Duplex {
 
   override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
     this.connecting = false;
-    this.#clearTimer();
+    this.#idle.clear();
     const fd = this.#fd;
     if (fd !== undefined) {
       this.#fd = undefined;
@@ -347,29 +346,17 @@ export class NetSocket extends Duplex {
 
   /** Emits `timeout` after `ms` without reads or writes (0 turns it off). */
   setTimeout(ms: number, callback?: () => void): this {
-    this.timeout = ms > 0 ? ms : undefined;
     if (callback !== undefined) {
       if (ms > 0) this.once("timeout", callback);
       else this.removeListener("timeout", callback);
     }
-    this.#touch();
+    if (!this.destroyed) this.#idle.set(ms);
     return this;
   }
 
-  #touch(): void {
-    this.#clearTimer();
-    const ms = this.timeout;
-    if (ms === undefined || this.destroyed) return;
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined;
-      this.emit("timeout");
-    }, ms);
-    this.#timer.unref?.();
-  }
-
-  #clearTimer(): void {
-    if (this.#timer !== undefined) clearTimeout(this.#timer);
-    this.#timer = undefined;
+  /** The idle timeout set with setTimeout, in ms (undefined when none). */
+  get timeout(): number | undefined {
+    return this.#idle.ms;
   }
 
   /** TCP_NODELAY: no Nagle (RFC 1122 §4.2.3.4). */
@@ -437,13 +424,4 @@ export class NetSocket extends Duplex {
   unref(): this {
     return this;
   }
-}
-
-function abortError(signal: AbortSignal): Error {
-  const error = new Error("The operation was aborted", { cause: signal.reason }) as Error & {
-    code: string;
-  };
-  error.name = "AbortError";
-  error.code = "ABORT_ERR";
-  return error;
 }

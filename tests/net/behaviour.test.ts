@@ -250,6 +250,19 @@ for (const [name, makeWorld] of Object.entries(WORLDS)) {
       await closeServer(server);
     });
 
+    test("connect({ signal }): aborting destroys the socket with an AbortError", async () => {
+      const { server, port } = await listening(world, {}, (socket) => socket.resume());
+      const controller = new AbortController();
+      const client = world.client.connect({ port, host: world.host, signal: controller.signal });
+      await next(client, "connect");
+      const failed = next(client, "error");
+      controller.abort();
+      const [error] = (await failed) as [NodeJS.ErrnoException];
+      expect(error.name).toBe("AbortError");
+      expect(client.destroyed).toBe(true);
+      await closeServer(server);
+    });
+
     test("destroy(error): error with that error, then close(true)", async () => {
       const { server, port } = await listening(world, {}, (socket) => socket.resume());
       const client = world.client.connect(port, world.host);
