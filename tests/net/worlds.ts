@@ -93,11 +93,14 @@ export async function closeServer(server: nodeNet.Server): Promise<void> {
   await closed;
 }
 
-/** Waits until `condition()` holds, checking after each turn of the event loop (bounded). */
-export async function until(condition: () => boolean, what: string, turns = 200_000) {
-  for (let i = 0; i < turns; i++) {
-    if (condition()) return;
-    await new Promise((resolve) => setImmediate(resolve));
+/**
+ * Waits until `condition()` holds, checking every millisecond or so; fails after `ms`
+ * (generous: the stack's timers run on the wall clock and the machine is shared).
+ */
+export async function until(condition: () => boolean, what: string, ms = 30_000) {
+  const deadline = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`never within ${ms} ms: ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
-  throw new Error(`never: ${what}`);
 }
