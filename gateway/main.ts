@@ -12,6 +12,7 @@ import { attachDriver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
 import { PcapWriter, withPcap } from "../device/pcap.ts";
 import { RealClock } from "../device/real_clock.ts";
+import { systemEntropy } from "../device/system_entropy.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
 import { serveOnHost } from "../examples/services/on_host.ts";
@@ -55,6 +56,7 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     trace === undefined ? undefined : (line) => console.log(line),
   );
   const stack = new Stack({
+    entropy: systemEntropy,
     address: config.gatewayAddress,
     prefixLength: config.prefixLength,
     mtu: args.mtu,
