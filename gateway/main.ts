@@ -60,6 +60,7 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     address: config.gatewayAddress,
     prefixLength: config.prefixLength,
     mtu: args.mtu,
+    entropy: systemEntropy,
     tcp: { ackPerBurst: true },
     forwarder: gateway,
     ...(trace === undefined ? {} : { trace }),
