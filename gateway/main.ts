@@ -56,7 +56,6 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     trace === undefined ? undefined : (line) => console.log(line),
   );
   const stack = new Stack({
-    entropy: systemEntropy,
     address: config.gatewayAddress,
     prefixLength: config.prefixLength,
     mtu: args.mtu,
