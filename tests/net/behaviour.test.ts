@@ -263,6 +263,26 @@ for (const [name, makeWorld] of Object.entries(WORLDS)) {
       await closeServer(server);
     });
 
+    test("destroySoon: what was written arrives, then our side closes", async () => {
+      let received = "";
+      const ended = Promise.withResolvers<void>();
+      const { server, port } = await listening(world, {}, (socket) => {
+        socket.setEncoding("utf8");
+        socket.on("data", (data) => (received += data));
+        socket.on("end", () => ended.resolve());
+      });
+      const client = world.client.connect(port, world.host);
+      await next(client, "connect");
+      client.write("first ");
+      client.write("and last");
+      const closed = next(client, "close");
+      client.destroySoon();
+      await ended.promise;
+      await closed;
+      expect(received).toBe("first and last");
+      await closeServer(server);
+    });
+
     test("destroy(error): error with that error, then close(true)", async () => {
       const { server, port } = await listening(world, {}, (socket) => socket.resume());
       const client = world.client.connect(port, world.host);
@@ -301,6 +321,27 @@ describe("net behaviour: ours only", () => {
     } finally {
       await a.close();
       await b.close();
+    }
+  });
+
+  test("setNoDelay and setKeepAlive set TCP_NODELAY and SO_KEEPALIVE on the descriptor", async () => {
+    const world = WORLDS["ours (net/ over a simulated link)"]!();
+    const [a] = world.hosts!;
+    try {
+      const { server, port } = await listening(world, {}, (socket) => socket.resume());
+      const client = world.client.connect(port, world.host);
+      await next(client, "connect");
+      const fd = (client as unknown as { fd: number }).fd;
+      expect(client.setNoDelay(true)).toBe(client);
+      expect(client.setKeepAlive(true)).toBe(client);
+      expect(a.sockets.getsockopt(fd, "TCP_NODELAY")).toBe(true);
+      expect(a.sockets.getsockopt(fd, "SO_KEEPALIVE")).toBe(true);
+      client.setNoDelay(false);
+      expect(a.sockets.getsockopt(fd, "TCP_NODELAY")).toBe(false);
+      client.destroy();
+      await closeServer(server);
+    } finally {
+      await world.close();
     }
   });
 
