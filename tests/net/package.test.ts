@@ -31,6 +31,22 @@ test("bin tstcp is the demo host: a bun script that answers --help", async () =>
   expect(text).toContain("Usage:");
 });
 
+test("the README's program (examples/net_hello.ts, importing the package by name) prints its line", async () => {
+  const run = Bun.spawn([process.execPath, `${ROOT}/examples/net_hello.ts`], {
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const [out, errors] = await Promise.all([
+    new Response(run.stdout).text(),
+    new Response(run.stderr).text(),
+  ]);
+  expect({ exit: await run.exited, out, errors }).toEqual({
+    exit: 0,
+    out: "hello from our TCP\n",
+    errors: "",
+  });
+});
+
 test("createHost's options are the CLI's flags; no services unless asked", () => {
   const args = hostArgsFromOptions({
     tun: "tstlib0",
