@@ -18,6 +18,8 @@ import { PcapWriter, withPcap } from "../device/pcap.ts";
 import { RealClock } from "../device/real_clock.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
+import { InspectorRecorder } from "../inspector/recorder.ts";
+import { startInspector } from "../inspector/server.ts";
 import { formatIpv4 } from "../stack/address.ts";
 import { Stack } from "../stack/stack.ts";
 import { type HostArgs, parseHostArgs } from "./cli_args.ts";
@@ -31,6 +33,8 @@ export interface Host {
   readonly device: Device;
   readonly stack: Stack;
   readonly driver: Driver;
+  /** With --inspect: the trace that records what the inspector shows. */
+  readonly recorder: InspectorRecorder | undefined;
   /** Stops the driver, removes the interface and flushes the pcap file. Idempotent. */
   close(): Promise<void>;
 }
@@ -56,6 +60,11 @@ export function startHost(args: HostArgs): Host {
       );
     }
   }
+  // --inspect installs the recorder as the stack's trace (it passes events on to --trace's
+  // printer); without it the stack's trace hooks stay off.
+  const printer = args.trace ? new TextTrace() : undefined;
+  const recorder = args.inspect ? new InspectorRecorder({ clock, inner: printer }) : undefined;
+  const trace = recorder ?? printer;
   const stack = new Stack({
     address: args.address,
     prefixLength: args.prefixLength,
@@ -64,7 +73,7 @@ export function startHost(args: HostArgs): Host {
     offload: tun.capabilities.offload,
     // The driver polls after every receive burst: one ACK per burst, not per segment.
     tcp: { ackPerBurst: true },
-    ...(args.trace ? { trace: new TextTrace() } : {}),
+    ...(trace !== undefined ? { trace } : {}),
   });
   const driver = attachDriver(stack, device, clock);
   let closing: Promise<void> | undefined;
@@ -75,6 +84,7 @@ export function startHost(args: HostArgs): Host {
     device,
     stack,
     driver,
+    recorder,
     close: () => (closing ??= driver.close()),
   };
 }
@@ -118,6 +128,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(
     services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
   );
+  const inspector =
+    host.recorder === undefined || args.inspect === undefined
+      ? undefined
+      : await startInspector(
+          {
+            stack: host.stack,
+            clock: host.clock,
+            recorder: host.recorder,
+            listening: () => services.services.running,
+          },
+          args.inspect,
+        );
+  if (inspector !== undefined) console.log(`inspector: ${inspector.url}`);
   // With --trace every packet is already on the terminal; the counts would only interleave.
   const stopLogging = args.trace ? () => {} : logPacketCounts(tun, 10_000);
   const signal = await new Promise<string>((resolve) => {
@@ -130,6 +153,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.once("SIGTERM", hurry);
   console.log(`${signal}: closing connections and ${tun.name}`);
   stopLogging();
+  inspector?.stop();
   // Stop accepting, FIN every connection, RST what is left after a short grace.
   await services.stop(1000);
   await host.close();

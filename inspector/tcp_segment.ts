@@ -51,8 +51,8 @@ export function decodeTcpPacket(packet: Uint8Array, timeMs: number): SegmentReco
   const t = ipHeader;
   const dataOffset = (packet[t + 12]! >> 4) * 4;
   if (dataOffset < 20) return undefined;
-  const source = `${ipv4Text(view.getUint32(12))}:${view.getUint16(t)}`;
-  const destination = `${ipv4Text(view.getUint32(16))}:${view.getUint16(t + 2)}`;
+  const source = endpointText(view.getUint32(12), view.getUint16(t));
+  const destination = endpointText(view.getUint32(16), view.getUint16(t + 2));
   const flags = packet[t + 13]!;
   const record: {
     -readonly [K in keyof SegmentRecord]: SegmentRecord[K];
@@ -101,6 +101,20 @@ function readOptions(
     }
     i += length;
   }
+}
+
+/** "10.0.0.1:80", remembered: a live transfer would otherwise build two strings a packet. */
+const endpointTexts = new Map<number, string>();
+
+function endpointText(address: number, port: number): string {
+  const id = address * 65536 + port; // 48 bits: exact in a double
+  let text = endpointTexts.get(id);
+  if (text === undefined) {
+    if (endpointTexts.size >= 4096) endpointTexts.clear();
+    text = `${ipv4Text(address)}:${port}`;
+    endpointTexts.set(id, text);
+  }
+  return text;
 }
 
 function ipv4Text(address: number): string {

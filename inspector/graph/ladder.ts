@@ -166,7 +166,7 @@ export function ladderDiagram(
       parts.push(stateLabel(row.c, y, options.left));
     }
   });
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" class="ladder" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}">${SVG_STYLE}${parts.join("")}</svg>`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" class="ladder" role="img" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}"><title>Ladder diagram: ${escapeXml(options.title ?? "handshake and close")}</title>${SVG_STYLE}${parts.join("")}</svg>`;
   return { svg, arrows, states };
 }
 

@@ -50,11 +50,11 @@ export function linePlot(series: readonly Series[], options: LinePlotOptions): s
     }
     return `<path class="series" stroke="${s.color}" d="${d}" data-name="${escapeXml(s.name)}" data-points="${s.points.length}"/>`;
   });
-  let lx = f.left + 150;
+  let lx = f.left + 12 + (options.title.length + options.unit.length + 3) * 7.5;
   const legend = series.map((s) => {
     const out = `<rect x="${lx}" y="8" width="10" height="3" fill="${s.color}"/><text x="${lx + 14}" y="13">${escapeXml(s.name)}</text>`;
     lx += 16 + s.name.length * 6.5;
     return out;
   });
-  return `<svg xmlns="http://www.w3.org/2000/svg" class="plot" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}">${SVG_STYLE}<text class="title" x="${f.left}" y="14">${escapeXml(options.title)}</text>${legend.join("")}${axes(f, x, y, { x: "time (s)", y: options.unit, yFormat: shortNumber })}${paths.join("")}</svg>`;
+  return `<svg xmlns="http://www.w3.org/2000/svg" class="plot" role="img" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}"><title>${escapeXml(options.title)}</title>${SVG_STYLE}<text class="title" x="${f.left}" y="14">${escapeXml(`${options.title} (${options.unit})`)}</text>${legend.join("")}${axes(f, x, y, { x: "time (s)", y: "", yFormat: shortNumber })}${paths.join("")}</svg>`;
 }

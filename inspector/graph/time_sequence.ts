@@ -132,7 +132,7 @@ export function timeSequenceGraph(
     options.title ??
     `${options.sender} → data: ${summary.dataSegments} segments, ${summary.retransmissions} retransmitted`;
   const legend = legendSvg(f);
-  const svg = `<svg xmlns="http://www.w3.org/2000/svg" class="tsg" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}">${SVG_STYLE}<text class="title" x="${f.left}" y="16">${escapeXml(title)}</text>${parts.join("")}${legend}</svg>`;
+  const svg = `<svg xmlns="http://www.w3.org/2000/svg" class="tsg" role="img" width="${f.width}" height="${f.height}" viewBox="0 0 ${f.width} ${f.height}"><title>Time-sequence graph: ${escapeXml(title)}</title>${SVG_STYLE}<text class="title" x="${f.left}" y="16">${escapeXml(title)}</text>${parts.join("")}${legend}</svg>`;
   return { svg, summary };
 }
 
