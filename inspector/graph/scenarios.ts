@@ -21,7 +21,7 @@ import { attachDriver } from "../../device/driver.ts";
 import { createMemoryLink } from "../../device/memory_link.ts";
 import { PcapWriter, withPcap } from "../../device/pcap.ts";
 import { parseIpv4 } from "../../stack/address.ts";
-import { VirtualClock } from "../../stack/clock.ts";
+import { type Clock, VirtualClock } from "../../stack/clock.ts";
 import { Random } from "../../stack/random.ts";
 import { Stack } from "../../stack/stack.ts";
 import type { TcpConnection } from "../../stack/tcp/connection.ts";
@@ -82,8 +82,8 @@ function losing(device: Device, lose: readonly number[]): Device {
 }
 
 export interface ScenarioOptions {
-  /** A trace on the client's stack (the live recorder, in tests). */
-  trace?: Trace;
+  /** A trace on the client's stack, given the scenario's clock (the live recorder, in tests). */
+  trace?: (clock: Clock) => Trace;
 }
 
 /** Runs one scenario to the end and returns its capture (classic pcap, raw IP). */
@@ -104,7 +104,7 @@ export async function captureScenario(
     prefixLength: 24,
     mtu: 1500,
     random: new Random(35),
-    ...(options.trace === undefined ? {} : { trace: options.trace }),
+    ...(options.trace === undefined ? {} : { trace: options.trace(clock) }),
   });
   const server = new Stack({
     address: SERVER,
