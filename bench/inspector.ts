@@ -1,0 +1,155 @@
+/**
+ * What the live inspector costs: a 1 GiB download from the host (`curl /bytes/N`) on a
+ * TUN in a namespace, with the host started without `--inspect` (no recorder: the stack's
+ * trace hooks are off), and with `--inspect` and the page open in headless Chromium in the
+ * same namespace, following the transfer live. Runs alternate (off, on, off, on, ...) so
+ * a busy moment on a shared machine hits both; medians with the range.
+ *
+ *   sudo bun bench/inspector.ts [--runs 3] [--bytes 1073741824]
+ *
+ * Writes bench/results/<date>-inspector.md. Needs root, /dev/net/tun, curl and chromium.
+ */
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { hostname, loadavg, tmpdir } from "node:os";
+import { join } from "node:path";
+import { spawnHost } from "../tests/examples/host_process.ts";
+import { type Netns, withNetns } from "../tests/helpers/netns.ts";
+
+const STACK = "10.0.0.2";
+const PORT = 8091;
+const HOST_ARGS = ["--tun", "tbinsp0", "--address", `${STACK}/24`, "--host", "10.0.0.1"];
+
+interface Run {
+  inspector: boolean;
+  mbPerSecond: number;
+  /** Samples the page had drawn when the transfer ended (on runs only). */
+  pagePoints?: number;
+}
+
+function option(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+}
+
+async function download(ns: Netns, bytes: number): Promise<number> {
+  const result = await ns.exec(
+    [
+      "curl",
+      "-sS",
+      "-o",
+      "/dev/null",
+      "-w",
+      "%{size_download} %{time_total}",
+      `http://${STACK}/bytes/${bytes}`,
+    ],
+    { timeoutMs: 300_000 },
+  );
+  const [size, seconds] = result.stdout.trim().split(" ").map(Number);
+  if (size !== bytes) throw new Error(`downloaded ${size} of ${bytes} bytes: ${result.stderr}`);
+  return bytes / 1e6 / seconds!;
+}
+
+async function oneRun(inspector: boolean, bytes: number, dir: string): Promise<Run> {
+  return await withNetns("tstcp-bench-insp", async (ns) => {
+    const host = spawnHost(
+      ns,
+      inspector ? [...HOST_ARGS, "--inspect", `127.0.0.1:${PORT}`] : HOST_ARGS,
+    );
+    try {
+      await host.waitFor(/is up/);
+      if (!inspector) return { inspector, mbPerSecond: await download(ns, bytes) };
+      await host.waitFor(/inspector: http/);
+      const { chromium } = await import("playwright-core");
+      const wrapper = join(dir, "chromium-in-netns");
+      writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns.name} /usr/bin/chromium "$@"\n`, {
+        mode: 0o755,
+      });
+      const profile = mkdtempSync(join(dir, "profile-"));
+      const browser = await chromium.launchPersistentContext(profile, {
+        executablePath: wrapper,
+        headless: true,
+        viewport: { width: 1600, height: 2000 },
+        args: [
+          "--no-sandbox",
+          "--disable-gpu",
+          "--disable-quic",
+          "--no-first-run",
+          "--disable-background-networking",
+          "--disable-component-update",
+          "--disable-sync",
+        ],
+      });
+      try {
+        const page = browser.pages()[0] ?? (await browser.newPage());
+        await page.goto(`http://127.0.0.1:${PORT}/`);
+        const mbPerSecond = await download(ns, bytes);
+        const points = Number(
+          await page.evaluate(
+            `document.querySelector('#plot-cwnd path.series')?.getAttribute("data-points") ?? 0`,
+          ),
+        );
+        return { inspector, mbPerSecond, pagePoints: points };
+      } finally {
+        await browser.close();
+      }
+    } finally {
+      await host.stop();
+    }
+  });
+}
+
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const runs = option("--runs", 3);
+  const bytes = option("--bytes", 1 << 30);
+  const dir = mkdtempSync(join(tmpdir(), "tstcp-bench-inspector-"));
+  const loadBefore = loadavg()[0]!;
+  const results: Run[] = [];
+  try {
+    for (let i = 0; i < runs; i++) {
+      for (const inspector of [false, true]) {
+        const run = await oneRun(inspector, bytes, dir);
+        console.log(
+          `${inspector ? "inspector open" : "no inspector "}: ${run.mbPerSecond.toFixed(1)} MB/s${run.pagePoints === undefined ? "" : ` (page drew ${run.pagePoints} samples)`}`,
+        );
+        results.push(run);
+      }
+    }
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+  const off = results.filter((r) => !r.inspector).map((r) => r.mbPerSecond);
+  const on = results.filter((r) => r.inspector).map((r) => r.mbPerSecond);
+  const cost = 1 - median(on) / median(off);
+  const range = (v: number[]) => `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)}`;
+  const report = [
+    `# Inspector overhead, ${new Date().toISOString().slice(0, 16)}Z on ${hostname()}`,
+    "",
+    `\`bun bench/inspector.ts --runs ${runs} --bytes ${bytes}\`: \`curl /bytes/${bytes}\` from the host on a TUN in a namespace,`,
+    "without `--inspect`, and with `--inspect` and the page open in headless Chromium (in the same",
+    "namespace) following the transfer live. Runs alternate; median of each, range in brackets.",
+    "",
+    "| | MB/s (median) | range | n |",
+    "|---|---:|---:|---:|",
+    `| no inspector | ${median(off).toFixed(1)} | ${range(off)} | ${off.length} |`,
+    `| inspector open | ${median(on).toFixed(1)} | ${range(on)} | ${on.length} |`,
+    "",
+    `Cost of the open inspector: **${(cost * 100).toFixed(1)}%** of throughput (target < 10%).`,
+    `Load average (1 min) at start ${loadBefore.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} (2 cores, shared).`,
+    `Samples drawn by the page at the end of each open run: ${results
+      .filter((r) => r.inspector)
+      .map((r) => r.pagePoints)
+      .join(", ")}.`,
+    "",
+  ].join("\n");
+  console.log(report);
+  const out = join(import.meta.dir, "results");
+  mkdirSync(out, { recursive: true });
+  writeFileSync(join(out, `${new Date().toISOString().slice(0, 10)}-inspector.md`), report);
+}
+
+await main();
