@@ -11,8 +11,10 @@ export interface ManyConnectionsResult {
   requested: number;
   connected: number;
   connectSeconds: number;
-  /** Server memory growth per established connection, bytes. */
+  /** Server memory growth per established connection, bytes, before any data. */
   bytesPerConnection: number;
+  /** The same once each connection has echoed one byte (what an operator's RSS shows). */
+  bytesPerConnectionAfterEcho: number;
   echoed: number;
   lost: number;
   closedWhileIdle: number;
@@ -51,11 +53,17 @@ export async function manyConnections(
     stdin.write("go\n");
     stdin.flush();
     const echoed = JSON.parse(await clients.waitForLine(/"phase":"echoed"/, limitMs));
+    await Bun.sleep(1000);
+    checkAlive(side);
+    const afterEcho = options.memoryBytes();
+    stdin.write("go\n");
+    stdin.flush();
     return {
       requested: options.count,
       connected: connected.connected,
       connectSeconds: connected.connectSeconds,
       bytesPerConnection: (after - before) / connected.connected,
+      bytesPerConnectionAfterEcho: (afterEcho - before) / connected.connected,
       echoed: echoed.echoed,
       lost: echoed.lost,
       closedWhileIdle: echoed.closedWhileIdle,

@@ -37,8 +37,9 @@ const SERVER_PORT = 5001;
 export async function createMemoryPair(): Promise<MemoryPair> {
   const { Stack } = await import("../stack/stack.ts");
   const { defaultTcpConnectionOptions } = await import("../stack/tcp/tcp.ts");
-  const client = new Stack({ address: CLIENT_ADDRESS, prefixLength: 24, mtu: 1500 });
-  const server = new Stack({ address: SERVER_ADDRESS, prefixLength: 24, mtu: 1500 });
+  const { systemEntropy: entropy } = await import("../device/system_entropy.ts");
+  const client = new Stack({ address: CLIENT_ADDRESS, prefixLength: 24, mtu: 1500, entropy });
+  const server = new Stack({ address: SERVER_ADDRESS, prefixLength: 24, mtu: 1500, entropy });
   const toServer: Uint8Array[] = [];
   const toClient: Uint8Array[] = [];
   const pair = {

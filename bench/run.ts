@@ -13,8 +13,10 @@
  * bounded in count and time; the namespaces are removed in `finally` and on Ctrl-C.
  *
  * Usage: bun bench/run.ts [--smoke] [--runs N] [--connections N] [--out FILE] [--no-micro]
- *                         [--offload | --no-offload]   (the stack's TUN offload: `--offload` and
- *                                   TSTCP_TUN_OFFLOAD=1, or =0; default: inherited; -offload.md)
+ *                         [--offload | --no-offload]   (the TUN offloads are on by default, as
+ *                                   in `bun run start`; --no-offload measures the per-packet
+ *                                   path: the stack's plain TUN, and the kernel's veth pair
+ *                                   with TSO/GSO/GRO off (ethtool -K), written to -plain.md)
  */
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { cpus, hostname } from "node:os";
@@ -81,7 +83,7 @@ function parseOptions(argv: string[]): Options {
   const date = new Date().toISOString().slice(0, 10);
   const defaultOut = smoke
     ? `/tmp/tstcp-bench-smoke-${process.pid}.md`
-    : `${ROOT}bench/results/${date}-${hostname()}${offload ? "-offload" : ""}.md`;
+    : `${ROOT}bench/results/${date}-${hostname()}${offload === false ? "-plain" : ""}.md`;
   const out = value("--out") ?? defaultOut;
   return { smoke, offload, micro: !argv.includes("--no-micro"), plan, out };
 }
@@ -227,8 +229,24 @@ async function tunMode(ns: Namespace, name: string): Promise<string> {
   const match = /tun type \S+ pi (on|off) vnet_hdr (on|off)/.exec(shown.stdout);
   if (match === null) return "unknown (ip -details link shows no tun line)";
   return match[2] === "on"
-    ? "IFF_VNET_HDR on (--offload: checksum and TSO4 offload via virtio-net headers)"
+    ? "IFF_VNET_HDR on (the default: checksum and TSO4 offload via virtio-net headers)"
     : `none: plain TUN, IFF_NO_PI (pi ${match[1]}, vnet_hdr off)`;
+}
+
+/**
+ * For --no-offload: the kernel reference without TSO, GSO and GRO on its veth pair, so
+ * both sides pay per packet (the per-packet ceiling). Returns the note for the report.
+ */
+async function kernelOffloadsOff(topology: Topology): Promise<string> {
+  const features = ["tso", "off", "gso", "off", "gro", "off"];
+  const results = await Promise.all([
+    topology.kernelClients.exec(["ethtool", "-K", "veth0", ...features], { timeoutMs: 5000 }),
+    topology.kernelServer.exec(["ethtool", "-K", "veth1", ...features], { timeoutMs: 5000 }),
+  ]);
+  const failed = results.find((result) => result.exitCode !== 0);
+  return failed === undefined
+    ? "kernel veth pair: TSO, GSO and GRO off (ethtool -K), the per-packet ceiling"
+    : `kernel veth pair: offloads left on, ethtool -K failed (${failed.stderr.trim() || `exit ${failed.exitCode}`})`;
 }
 
 async function servesNoTcp(side: Side): Promise<boolean> {
@@ -332,6 +350,7 @@ async function main(): Promise<void> {
   try {
     console.error("namespaces...");
     const topology = await createTopology(options.smoke ? "tstcp-smoke" : "tstcp-bench");
+    if (options.offload === false) notes.push(await kernelOffloadsOff(topology));
     environment = await describeEnvironment(topology);
     rows.push(...(await measureSystem(topology, options, notes, tunDetails)));
   } catch (error) {

@@ -76,9 +76,14 @@ export interface TunOptions {
    * IFF_VNET_HDR with checksum and TCPv4 segmentation offload (see `offload.ts`): the
    * kernel hands up TCP super-segments of up to 64 KB, and consecutive segments we send
    * are merged into super-segments the kernel splits. Packets above the MTU then reach
-   * the stack. Default: the environment variable TSTCP_TUN_OFFLOAD=1, else off.
+   * the stack. `true` requires it (open fails if the kernel refuses), `false` turns it
+   * off, and the default tries it and falls back to the plain TUN by itself when the
+   * kernel refuses (an old kernel, or a TUN without IFF_VNET_HDR): `Tun.offloadFallback`
+   * then says why. The environment variable TSTCP_TUN_OFFLOAD=0 or =1 sets the default.
    */
   offload?: boolean;
+  /** TUNSETOFFLOAD's flags; only tests change them (to see the fallback). */
+  offloadFlags?: number;
   /**
    * After a burst, keep reading for this many microseconds of silence before going back
    * to the watcher thread (see `busyPoll`). Default: TSTCP_TUN_BUSY_POLL_US, else 0.
@@ -120,6 +125,8 @@ export class Tun implements Device {
     segmentsMergedOut: 0,
   };
   readonly offload: boolean;
+  /** Offload was tried by default and refused: the kernel's reason (the plain TUN is used). */
+  offloadFallback: string | undefined;
   readonly busyPollMicros: number;
   private handler: ((packet: Uint8Array, checksumValid: boolean) => void) | undefined;
   private flush: (() => void) | undefined;
@@ -138,6 +145,7 @@ export class Tun implements Device {
     this.mtu = mtu;
     this.fd = fd;
     this.offload = offload;
+    this.offloadFallback = undefined;
     this.busyPollMicros = busyPoll;
     if (offload) this.coalescer = new TsoCoalescer((bytes) => this.writeOut(bytes));
     this.worker = new Worker(new URL("./tun_reader_worker.ts", import.meta.url).href);
@@ -163,29 +171,38 @@ export class Tun implements Device {
       throw new DeviceError("EINVAL", `The MTU ${mtu} is out of range: it must be 68 to 65535.`);
     }
     const cidr = options.address === undefined ? undefined : checkAddress(options.address);
-    const fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_NONBLOCK | libc.O_CLOEXEC);
-    if (fd < 0) throw deviceErrorFor(libc.errno(), "open /dev/net/tun", options.name);
-    let name = options.name;
-    const offload = options.offload ?? process.env.TSTCP_TUN_OFFLOAD === "1";
+    const required = options.offload ?? offloadFromEnvironment();
+    const busyPoll = options.busyPollMicros ?? Number(process.env.TSTCP_TUN_BUSY_POLL_US ?? 0);
+    const flags = options.offloadFlags ?? TUN_F_CSUM | TUN_F_TSO4;
+    let fallback: string | undefined;
+    let opened: { fd: number; name: string } | undefined;
+    if (required !== false) {
+      try {
+        opened = openDevice(options.name, flags);
+      } catch (error) {
+        // Offloads are an optimisation: by default a kernel that refuses them gets the
+        // plain TUN; only an explicit request makes the refusal an error.
+        if (required === true || !(error instanceof DeviceError)) throw error;
+        fallback = error.message;
+      }
+    }
+    opened ??= openDevice(options.name, undefined);
     try {
-      const ifr = ifreq(name);
-      const flags = IFF_TUN | IFF_NO_PI | (offload ? IFF_VNET_HDR : 0);
-      new DataView(ifr.buffer).setUint16(IFR_UNION, flags, true);
-      if (libc.ioctl(fd, TUNSETIFF, ifr) < 0) {
-        throw deviceErrorFor(libc.errno(), `create the TUN interface ${name}`, name);
-      }
-      name = nameOf(ifr); // the kernel fills in "tun%d"
-      if (offload && libc.ioctlValue(fd, TUNSETOFFLOAD, TUN_F_CSUM | TUN_F_TSO4) < 0) {
-        throw deviceErrorFor(libc.errno(), `enable offloads on ${name}`, name);
-      }
-      disableIpv6(name);
-      configure(name, mtu, cidr);
+      disableIpv6(opened.name);
+      configure(opened.name, mtu, cidr);
     } catch (error) {
-      libc.close(fd); // the interface disappears with its only fd
+      libc.close(opened.fd); // the interface disappears with its only fd
       throw error;
     }
-    const busyPoll = options.busyPollMicros ?? Number(process.env.TSTCP_TUN_BUSY_POLL_US ?? 0);
-    return new Tun(name, mtu, fd, offload, Math.max(0, busyPoll || 0));
+    const tun = new Tun(
+      opened.name,
+      mtu,
+      opened.fd,
+      fallback === undefined && required !== false,
+      Math.max(0, busyPoll || 0),
+    );
+    tun.offloadFallback = fallback;
+    return tun;
   }
 
   /**
@@ -355,6 +372,41 @@ export class Tun implements Device {
 }
 
 /** Linux dev_valid_name(): 1..15 bytes, not "." or "..", no "/", ":" or whitespace. */
+/** TSTCP_TUN_OFFLOAD: "0" off, "1" required, anything else (or unset) tried with fallback. */
+function offloadFromEnvironment(): boolean | undefined {
+  const value = process.env.TSTCP_TUN_OFFLOAD;
+  return value === "0" ? false : value === "1" ? true : undefined;
+}
+
+/**
+ * Creates the interface on a new fd: with IFF_VNET_HDR and TUNSETOFFLOAD(`offloadFlags`)
+ * when they are given, plain otherwise. On failure the fd is closed (nothing is left).
+ */
+function openDevice(
+  requested: string,
+  offloadFlags: number | undefined,
+): { fd: number; name: string } {
+  const fd = libc.open("/dev/net/tun", libc.O_RDWR | libc.O_NONBLOCK | libc.O_CLOEXEC);
+  if (fd < 0) throw deviceErrorFor(libc.errno(), "open /dev/net/tun", requested);
+  let name = requested;
+  try {
+    const ifr = ifreq(name);
+    const flags = IFF_TUN | IFF_NO_PI | (offloadFlags === undefined ? 0 : IFF_VNET_HDR);
+    new DataView(ifr.buffer).setUint16(IFR_UNION, flags, true);
+    if (libc.ioctl(fd, TUNSETIFF, ifr) < 0) {
+      throw deviceErrorFor(libc.errno(), `create the TUN interface ${name}`, name);
+    }
+    name = nameOf(ifr); // the kernel fills in "tun%d"
+    if (offloadFlags !== undefined && libc.ioctlValue(fd, TUNSETOFFLOAD, offloadFlags) < 0) {
+      throw deviceErrorFor(libc.errno(), `enable offloads on ${name}`, name);
+    }
+  } catch (error) {
+    libc.close(fd);
+    throw error;
+  }
+  return { fd, name };
+}
+
 function checkName(name: string): void {
   const bytes = new TextEncoder().encode(name).byteLength;
   if (bytes >= IFNAMSIZ) {

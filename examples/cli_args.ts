@@ -27,8 +27,11 @@ export interface HostArgs {
   services: ServiceName[];
   /** Print one line per packet, TCP state transition and drop. */
   trace: boolean;
-  /** Open the TUN with IFF_VNET_HDR and TSO/checksum offload (device/offload.ts). */
-  offload: boolean;
+  /**
+   * The TUN's IFF_VNET_HDR with TSO/checksum offload (device/offload.ts): true requires it,
+   * false turns it off, undefined (the default) uses it when the kernel allows.
+   */
+  offload: boolean | undefined;
   /** Serve the live inspector (inspector/) on this host socket; absent: no inspector. */
   inspect?: { hostname: string; port: number };
 }
@@ -48,7 +51,7 @@ function defaults(): HostArgs {
     pcap: undefined,
     services: [...SERVICE_NAMES],
     trace: false,
-    offload: false,
+    offload: undefined,
   };
 }
 
@@ -137,9 +140,16 @@ const OPTIONS: Record<string, OptionSpec> = {
     },
   },
   "--offload": {
-    help: "let the kernel hand over and split 64 KB TCP segments (IFF_VNET_HDR, TSO)",
+    help: "require the TUN offloads: 64 KB TCP segments both ways (IFF_VNET_HDR, TSO; default: used when the kernel allows)",
     apply(args) {
       args.offload = true;
+      return undefined;
+    },
+  },
+  "--no-offload": {
+    help: "the plain TUN: one packet per read and write, checksums computed here",
+    apply(args) {
+      args.offload = false;
       return undefined;
     },
   },

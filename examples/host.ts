@@ -16,6 +16,7 @@ import { attachDriver, type Driver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
 import { PcapWriter, withPcap } from "../device/pcap.ts";
 import { RealClock } from "../device/real_clock.ts";
+import { systemEntropy } from "../device/system_entropy.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
 import { InspectorRecorder } from "../inspector/recorder.ts";
@@ -46,7 +47,7 @@ export function startHost(args: HostArgs): Host {
     name: args.tun,
     mtu: args.mtu,
     address: `${formatIpv4(args.host)}/${args.prefixLength}`,
-    ...(args.offload ? { offload: true } : {}),
+    ...(args.offload === undefined ? {} : { offload: args.offload }),
   });
   let device: Device = tun;
   if (args.pcap !== undefined) {
@@ -66,10 +67,11 @@ export function startHost(args: HostArgs): Host {
   const recorder = args.inspect ? new InspectorRecorder({ clock, inner: printer }) : undefined;
   const trace = recorder ?? printer;
   const stack = new Stack({
+    entropy: systemEntropy,
     address: args.address,
     prefixLength: args.prefixLength,
     mtu: args.mtu,
-    // The TUN's offloads (with --offload): TCP leaves checksums and segmentation to it.
+    // The TUN's offloads (unless --no-offload): TCP leaves checksums and segmentation to it.
     offload: tun.capabilities.offload,
     // The driver polls after every receive burst: one ACK per burst, not per segment.
     tcp: { ackPerBurst: true },
@@ -141,6 +143,9 @@ export async function main(argv: readonly string[]): Promise<number> {
           args.inspect,
         );
   if (inspector !== undefined) console.log(`inspector: ${inspector.url}`);
+  if (tun.offloadFallback !== undefined) {
+    console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);
+  }
   // With --trace every packet is already on the terminal; the counts would only interleave.
   const stopLogging = args.trace ? () => {} : logPacketCounts(tun, 10_000);
   const signal = await new Promise<string>((resolve) => {

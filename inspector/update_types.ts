@@ -3,7 +3,7 @@
  * run-time code, so the page (in the browser) and the server (in the stack's process)
  * agree on them. `updates.ts` builds them.
  */
-import type { ConnectionRow } from "../stack/ss.ts";
+import type { ConnectionRow } from "../examples/ss.ts";
 import type { LadderItem } from "./graph/ladder.ts";
 import type { SegmentRecord } from "./tcp_segment.ts";
 

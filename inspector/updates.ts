@@ -5,7 +5,7 @@
  * TCP_INFO columns the page shows beside it.
  */
 import type { Clock } from "../stack/clock.ts";
-import { connectionRows, listeningRows } from "../stack/ss.ts";
+import { connectionRows, listeningRows } from "../examples/ss.ts";
 import type { Stack } from "../stack/stack.ts";
 import { connectionKey, type InspectorRecorder } from "./recorder.ts";
 import type { ConnectionView, TableRow, Update } from "./update_types.ts";

@@ -1,8 +1,9 @@
 /**
  * A seeded pseudo-random source, so that ISNs, ephemeral ports, IP identifications and
- * simulated faults replay exactly from a seed in tests. Production seeds it from
- * `crypto.getRandomValues`; values that must be unpredictable to an attacker (RFC 6528
- * ISN secret, RFC 6056 port offsets) take their key from `secureRandomBytes` instead.
+ * simulated faults replay exactly from a seed in tests. Entropy comes in from outside,
+ * as time does: nothing in `stack/` reads the operating system's CSPRNG. Production
+ * passes `device/system_entropy.ts` (`StackOptions.entropy`), which seeds this generator
+ * and keys what must be unpredictable to an attacker (the RFC 6528 ISN secret).
  *
  * The generator is xoshiro128** (Blackman and Vigna), small and well distributed.
  */
@@ -61,15 +62,18 @@ function rotl(x: number, k: number): number {
   return (x << k) | (x >>> (32 - k));
 }
 
-/** Bytes from the operating system's CSPRNG (Web Crypto, available in Bun). */
-export function secureRandomBytes(length: number): Uint8Array {
-  const bytes = new Uint8Array(length);
-  crypto.getRandomValues(bytes);
-  return bytes;
+/**
+ * Where secret bytes come from: the operating system's CSPRNG in production
+ * (`device/system_entropy.ts`), a fixed or seeded source in tests. Injected like the
+ * clock (`stack/clock.ts`), so the stack itself does no I/O.
+ */
+export interface Entropy {
+  /** `length` unpredictable bytes. */
+  bytes(length: number): Uint8Array;
 }
 
-/** A Random seeded from the CSPRNG, for production use. */
-export function randomFromSystem(): Random {
-  const seed = new Uint32Array(secureRandomBytes(4).buffer)[0]!;
-  return new Random(seed);
+/** A Random seeded from `entropy`. */
+export function randomFrom(entropy: Entropy): Random {
+  const seed = entropy.bytes(4);
+  return new Random(new DataView(seed.buffer, seed.byteOffset, 4).getUint32(0));
 }

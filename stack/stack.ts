@@ -13,7 +13,7 @@
 import { Icmp } from "./icmp/icmp.ts";
 import { Ipv4 } from "./ipv4/ipv4.ts";
 import { NO_OFFLOAD, type Offload, type TransmitOffload } from "./offload.ts";
-import { type Random, randomFromSystem } from "./random.ts";
+import { type Entropy, type Random, randomFrom } from "./random.ts";
 import { Stats } from "./stats.ts";
 import { Tcp, type TcpConfig } from "./tcp/tcp.ts";
 import { NO_TRACE, type Trace } from "./trace.ts";
@@ -25,7 +25,13 @@ export interface StackOptions {
   prefixLength: number;
   /** The device MTU (bytes of IPv4 packet). */
   mtu: number;
-  /** Seeded in tests so ISNs, ports and IP ids replay; from the CSPRNG otherwise. */
+  /**
+   * Where secrets and seeds come from (`device/system_entropy.ts` in production), as
+   * time comes in as `now`: the stack never reads the CSPRNG itself. Needed unless
+   * `random` is given.
+   */
+  entropy?: Entropy;
+  /** Seeded in tests so ISNs, ports and IP ids replay; drawn from `entropy` otherwise. */
   random?: Random;
   trace?: Trace;
   tcp?: Partial<TcpConfig>;
@@ -56,7 +62,7 @@ export class Stack {
     this.prefixLength = options.prefixLength;
     this.mtu = options.mtu;
     this.offload = options.offload ?? NO_OFFLOAD;
-    this.random = options.random ?? randomFromSystem();
+    this.random = options.random ?? randomFrom(entropyOf(options));
     this.trace = options.trace ?? NO_TRACE;
     this.stats = new Stats(this.trace);
     this.ipv4 = new Ipv4(this);
@@ -87,15 +93,23 @@ export class Stack {
 }
 
 /**
- * TCP's config for this stack. The ISN key (RFC 6528) comes from the CSPRNG unless the
- * stack was given an explicit, seeded `random`: a test that must replay exactly, whose
- * key is then drawn from it.
+ * TCP's config for this stack. The ISN key (RFC 6528 §3: a secret) comes from `entropy`
+ * unless the stack was given an explicit, seeded `random`: a test that must replay
+ * exactly, whose key is then drawn from it.
  */
-function tcpConfigOf(options: StackOptions, random: Random): Partial<TcpConfig> | undefined {
-  if (options.random === undefined || options.tcp?.isnKey !== undefined) return options.tcp;
+function tcpConfigOf(options: StackOptions, random: Random): Partial<TcpConfig> {
+  if (options.tcp?.isnKey !== undefined) return options.tcp;
+  if (options.random === undefined) return { ...options.tcp, isnKey: entropyOf(options).bytes(8) };
   const key = new Uint8Array(8);
   const view = new DataView(key.buffer);
   view.setUint32(0, random.nextUint32());
   view.setUint32(4, random.nextUint32());
   return { ...options.tcp, isnKey: key };
+}
+
+function entropyOf(options: StackOptions): Entropy {
+  if (options.entropy !== undefined) return options.entropy;
+  throw new Error(
+    "StackOptions needs `entropy` (device/system_entropy.ts) or a seeded `random`: the stack does not read the CSPRNG itself",
+  );
 }

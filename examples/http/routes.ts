@@ -10,14 +10,9 @@
  */
 
 import { formatIpv4 } from "../../stack/address.ts";
-import {
-  connectionRows,
-  formatConnectionTable,
-  formatCounters,
-  listeningRows,
-} from "../../stack/ss.ts";
 import type { Stack } from "../../stack/stack.ts";
 import { chargenBuffer } from "../services/pattern.ts";
+import { connectionRows, formatConnectionTable, formatCounters, listeningRows } from "../ss.ts";
 import { type HttpRequest, headerValue } from "./parser.ts";
 
 export interface Reply {

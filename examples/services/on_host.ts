@@ -12,8 +12,8 @@ import type { Driver } from "../../device/driver.ts";
 import { createSocketApi, type SocketApi } from "../../sockets/api.ts";
 import { formatIpv4 } from "../../stack/address.ts";
 import type { Clock } from "../../stack/clock.ts";
-import { formatSs } from "../../stack/ss.ts";
 import type { Stack } from "../../stack/stack.ts";
+import { formatSs } from "../ss.ts";
 import {
   type RunningServices,
   SERVICE_NAMES,

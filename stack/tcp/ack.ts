@@ -4,15 +4,16 @@
  * send-window update rule, duplicate-ACK detection (RFC 5681 §2) and the state changes
  * an ACK of our FIN causes.
  */
+
+import { checkDuplicateAck, onNewAck } from "./fast_recovery.ts";
 import { Flag, type TcpSegment } from "./header.ts";
-import { checkDuplicateAck, onNewAck } from "./loss_recovery.ts";
 import { tsNow } from "./output.ts";
 import { challengeAck } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
-import { destroy, establish, setState } from "./state.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, restartRetransmitTimer, rttSample } from "./timers.ts";
+import { destroy, establish, setState } from "./transitions.ts";
 
 /** Returns false when the segment is dropped here. */
 export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
@@ -31,7 +32,7 @@ export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
     return false;
   }
   const wnd = seg.wnd * 2 ** tcb.sndScale; // RFC 7323 §2.3: scale every non-SYN window
-  // Loss recovery steps 2 and 3 (loss_recovery.ts): new data acknowledged, then the
+  // Loss recovery steps 2 and 3 (fast_recovery.ts): new data acknowledged, then the
   // duplicate-ACK test (RFC 5681 §2 compares with the window before this update).
   const advanced = seqGt(seg.ack, tcb.sndUna);
   if (advanced) newAck(tcb, seg, now);

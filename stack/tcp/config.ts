@@ -40,8 +40,9 @@ export interface TcpConfig {
   /** Test seam: every ISN is this value (e.g. near 2^32 to cross the wrap). */
   isn: number | undefined;
   /**
-   * The RFC 6528 secret key (8 bytes) of the ISN function and SYN cookies. Undefined
-   * (production): 64 bits from the CSPRNG. Seeded test stacks set it so they replay.
+   * The RFC 6528 secret key (8 bytes) of the ISN function and SYN cookies. The Stack
+   * fills it from its injected entropy (`StackOptions.entropy`); seeded test stacks set
+   * it so they replay. A Tcp made without one refuses to start.
    */
   isnKey: Uint8Array | undefined;
   congestion: CongestionName;

@@ -7,17 +7,15 @@
  * a four-tuple starts above the old one's numbers; F is a keyed pseudorandom function
  * so an off-path attacker cannot guess the ISN (RFC 6528). F here is HalfSipHash-2-4
  * (Aumasson and Bernstein; the 32-bit SipHash variant Linux uses for hash tables) over
- * the four-tuple, keyed with 64 bits from the CSPRNG.
+ * the four-tuple, keyed with 64 secret bits (TcpConfig.isnKey, from the injected entropy).
  *
  * The same function keys SYN cookies (syn_cookies.ts).
  */
-import { secureRandomBytes } from "../random.ts";
-
 export class IsnGenerator {
   private readonly k0: number;
   private readonly k1: number;
 
-  constructor(key: Uint8Array = secureRandomBytes(8)) {
+  constructor(key: Uint8Array) {
     const view = new DataView(key.buffer, key.byteOffset, 8);
     this.k0 = view.getUint32(0, true);
     this.k1 = view.getUint32(4, true);

@@ -10,7 +10,6 @@ import { initSendWindow, negotiateOptions, receiveSyn, windowScaleFor } from "./
 import type { TcpOptions } from "./options.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd } from "./seq.ts";
-import { establish, setState } from "./state.ts";
 import { sendReset, sendSynAckCookie } from "./stateless.ts";
 import {
   type CookieOptions,
@@ -23,6 +22,7 @@ import {
 } from "./syn_cookies.ts";
 import type { Tcb } from "./tcb.ts";
 import type { Tcp } from "./tcp.ts";
+import { establish, setState } from "./transitions.ts";
 
 /**
  * RFC 9293 §3.10.7.1: "An incoming segment containing a RST is discarded. An incoming

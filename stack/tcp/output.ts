@@ -14,8 +14,8 @@
  */
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
 import { LINK_HEADROOM, PARTIAL_CHECKSUM, type TransmitOffload } from "../offload.ts";
+import { noteTransmission, sackRecoverySend, windowFlight } from "./fast_recovery.ts";
 import { Flag, finishChecksum, partialChecksum, writeSegment } from "./header.ts";
-import { noteTransmission, sackRecoverySend, windowFlight } from "./loss_recovery.ts";
 import type { ReusableOptions } from "./options.ts";
 import { maxSackBlocks } from "./sack/receiver_blocks.ts";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from "./seq.ts";
@@ -43,7 +43,7 @@ export function output(tcb: Tcb, now: number): void {
     case "FIN-WAIT-1":
     case "CLOSING":
     case "LAST-ACK":
-      // Loss-recovery recipe step 1 (loss_recovery.ts): RFC 6675 NextSeg() while in SACK
+      // Loss-recovery recipe step 1 (fast_recovery.ts): RFC 6675 NextSeg() while in SACK
       // recovery, else new data (or go-back-N after a timeout) within the windows.
       if (tcb.cc.inRecovery && tcb.sackEnabled) sentAck = sackRecoverySend(tcb, now);
       else sentAck = sendData(tcb, now);
@@ -116,7 +116,7 @@ function segmentRoom(tcb: Tcb, smss: number): number {
 function usableWindow(tcb: Tcb): number {
   const cc = tcb.cc;
   // Recipe step 1b: with SACK and duplicate ACKs, what is in flight is pipe (RFC 6675);
-  // with RACK-TLP, its pipe (loss_recovery.ts windowFlight).
+  // with RACK-TLP, its pipe (fast_recovery.ts windowFlight).
   const inFlight = windowFlight(tcb);
   // cc.sendWindow is cwnd plus RFC 3042 limited transmit on the first duplicate ACKs.
   const congestionRoom = Math.floor(cc.sendWindow) - inFlight;

@@ -8,6 +8,12 @@
  * for the skbs it holds): a connection that is idle, or sends a few hundred bytes, does
  * not pay for 2 × 256 KiB. Once grown the storage is kept (no churn on a busy
  * connection); `compact` gives it back. No allocation per call otherwise.
+ *
+ * A ring that empties while its storage is still the first, small size gives that
+ * storage to a shared pool and takes one back on its next write: a connection that
+ * carries small requests and replies, then idles, holds no buffer while idle (Linux
+ * likewise frees a socket's skbs once read or acknowledged), and a busy one recycles
+ * the same few blocks instead of allocating.
  */
 
 /** Storage of a ring that has never held a byte (shared: it has no room to write into). */
@@ -15,6 +21,15 @@ const NO_STORAGE = new Uint8Array(0);
 
 /** The first storage a ring takes: room for a small request or reply. */
 const FIRST_STORAGE_BYTES = 2048;
+
+/** Free first-size blocks kept for reuse (bounded: 256 × 2 KiB = 512 KiB at most). */
+const POOL_LIMIT = 256;
+const pool: Uint8Array[] = [];
+
+/** A first-size block: from the pool when one is free. */
+function takeFirstStorage(): Uint8Array {
+  return pool.pop() ?? new Uint8Array(FIRST_STORAGE_BYTES);
+}
 
 export class RingBuffer {
   private bytes: Uint8Array = NO_STORAGE;
@@ -29,6 +44,11 @@ export class RingBuffer {
   /** The most bytes the ring holds (its storage may be smaller until they arrive). */
   get capacity(): number {
     return this.limit;
+  }
+
+  /** Bytes of storage held now (0 for a ring that is empty with small storage). */
+  get storageBytes(): number {
+    return this.bytes.length;
   }
 
   /** Bytes stored. */
@@ -83,7 +103,15 @@ export class RingBuffer {
     this.head += n;
     if (this.head >= this.bytes.length) this.head -= this.bytes.length;
     this.used -= n;
-    if (this.used === 0) this.head = 0;
+    if (this.used === 0) this.release();
+  }
+
+  /** Empty: a first-size block goes back to the pool, so an idle connection holds none. */
+  private release(): void {
+    this.head = 0;
+    if (this.bytes.length !== FIRST_STORAGE_BYTES) return;
+    if (pool.length < POOL_LIMIT) pool.push(this.bytes);
+    this.bytes = NO_STORAGE;
   }
 
   /** Raises the capacity to `capacity` bytes (storage follows as data arrives). */
@@ -107,7 +135,12 @@ export class RingBuffer {
 
   /** Moves the contents to new storage of `size` bytes (>= used), starting at index 0. */
   private resize(size: number): void {
-    const next = size === 0 ? NO_STORAGE : new Uint8Array(size);
+    const next =
+      size === 0
+        ? NO_STORAGE
+        : size === FIRST_STORAGE_BYTES && this.used === 0
+          ? takeFirstStorage()
+          : new Uint8Array(size);
     this.peek(0, next.subarray(0, this.used));
     this.bytes = next;
     this.head = 0;
@@ -115,7 +148,7 @@ export class RingBuffer {
 
   /** Empties the ring. */
   clear(): void {
-    this.head = 0;
     this.used = 0;
+    this.release();
   }
 }

@@ -20,10 +20,10 @@ import { Flag, segmentLength, type TcpSegment } from "./header.ts";
 import { initSendWindow, negotiateOptions, receiveSyn } from "./negotiate.ts";
 import { noteDuplicateArrival } from "./sack/dsack.ts";
 import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from "./seq.ts";
-import { destroy, establish, setState } from "./state.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, heardFromPeer, rttSample, timeWaitMs } from "./timers.ts";
+import { destroy, establish, setState } from "./transitions.ts";
 
 /** RFC 7323 §5.5: a TS.Recent older than 24 days is invalid for PAWS. */
 const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;

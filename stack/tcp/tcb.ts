@@ -33,7 +33,7 @@ import type {
   TcpState,
 } from "./connection.ts";
 import type { Listener } from "./listener.ts";
-import { RackTlpState } from "./rack/state.ts";
+import { RackTlpState } from "./rack/rack_tlp_state.ts";
 import { Reassembly } from "./reassembly.ts";
 import { RingBuffer } from "./ring_buffer.ts";
 import { SpuriousRetransmitDetector } from "./sack/dsack.ts";
@@ -141,7 +141,7 @@ export class Tcb implements TcpConnection {
   highRxt = 0;
   /** RFC 6675 RescueRxt (exclusive edge), or undefined. */
   rescueRxt: number | undefined;
-  /** RFC 6937 PRR: what SACK recovery may send per ACK (loss_recovery.ts). */
+  /** RFC 6937 PRR: what SACK recovery may send per ACK (fast_recovery.ts). */
   readonly prr = new ProportionalRateReduction();
   /** SND.UNA and SACKed bytes after the last ACK: PRR's DeliveredData is the change. */
   readonly delivered = { sndUna: 0, sacked: 0, valid: false };

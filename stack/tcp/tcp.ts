@@ -34,10 +34,10 @@ import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
-import { destroy, setState } from "./state.ts";
 import { Tcb } from "./tcb.ts";
 import { TimerHeap } from "./timer_heap.ts";
 import { armFinWait2Timer, onTimers } from "./timers.ts";
+import { destroy, setState } from "./transitions.ts";
 
 export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 
@@ -98,8 +98,10 @@ export class Tcp {
   ) {
     this.config = { ...defaultTcpConfig(), ...config };
     // RFC 6528 §3: the key must be secret, so never from host.random (32 bits of seed,
-    // and its outputs show in ephemeral ports): the CSPRNG unless a test sets it.
-    this.isn = new IsnGenerator(this.config.isnKey);
+    // and its outputs show in ephemeral ports): the Stack draws it from its entropy.
+    const key = this.config.isnKey;
+    if (key === undefined) throw new Error("TcpConfig.isnKey is required (RFC 6528 secret)");
+    this.isn = new IsnGenerator(key);
   }
 
   /**
@@ -357,7 +359,7 @@ export class Tcp {
     return tcb;
   }
 
-  /** Unfiles a TCB (state.ts destroy calls this). */
+  /** Unfiles a TCB (transitions.ts destroy calls this). */
   remove(tcb: Tcb): void {
     if (!this.all.delete(tcb)) return;
     const remoteKey = tcb.remoteAddress * 65536 + tcb.remotePort;

@@ -13,12 +13,12 @@
  *   CLOSED (Linux tcp_fin_timeout), so a peer that never sends its FIN cannot pin the TCB.
  * - RACK reordering timer and TLP probe timeout (RFC 8985 §5.4): rack/recovery.ts.
  */
-import { lossOnTimeout, newDataBytes } from "./loss_recovery.ts";
+import { lossOnTimeout, newDataBytes } from "./fast_recovery.ts";
 import { output, sendProbe } from "./output.ts";
 import { onProbeTimeout, onReorderTimeout } from "./rack/recovery.ts";
 import { seqAdd, seqDiff } from "./seq.ts";
-import { destroy, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
+import { destroy, setState } from "./transitions.ts";
 
 /** RFC 6298 §2.2–2.3: one round-trip measurement updates SRTT, RTTVAR and RTO. */
 export function rttSample(tcb: Tcb, rttMs: number): void {

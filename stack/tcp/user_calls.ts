@@ -7,8 +7,8 @@ import type { TcpInfo } from "./connection.ts";
 import { Flag } from "./header.ts";
 import { transmit } from "./output.ts";
 import { seqDiff } from "./seq.ts";
-import { destroy, setState } from "./state.ts";
 import type { Tcb } from "./tcb.ts";
+import { destroy, setState } from "./transitions.ts";
 
 /** Room (in segments) the peer must still have for a window update to wait (receiveCall). */
 const PEER_NOT_BLOCKED_SEGMENTS = 4;
@@ -78,7 +78,7 @@ export function closeCall(tcb: Tcb, _now: number): void {
       destroy(tcb, undefined);
       return;
     case "SYN-RECEIVED":
-      tcb.finQueued = true; // FIN-WAIT-1 once ESTABLISHED (state.ts establish)
+      tcb.finQueued = true; // FIN-WAIT-1 once ESTABLISHED (transitions.ts establish)
       return;
     case "ESTABLISHED":
       tcb.finQueued = true;

@@ -32,6 +32,7 @@ const EXPECTED_ROWS = [
   "New connections (one request each)",
   "Established",
   "Memory per idle connection",
+  "Memory per connection after each echoed one byte",
   "Lost (no echo)",
 ];
 

@@ -52,6 +52,25 @@ describeTun(
         expect(stats64.rx.bytes / stats64.rx.packets).toBeGreaterThan(MTU);
       });
     }, 60_000);
+
+    test("offloads are on by default, off on request, and a kernel that refuses them gets the plain TUN", async () => {
+      await withNetns("tun-offload-modes", async (ns) => {
+        const out = await ns.exec(
+          [process.execPath, `${ROOT}/tests/device/fixtures/tun_offload_modes.ts`],
+          { timeoutMs: 30_000, env: { TSTCP_TUN_OFFLOAD: "" } },
+        );
+        const modes = JSON.parse(out.stdout.trim()) as Record<string, Record<string, unknown>>;
+        expect(modes.default).toEqual({ offload: true, fallback: null });
+        expect(modes.off).toEqual({ offload: false, fallback: null });
+        expect(modes.required).toEqual({ offload: true, fallback: null });
+        // By default a refusal is not an error: the plain TUN, and the kernel's reason kept.
+        expect(modes.defaultRefused!.offload).toBe(false);
+        expect(String(modes.defaultRefused!.fallback)).toMatch(/enable offloads on tstmode0/);
+        // Asked for explicitly, the refusal is the error a user sees.
+        expect(modes.requiredRefused!.error).toBe("EINVAL");
+        expect(String(modes.requiredRefused!.message)).toMatch(/offloads/);
+      });
+    }, 60_000);
   },
   () => (Bun.which("nc") === null ? "nc (netcat-openbsd) is missing" : undefined),
 );

@@ -25,7 +25,7 @@ describe("host arguments", () => {
         pcap: undefined,
         services: ["echo", "discard", "chargen", "http"],
         trace: false,
-        offload: false,
+        offload: undefined,
       },
     });
   });

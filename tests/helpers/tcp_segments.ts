@@ -11,6 +11,7 @@
  * window scale) are off unless a test turns them on, so segments stay small.
  */
 import { expect } from "bun:test";
+import { systemEntropy } from "../../device/system_entropy.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../../stack/ipv4/datagram.ts";
 import { Random } from "../../stack/random.ts";
 import { Stats } from "../../stack/stats.ts";
@@ -90,7 +91,8 @@ export function harness(config: Partial<TcpConfig> = {}): Harness {
       },
     },
   };
-  h.tcp = new Tcp(host, { ...QUIET, ...config });
+  // The RFC 6528 key from the system's entropy, as the Stack draws it (stack.ts).
+  h.tcp = new Tcp(host, { ...QUIET, isnKey: systemEntropy.bytes(8), ...config });
   return h;
 }
 

@@ -6,6 +6,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import { PacketBuffer, PacketBufferPool } from "../../stack/packet_buffers.ts";
+import { Random } from "../../stack/random.ts";
 import { Stack } from "../../stack/stack.ts";
 import { defaultTcpConnectionOptions } from "../../stack/tcp/tcp.ts";
 
@@ -43,8 +44,18 @@ describe("PacketBufferPool", () => {
 
 describe("two stacks that deliver to each other inside transmit (nested input and output)", () => {
   test("every byte arrives intact, and the pool ends with nothing in use", () => {
-    const a = new Stack({ address: 0x0a090001, prefixLength: 24, mtu: 1500 });
-    const b = new Stack({ address: 0x0a090002, prefixLength: 24, mtu: 1500 });
+    const a = new Stack({
+      address: 0x0a090001,
+      prefixLength: 24,
+      mtu: 1500,
+      random: new Random(1),
+    });
+    const b = new Stack({
+      address: 0x0a090002,
+      prefixLength: 24,
+      mtu: 1500,
+      random: new Random(2),
+    });
     let now = 0;
     // Delivered at once, inside transmit, up to a depth of 3 (fully synchronous peers
     // would recurse without end); deeper packets wait in a queue, drained below.

@@ -8,7 +8,7 @@
  * (`recover`, RFC 6582) and whether the connection is in fast recovery. It never sends
  * anything and never reads a clock: TCP reports events with `now` (ms) and acts on the
  * answers. The window arithmetic differs per algorithm (newreno.ts, cubic.ts); the
- * recovery state machine is shared (loss_recovery.ts), because RFC 9438 §4.2 says CUBIC
+ * recovery state machine is shared (loss_recovery_controller.ts), because RFC 9438 §4.2 says CUBIC
  * "does not make any changes to the TCP Fast Recovery and Fast Retransmit algorithms".
  *
  * Read first: RFC 5681 §3.1 (slow start, congestion avoidance) and §3.2 (fast
@@ -93,7 +93,7 @@
  *  6. Optional: before sending after an idle period longer than RTO (RFC 5681 §4.1):
  *     cc.onIdleRestart(now), which sets cwnd = min(cwnd, IW).
  *
- *  The connection adds two optional layers on this recipe (../loss_recovery.ts): PRR
+ *  The connection adds two optional layers on this recipe (../fast_recovery.ts): PRR
  *  (RFC 6937, prr.ts) replaces cc.cwnd in step 1a's loop by pipe + sndcnt of the last
  *  ACK; RACK-TLP (RFC 8985, ../rack/) replaces step 3's duplicate-ACK test and the
  *  board's IsLost/pipe/NextSeg with time-based loss marks, entering recovery through

@@ -13,12 +13,12 @@
  *
  * Units: the RFC's windows are in segments and times in seconds (§4.1); this class
  * keeps cwnd in bytes for TCP and converts with SMSS, and takes time as `now` in ms.
- * Slow start is the shared one (loss_recovery.ts): HyStart++ (RFC 9406, hystart.ts) in
+ * Slow start is the shared one (loss_recovery_controller.ts): HyStart++ (RFC 9406, hystart.ts) in
  * the initial slow start as §4.10 says CUBIC SHOULD, RFC 5681's with RFC 3465 byte
  * counting after a loss or with HyStart++ off (§4.10 "MAY use the Reno TCP slow start").
  */
 import type { AckEvent, CongestionOptions } from "./controller.ts";
-import { LossRecoveryController } from "./loss_recovery.ts";
+import { LossRecoveryController } from "./loss_recovery_controller.ts";
 
 /** RFC 9438 §5.1: C = 0.4 (segments / s³). */
 export const CUBIC_C = 0.4;
@@ -82,7 +82,7 @@ export class Cubic extends LossRecoveryController<CubicState> {
 
   /**
    * §4.2–§4.5, on each new ACK in congestion avoidance. (§4.10's slow start below
-   * ssthresh is the shared one, in loss_recovery.ts.)
+   * ssthresh is the shared one, in loss_recovery_controller.ts.)
    */
   protected congestionAvoidance(bytesAcked: number, ack: AckEvent): void {
     const now = ack.now;

@@ -17,7 +17,7 @@
  * Rounds (§4.2): windowEnd is SND.NXT when a round starts; the ACK that covers it ends
  * the round, and the next one starts with windowEnd = SND.NXT at that moment.
  *
- * Who calls it: loss_recovery.ts, for each ACK of new data outside recovery and not
+ * Who calls it: loss_recovery_controller.ts, for each ACK of new data outside recovery and not
  * application-limited, while cwnd < ssthresh and ssthresh is still its initial value
  * (§4.3: "SHOULD use HyStart++ only for the initial slow start"). A loss (fast
  * retransmit, SACK loss detection) or a timeout during slow start or CSS ends HyStart++

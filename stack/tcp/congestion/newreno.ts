@@ -1,10 +1,10 @@
 /**
  * NewReno: the standard TCP congestion control of RFC 5681, with RFC 6582's partial-ACK
- * handling in fast recovery (shared with CUBIC, in loss_recovery.ts) and RFC 3465's
+ * handling in fast recovery (shared with CUBIC, in loss_recovery_controller.ts) and RFC 3465's
  * appropriate byte counting.
  *
  *  - Slow start (cwnd < ssthresh): cwnd += min(N, 2·SMSS) per ACK of N new bytes,
- *    which doubles cwnd every round trip (window.ts, run by loss_recovery.ts). The
+ *    which doubles cwnd every round trip (window.ts, run by loss_recovery_controller.ts). The
  *    initial slow start is HyStart++'s (RFC 9406, hystart.ts) unless switched off: it
  *    may end without a loss, with ssthresh = cwnd.
  *  - Congestion avoidance: count acknowledged bytes; each time a cwnd's worth has been
@@ -13,7 +13,7 @@
  *  - Loss: ssthresh = max(FlightSize / 2, 2·SMSS) (RFC 5681 §3.1 eq. 4).
  */
 import type { CongestionOptions } from "./controller.ts";
-import { LossRecoveryController } from "./loss_recovery.ts";
+import { LossRecoveryController } from "./loss_recovery_controller.ts";
 
 export class NewReno extends LossRecoveryController<number> {
   readonly name = "newreno" as const;

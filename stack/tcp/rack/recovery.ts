@@ -8,7 +8,7 @@
  *
  *  - every data transmission is recorded (rackOnTransmit, from output.ts);
  *  - every ACK runs RACK steps 2–5 (rackOnAck): delivered segments, reordering, the
- *    window, losses; a loss starts recovery, whose sending loop (loss_recovery.ts)
+ *    window, losses; a loss starts recovery, whose sending loop (fast_recovery.ts)
  *    resends the lost records first (rackNextSeg) and counts pipe as outstanding −
  *    SACKed − lost (rackPipe);
  *  - the RACK reordering timer re-runs step 5 when the window of a waiting segment ends;

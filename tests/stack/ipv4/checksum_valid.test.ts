@@ -4,12 +4,18 @@
  * packet the device vouches for, and still drop and count one it does not.
  */
 import { describe, expect, test } from "bun:test";
+import { Random } from "../../../stack/random.ts";
 import { Stack } from "../../../stack/stack.ts";
 import { HOST, ipv4Packet, PEER, PREFIX_LENGTH, udpPacket } from "../../helpers/packets.ts";
 import { tcpBytes } from "../../helpers/tcp_wire.ts";
 
 function stackWithListener(): { stack: Stack; sent: Uint8Array[] } {
-  const stack = new Stack({ address: HOST, prefixLength: PREFIX_LENGTH, mtu: 1500 });
+  const stack = new Stack({
+    address: HOST,
+    prefixLength: PREFIX_LENGTH,
+    mtu: 1500,
+    random: new Random(3),
+  });
   const sent: Uint8Array[] = [];
   stack.transmit = (packet) => sent.push(packet.slice());
   stack.tcp.listen(0, 80, 4);

@@ -4,6 +4,7 @@
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
+import { systemEntropy } from "../../../device/system_entropy.ts";
 import { Random } from "../../../stack/random.ts";
 import { Stack } from "../../../stack/stack.ts";
 import { MAX_PIECES, PIECE_OVERHEAD_BYTES, Reassembly } from "../../../stack/tcp/reassembly.ts";
@@ -323,7 +324,7 @@ describe("TIME-WAIT is 2·MSL (RFC 9293 §3.10.7.4, §3.4.2)", () => {
 
 describe("the RFC 6528 ISN key comes from the CSPRNG", () => {
   const F = (stack: Stack) => stack.tcp.isn.hash(LOCAL, 80, REMOTE, 5000);
-  const options = { address: LOCAL, prefixLength: 24, mtu: 1500 };
+  const options = { address: LOCAL, prefixLength: 24, mtu: 1500, entropy: systemEntropy };
 
   test("two stacks built without a seed get different keys", () => {
     expect(F(new Stack(options))).not.toBe(F(new Stack(options)));

@@ -69,4 +69,25 @@ describe("RingBuffer", () => {
       { numRuns: 300 },
     );
   });
+
+  test("an emptied ring with small storage holds none (an idle connection's buffers go back to the pool); a grown one keeps its storage", () => {
+    const ring = new RingBuffer(256 * 1024);
+    expect(ring.storageBytes).toBe(0);
+    ring.write(new Uint8Array([1, 2, 3]));
+    expect(ring.storageBytes).toBeGreaterThan(0);
+    ring.read(new Uint8Array(3));
+    expect(ring.storageBytes).toBe(0);
+    // The next write takes a block again and stores correctly (a pooled block's old
+    // contents never show).
+    ring.write(new Uint8Array([9, 8]));
+    const out = new Uint8Array(2);
+    ring.peek(0, out);
+    expect([...out]).toEqual([9, 8]);
+    ring.discard(2);
+    expect(ring.storageBytes).toBe(0);
+    // Bulk: storage grows past the first size and is kept when emptied (no churn).
+    ring.write(new Uint8Array(10_000));
+    ring.discard(10_000);
+    expect(ring.storageBytes).toBeGreaterThanOrEqual(10_000);
+  });
 });

@@ -29,7 +29,7 @@ import { AckClock } from "./ack_clock.ts";
 const MSS = 1000;
 const BASE = 100;
 
-/** HyStart++ alone, growing a window the way loss_recovery.ts does. */
+/** HyStart++ alone, growing a window the way loss_recovery_controller.ts does. */
 class Bare {
   readonly hystart = new HyStart();
   cwnd = 10 * MSS;

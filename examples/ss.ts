@@ -6,8 +6,8 @@
  *   State        Recv-Q Send-Q Local Address:Port   Peer Address:Port    rtt/rto      cwnd  retrans
  *   ESTABLISHED       0      0 10.0.0.2:80          10.0.0.1:53422       0.4/201      14480       0
  */
-import { formatIpv4 } from "./address.ts";
-import type { Stack } from "./stack.ts";
+import { formatIpv4 } from "../stack/address.ts";
+import type { Stack } from "../stack/stack.ts";
 
 export interface ConnectionRow {
   readonly protocol: "tcp" | "udp";
