@@ -4,8 +4,9 @@
  * connection table is the `/stats` one (stack/ss.ts `connectionRows`), with the extra
  * TCP_INFO columns the page shows beside it.
  */
-import type { Clock } from "../stack/clock.ts";
+
 import { connectionRows, listeningRows } from "../examples/ss.ts";
+import type { Clock } from "../stack/clock.ts";
 import type { Stack } from "../stack/stack.ts";
 import { connectionKey, type InspectorRecorder } from "./recorder.ts";
 import type { ConnectionView, TableRow, Update } from "./update_types.ts";
