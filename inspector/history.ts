@@ -10,6 +10,7 @@
 import type { LadderItem } from "./graph/ladder.ts";
 import type { StateChange } from "./rules.ts";
 import { FIN, RST, type SegmentRecord, SYN } from "./tcp_segment.ts";
+import { TraceLines } from "./trace_lines.ts";
 import type { Sample } from "./update_types.ts";
 
 /** A fixed-size ring that numbers what it holds: `total` items were ever pushed. */
@@ -44,6 +45,8 @@ export interface HistoryLimits {
   /** Ladder items kept from the opening, and from the close. */
   ladderOpening: number;
   ladderClosing: number;
+  /** Trace lines kept for this connection alone (a busy neighbour cannot push them out). */
+  lines: number;
 }
 
 export const DEFAULT_LIMITS: HistoryLimits = {
@@ -51,11 +54,13 @@ export const DEFAULT_LIMITS: HistoryLimits = {
   samples: 1200,
   ladderOpening: 16,
   ladderClosing: 32,
+  lines: 256,
 };
 
 export class ConnectionHistory {
   readonly segments: Ring<SegmentRecord>;
   readonly samples: Ring<Sample>;
+  readonly lines: TraceLines;
   state = "CLOSED";
   /** Last time anything happened, to pick the busiest connection and evict the idlest. */
   lastActivityMs = 0;
@@ -75,6 +80,7 @@ export class ConnectionHistory {
     this.segments = new Ring(limits.segments);
     this.samples = new Ring(limits.samples);
     this.closing = new Ring(limits.ladderClosing);
+    this.lines = new TraceLines(limits.lines);
   }
 
   get local(): string {

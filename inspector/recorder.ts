@@ -38,6 +38,10 @@ export class InspectorRecorder implements Trace {
   private readonly maxConnections: number;
   /** The last segment that arrived, per connection: the cause of a transition after it. */
   private lastArrival = new Map<string, SegmentRecord>();
+  /** The last packet's ends and history: a bulk transfer's packets hit it almost always. */
+  private last:
+    | { source: string; destination: string; key: string; history: ConnectionHistory }
+    | undefined;
 
   constructor(options: RecorderOptions) {
     this.clock = options.clock;
@@ -53,8 +57,10 @@ export class InspectorRecorder implements Trace {
     const s = decodeTcpPacket(packet, now);
     let key: string | undefined;
     if (s !== undefined) {
-      key = direction === "out" ? `${s.source} ${s.destination}` : `${s.destination} ${s.source}`;
-      this.history(key).addSegment(s);
+      const history = this.historyOf(s, direction);
+      key = history.key;
+      history.addSegment(s);
+      history.lines.addPacket(now, direction, packet, key);
       if (direction === "in") this.lastArrival.set(key, s);
     }
     this.lines.addPacket(now, direction, packet, key);
@@ -80,7 +86,9 @@ export class InspectorRecorder implements Trace {
       rule: rule ?? ruleFor(from, to, cause),
       inferred: false,
     });
-    this.lines.addText(now, `tcp ${connection}: ${from} -> ${to}`, connection);
+    const line = `tcp ${connection}: ${from} -> ${to}`;
+    this.lines.addText(now, line, connection);
+    history.lines.addText(now, line, connection);
   }
 
   drop(reason: string, detail?: string): void {
@@ -120,6 +128,19 @@ export class InspectorRecorder implements Trace {
 
   all(): ConnectionHistory[] {
     return [...this.histories.values()];
+  }
+
+  /** The segment's connection ("local remote"); endpoint texts are interned, so === works. */
+  private historyOf(s: SegmentRecord, direction: "in" | "out"): ConnectionHistory {
+    const last = this.last;
+    if (last !== undefined && last.source === s.source && last.destination === s.destination) {
+      if (this.histories.get(last.key) === last.history) return last.history;
+    }
+    const key =
+      direction === "out" ? `${s.source} ${s.destination}` : `${s.destination} ${s.source}`;
+    const history = this.history(key);
+    this.last = { source: s.source, destination: s.destination, key, history };
+    return history;
   }
 
   private history(key: string): ConnectionHistory {

@@ -49,6 +49,8 @@ export interface ConnectionView {
   readonly segments: readonly SegmentRecord[];
   readonly samples: readonly Sample[];
   readonly ladder: readonly LadderItem[];
+  /** New trace lines of this connection (its own ring: see history.ts). */
+  readonly lines: readonly TraceLine[];
 }
 
 export interface Update {

@@ -25,14 +25,20 @@ export interface Cursor {
   segments: number;
   samples: number;
   lines: number;
+  connectionLines: number;
   ladderLength: number;
 }
 
 export function newCursor(key: string | undefined): Cursor {
-  return { key, segments: 0, samples: 0, lines: 0, ladderLength: -1 };
+  return { key, segments: 0, samples: 0, lines: 0, connectionLines: 0, ladderLength: -1 };
 }
 
 const LINES_PER_UPDATE = 200;
+/**
+ * Segments sent per update at most (the newest): at hundreds of MB/s far more pass in a
+ * tick than a picture can show, and serialising them all would cost the stack's thread.
+ */
+const SEGMENTS_PER_UPDATE = 800;
 
 /** The table, the counters, and what is new for the viewer's connection since `cursor`. */
 export function buildUpdate(source: InspectorSource, cursor: Cursor): Update {
@@ -49,11 +55,15 @@ export function buildUpdate(source: InspectorSource, cursor: Cursor): Update {
       key: history.key,
       state: history.state,
       full,
-      segments: history.segments.since(cursor.segments),
+      segments: history.segments.since(
+        full ? 0 : Math.max(cursor.segments, history.segments.total - SEGMENTS_PER_UPDATE),
+      ),
       samples: history.samples.since(cursor.samples),
       // The ladder is small; it is sent again only when it changed.
       ladder: ladder.length !== cursor.ladderLength || full ? ladder : [],
+      lines: history.lines.since(cursor.connectionLines, LINES_PER_UPDATE),
     };
+    cursor.connectionLines = history.lines.total;
     cursor.segments = history.segments.total;
     cursor.samples = history.samples.total;
     cursor.ladderLength = ladder.length;

@@ -22,6 +22,8 @@ interface PageState {
   samples: Sample[];
   ladder: ConnectionView["ladder"];
   lines: TraceLine[];
+  /** The selected connection's own lines (kept apart from the busy global ring). */
+  connectionLines: TraceLine[];
 }
 
 const state: PageState = {
@@ -31,6 +33,7 @@ const state: PageState = {
   samples: [],
   ladder: [],
   lines: [],
+  connectionLines: [],
 };
 
 function byId<T extends HTMLElement>(id: string): T {
@@ -45,14 +48,20 @@ function apply(update: Update): void {
     if (c.full) {
       state.segments = [];
       state.samples = [];
+      state.connectionLines = [];
     }
+    state.connectionLines = appendLines(state.connectionLines, c.lines);
     state.segments = keepLast(state.segments.concat(c.segments), MAX_SEGMENTS);
     state.samples = keepLast(state.samples.concat(c.samples), MAX_SAMPLES);
     if (c.ladder.length > 0) state.ladder = c.ladder;
   }
-  const seen = state.lines.length === 0 ? -1 : state.lines[state.lines.length - 1]!.n;
-  const fresh = update.lines.filter((l) => l.n > seen);
-  state.lines = keepLast(state.lines.concat(fresh), MAX_LINES);
+  state.lines = appendLines(state.lines, update.lines);
+}
+
+/** Adds the lines not yet held (numbered `n`), keeping the last MAX_LINES. */
+function appendLines(held: TraceLine[], incoming: readonly TraceLine[]): TraceLine[] {
+  const seen = held.length === 0 ? -1 : held[held.length - 1]!.n;
+  return keepLast(held.concat(incoming.filter((l) => l.n > seen)), MAX_LINES);
 }
 
 function keepLast<T>(items: T[], max: number): T[] {
@@ -60,6 +69,10 @@ function keepLast<T>(items: T[], max: number): T[] {
 }
 
 // --- Painting ---------------------------------------------------------------------------
+
+/** The pictures are redrawn at most this often; the table and counters with every update. */
+const PICTURE_INTERVAL_MS = 1000;
+let picturesDrawnAt = Number.NEGATIVE_INFINITY;
 
 function render(): void {
   const u = state.latest;
@@ -69,8 +82,14 @@ function render(): void {
   renderTable(u.table);
   renderCounters(byId("counters"), u.counters);
   renderCounters(byId("drops"), u.drops);
-  renderConnection(u);
-  renderTrace();
+  byId("selected").textContent = state.selected ?? "(none yet)";
+  byId("selected-state").textContent = u.connection?.state ?? "";
+  const now = performance.now();
+  if (now - picturesDrawnAt >= PICTURE_INTERVAL_MS) {
+    picturesDrawnAt = now;
+    renderConnection();
+    renderTrace();
+  }
 }
 
 const COLUMNS: [keyof TableRow, (v: unknown) => string, boolean][] = [
@@ -157,10 +176,8 @@ function renderCounters(table: HTMLElement, counters: Record<string, number>): v
   );
 }
 
-function renderConnection(u: Update): void {
+function renderConnection(): void {
   const key = state.selected;
-  byId("selected").textContent = key ?? "(none yet)";
-  byId("selected-state").textContent = u.connection?.state ?? "";
   if (key === undefined) return;
   const [local = "", remote = ""] = key.split(" ");
   const s = state.samples;
@@ -235,9 +252,8 @@ function mainSender(segments: readonly SegmentRecord[], local: string, remote: s
 function renderTrace(): void {
   const only = byId<HTMLInputElement>("trace-only-selected").checked;
   const filter = byId<HTMLInputElement>("trace-filter").value;
-  const shown = state.lines.filter(
-    (l) => (!only || l.key === state.selected) && (filter === "" || l.text.includes(filter)),
-  );
+  const source = only ? state.connectionLines : state.lines;
+  const shown = source.filter((l) => filter === "" || l.text.includes(filter));
   const pre = byId("trace");
   const atBottom = pre.scrollTop + pre.clientHeight >= pre.scrollHeight - 4;
   pre.textContent = shown
@@ -281,10 +297,12 @@ function follow(): void {
 
 function select(key: string): void {
   if (key === state.selected) return;
+  picturesDrawnAt = Number.NEGATIVE_INFINITY;
   state.selected = key;
   state.segments = [];
   state.samples = [];
   state.ladder = [];
+  state.connectionLines = [];
   const url = new URL(location.href);
   url.searchParams.set("conn", key);
   history.replaceState(null, "", url);
