@@ -58,15 +58,13 @@ async function download(ns: Netns, bytes: number): Promise<number> {
   return bytes / 1e6 / seconds!;
 }
 
-async function oneRun(inspector: boolean, bytes: number, dir: string): Promise<Run> {
+async function oneRun(mode: Mode, bytes: number, dir: string): Promise<Run> {
   return await withNetns("tstcp-bench-insp", async (ns) => {
-    const host = spawnHost(
-      ns,
-      inspector ? [...HOST_ARGS, "--inspect", `127.0.0.1:${PORT}`] : HOST_ARGS,
-    );
+    const inspect = mode === "off" ? [] : ["--inspect", `127.0.0.1:${PORT}`];
+    const host = spawnHost(ns, [...HOST_ARGS, ...inspect]);
     try {
       await host.waitFor(/is up/);
-      if (!inspector) return { inspector, mbPerSecond: await download(ns, bytes) };
+      if (mode !== "page") return { mode, mbPerSecond: await download(ns, bytes) };
       await host.waitFor(/inspector: http/);
       const { chromium } = await import("playwright-core");
       const wrapper = join(dir, "chromium-in-netns");
@@ -120,11 +118,10 @@ async function main(): Promise<void> {
   const results: Run[] = [];
   try {
     for (let i = 0; i < runs; i++) {
-      for (const inspector of [false, true]) {
-        const run = await oneRun(inspector, bytes, dir);
-        console.log(
-          `${inspector ? "inspector open" : "no inspector "}: ${run.mbPerSecond.toFixed(1)} MB/s${run.pagePoints === undefined ? "" : ` (page drew ${run.pagePoints} samples)`}`,
-        );
+      for (const mode of MODES) {
+        const run = await oneRun(mode, bytes, dir);
+        const drew = run.pagePoints === undefined ? "" : ` (page drew ${run.pagePoints} samples)`;
+        console.log(`${LABELS[mode]}: ${run.mbPerSecond.toFixed(1)} MB/s${drew}`);
         results.push(run);
       }
     }
