@@ -14,6 +14,7 @@ import { hostname, loadavg, tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnHost } from "../tests/examples/host_process.ts";
 import { type Netns, withNetns } from "../tests/helpers/netns.ts";
+import { cpuSeconds } from "./proc.ts";
 
 const STACK = "10.0.0.2";
 const PORT = 8091;
@@ -31,6 +32,8 @@ const LABELS: Record<Mode, string> = {
 interface Run {
   mode: Mode;
   mbPerSecond: number;
+  /** CPU seconds the stack's process spent per GB moved (less sensitive to a busy machine). */
+  cpuPerGb: number;
   /** Samples the page had drawn when the transfer ended (on runs only). */
   pagePoints?: number;
 }
@@ -40,7 +43,13 @@ function option(name: string, fallback: number): number {
   return i > 0 ? Number(process.argv[i + 1]) : fallback;
 }
 
-async function download(ns: Netns, bytes: number): Promise<number> {
+/** MB/s of one download, and the stack process's CPU seconds per GB over it. */
+async function download(
+  ns: Netns,
+  bytes: number,
+  pid: number,
+): Promise<{ mbPerSecond: number; cpuPerGb: number }> {
+  const cpuBefore = cpuSeconds(pid);
   const result = await ns.exec(
     [
       "curl",
@@ -55,7 +64,10 @@ async function download(ns: Netns, bytes: number): Promise<number> {
   );
   const [size, seconds] = result.stdout.trim().split(" ").map(Number);
   if (size !== bytes) throw new Error(`downloaded ${size} of ${bytes} bytes: ${result.stderr}`);
-  return bytes / 1e6 / seconds!;
+  return {
+    mbPerSecond: bytes / 1e6 / seconds!,
+    cpuPerGb: (cpuSeconds(pid) - cpuBefore) / (bytes / 1e9),
+  };
 }
 
 async function oneRun(mode: Mode, bytes: number, dir: string): Promise<Run> {
@@ -64,7 +76,7 @@ async function oneRun(mode: Mode, bytes: number, dir: string): Promise<Run> {
     const host = spawnHost(ns, [...HOST_ARGS, ...inspect]);
     try {
       await host.waitFor(/is up/);
-      if (mode !== "page") return { mode, mbPerSecond: await download(ns, bytes) };
+      if (mode !== "page") return { mode, ...(await download(ns, bytes, host.child.pid)) };
       await host.waitFor(/inspector: http/);
       const { chromium } = await import("playwright-core");
       const wrapper = join(dir, "chromium-in-netns");
@@ -89,13 +101,13 @@ async function oneRun(mode: Mode, bytes: number, dir: string): Promise<Run> {
       try {
         const page = browser.pages()[0] ?? (await browser.newPage());
         await page.goto(`http://127.0.0.1:${PORT}/`);
-        const mbPerSecond = await download(ns, bytes);
+        const moved = await download(ns, bytes, host.child.pid);
         const points = Number(
           await page.evaluate(
             `document.querySelector('#plot-cwnd path.series')?.getAttribute("data-points") ?? 0`,
           ),
         );
-        return { mode, mbPerSecond, pagePoints: points };
+        return { mode, ...moved, pagePoints: points };
       } finally {
         await browser.close();
       }
@@ -121,7 +133,9 @@ async function main(): Promise<void> {
       for (const mode of MODES) {
         const run = await oneRun(mode, bytes, dir);
         const drew = run.pagePoints === undefined ? "" : ` (page drew ${run.pagePoints} samples)`;
-        console.log(`${LABELS[mode]}: ${run.mbPerSecond.toFixed(1)} MB/s${drew}`);
+        console.log(
+          `${LABELS[mode]}: ${run.mbPerSecond.toFixed(1)} MB/s, ${run.cpuPerGb.toFixed(2)} CPU s/GB${drew}`,
+        );
         results.push(run);
       }
     }
@@ -129,12 +143,14 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   const rates = (mode: Mode) => results.filter((r) => r.mode === mode).map((r) => r.mbPerSecond);
+  const cpu = (mode: Mode) => median(results.filter((r) => r.mode === mode).map((r) => r.cpuPerGb));
   const off = median(rates("off"));
   const range = (v: number[]) => `${Math.min(...v).toFixed(1)}–${Math.max(...v).toFixed(1)}`;
   const rows = MODES.map((mode) => {
     const m = median(rates(mode));
     const cost = mode === "off" ? "" : `${((1 - m / off) * 100).toFixed(1)}%`;
-    return `| ${LABELS[mode]} | ${m.toFixed(1)} | ${range(rates(mode))} | ${rates(mode).length} | ${cost} |`;
+    const cpuCost = mode === "off" ? "" : ` (${((cpu(mode) / cpu("off") - 1) * 100).toFixed(1)}%)`;
+    return `| ${LABELS[mode]} | ${m.toFixed(1)} | ${range(rates(mode))} | ${rates(mode).length} | ${cost} | ${cpu(mode).toFixed(2)}${cpuCost} |`;
   });
   const report = [
     `# Inspector overhead, ${new Date().toISOString().slice(0, 16)}Z on ${hostname()}`,
@@ -145,8 +161,8 @@ async function main(): Promise<void> {
     "following the transfer live (the browser shares the machine's cores). Runs alternate;",
     "median of each, range, and the cost against the median without the inspector.",
     "",
-    "| | MB/s (median) | range | n | cost |",
-    "|---|---:|---:|---:|---:|",
+    "| | MB/s (median) | range | n | throughput cost | stack CPU s per GB (median) |",
+    "|---|---:|---:|---:|---:|---:|",
     ...rows,
     "",
     `Load average (1 min) at start ${loadBefore.toFixed(2)}, at end ${loadavg()[0]!.toFixed(2)} (2 cores, shared).`,
