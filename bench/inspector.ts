@@ -101,6 +101,9 @@ async function oneRun(mode: Mode, bytes: number, dir: string): Promise<Run> {
       try {
         const page = browser.pages()[0] ?? (await browser.newPage());
         await page.goto(`http://127.0.0.1:${PORT}/`);
+        // As a person would: open the page, then start the transfer (the browser's own
+        // start-up work is not the inspector's cost).
+        await Bun.sleep(3000);
         const moved = await download(ns, bytes, host.child.pid);
         const points = Number(
           await page.evaluate(

@@ -50,7 +50,7 @@ export interface HistoryLimits {
 }
 
 export const DEFAULT_LIMITS: HistoryLimits = {
-  segments: 3000,
+  segments: 2000,
   samples: 1200,
   ladderOpening: 16,
   ladderClosing: 32,

@@ -23,7 +23,7 @@ export interface InspectorListen {
 export interface InspectorServerOptions {
   /** How often each connection's TCP_INFO is sampled (default 100 ms). */
   sampleMs?: number;
-  /** How often a page gets an update (default 250 ms). */
+  /** How often a page gets an update (default 500 ms). */
   tickMs?: number;
 }
 
@@ -51,7 +51,7 @@ export async function startInspector(
   const script = await bundlePage();
   const css = readFileSync(join(PAGE_DIR, "page.css"), "utf8");
   const html = readFileSync(join(PAGE_DIR, "index.html"), "utf8");
-  const tickMs = options.tickMs ?? 250;
+  const tickMs = options.tickMs ?? 500;
   const sampler = setInterval(
     () => source.recorder.sample(source.stack.tcp.connections(), source.clock.now()),
     options.sampleMs ?? 100,

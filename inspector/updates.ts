@@ -33,12 +33,12 @@ export function newCursor(key: string | undefined): Cursor {
   return { key, segments: 0, samples: 0, lines: 0, connectionLines: 0, ladderLength: -1 };
 }
 
-const LINES_PER_UPDATE = 200;
+const LINES_PER_UPDATE = 100;
 /**
  * Segments sent per update at most (the newest): at hundreds of MB/s far more pass in a
  * tick than a picture can show, and serialising them all would cost the stack's thread.
  */
-const SEGMENTS_PER_UPDATE = 800;
+const SEGMENTS_PER_UPDATE = 400;
 
 /** The table, the counters, and what is new for the viewer's connection since `cursor`. */
 export function buildUpdate(source: InspectorSource, cursor: Cursor): Update {

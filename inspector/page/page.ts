@@ -11,7 +11,7 @@ import { timeSequenceGraph } from "../graph/time_sequence.ts";
 import type { SegmentRecord } from "../tcp_segment.ts";
 import type { ConnectionView, Sample, TableRow, TraceLine, Update } from "../update_types.ts";
 
-const MAX_SEGMENTS = 3000;
+const MAX_SEGMENTS = 2000;
 const MAX_SAMPLES = 1200;
 const MAX_LINES = 1500;
 
