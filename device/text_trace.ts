@@ -35,8 +35,8 @@ export class TextTrace implements Trace {
     this.emit(`${direction === "in" ? "in " : "out"} ${safely(() => formatPacket(packet))}`);
   }
 
-  transition(connection: string, from: string, to: string): void {
-    this.emit(`tcp ${connection}: ${from} -> ${to}`);
+  transition(connection: string, from: string, to: string, rule?: string): void {
+    this.emit(`tcp ${connection}: ${from} -> ${to}${rule === undefined ? "" : ` (${rule})`}`);
   }
 
   drop(reason: string, detail?: string): void {

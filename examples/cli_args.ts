@@ -34,6 +34,8 @@ export interface HostArgs {
   offload: boolean | undefined;
   /** Serve the live inspector (inspector/) on this host socket; absent: no inspector. */
   inspect?: { hostname: string; port: number };
+  /** Also serve echo on Unix-domain sockets in this directory (DIR/echo.sock, DIR/echo.dgram). */
+  unix?: string;
 }
 
 export type ParsedArgs =
@@ -143,6 +145,19 @@ const OPTIONS: Record<string, OptionSpec> = {
     help: "require the TUN offloads: 64 KB TCP segments both ways (IFF_VNET_HDR, TSO; default: used when the kernel allows)",
     apply(args) {
       args.offload = true;
+      return undefined;
+    },
+  },
+  "--unix": {
+    value: "DIR",
+    help: "also serve echo on Unix-domain sockets DIR/echo.sock (stream) and DIR/echo.dgram",
+    apply(args, value) {
+      // unix(7): sun_path holds 107 bytes and a NUL; "/echo.dgram" is the longer name.
+      const bytes = new TextEncoder().encode(`${value}/echo.dgram`).byteLength;
+      if (value === "" || bytes > 107) {
+        return `--unix ${value} is too long for a Unix-domain socket: DIR/echo.dgram must fit in 107 bytes.`;
+      }
+      args.unix = value;
       return undefined;
     },
   },

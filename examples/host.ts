@@ -11,6 +11,8 @@
  * Run as root: sudo bun run start -- --tun tun0 --address 10.0.0.2/24 --host 10.0.0.1
  */
 
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
 import type { Device } from "../device/device.ts";
 import { attachDriver, type Driver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
@@ -24,7 +26,9 @@ import { startInspector } from "../inspector/server.ts";
 import { formatIpv4 } from "../stack/address.ts";
 import { Stack } from "../stack/stack.ts";
 import { type HostArgs, parseHostArgs } from "./cli_args.ts";
+import { startEchoUnix } from "./services/echo.ts";
 import { serveOnHost } from "./services/on_host.ts";
+import type { RunningService } from "./services/service.ts";
 
 export interface Host {
   readonly args: HostArgs;
@@ -127,6 +131,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   const { args, tun } = host;
   const services = serveOnHost(host, args.services);
+  let unix: RunningService[] = [];
+  if (args.unix !== undefined) {
+    try {
+      mkdirSync(args.unix, { recursive: true });
+      unix = await startEchoUnix(services.api, host.clock, args.unix);
+    } catch (error) {
+      console.error(`--unix ${args.unix}: ${(error as Error).message}`);
+      await services.stop(0);
+      await host.close();
+      return 1;
+    }
+  }
   console.log(
     services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
   );
@@ -146,6 +162,12 @@ export async function main(argv: readonly string[]): Promise<number> {
   if (tun.offloadFallback !== undefined) {
     console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);
   }
+  if (args.unix !== undefined) {
+    const stream = join(args.unix, "echo.sock");
+    console.log(
+      `tstcp: echo on Unix-domain sockets ${stream} and ${join(args.unix, "echo.dgram")}; try: nc -U ${stream}`,
+    );
+  }
   // With --trace every packet is already on the terminal; the counts would only interleave.
   const stopLogging = args.trace ? () => {} : logPacketCounts(tun, 10_000);
   const signal = await new Promise<string>((resolve) => {
@@ -160,11 +182,15 @@ export async function main(argv: readonly string[]): Promise<number> {
   stopLogging();
   inspector?.stop();
   // Stop accepting, FIN every connection, RST what is left after a short grace.
-  await services.stop(1000);
+  await Promise.all([services.stop(1000), ...unix.map((service) => service.stop(1000))]);
   await host.close();
   return 0;
 }
 
 if (import.meta.main) {
+  const argv = process.argv.slice(2);
+  // --gateway: the stack as a namespace's user-mode network (gateway/main.ts).
+  if (argv.includes("--gateway"))
+    process.exit(await (await import("../gateway/main.ts")).gatewayMain(argv));
   process.exit(await main(process.argv.slice(2)));
 }

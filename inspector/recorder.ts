@@ -67,12 +67,11 @@ export class InspectorRecorder implements Trace {
   }
 
   /**
-   * `connection` is "local remote" with ports ("10.0.0.2:80 10.0.0.1:53422"). A stack that
-   * names the rule passes it as `rule`; otherwise rules.ts finds it.
+   * `connection` is "local remote" with ports ("10.0.0.2:80 10.0.0.1:53422"); `rule` is
+   * the RFC rule the stack cites (stack/tcp/transitions.ts); rules.ts finds it if absent.
    */
   transition(connection: string, from: string, to: string, rule?: string): void {
-    const inner = this.inner as (Trace & { transition(...a: unknown[]): void }) | undefined;
-    inner?.transition(connection, from, to, rule);
+    this.inner?.transition(connection, from, to, rule);
     const now = this.clock.now();
     const history = this.history(connection);
     // The segment that arrived last caused it if it came in the same instant.
@@ -86,7 +85,8 @@ export class InspectorRecorder implements Trace {
       rule: rule ?? ruleFor(from, to, cause),
       inferred: false,
     });
-    const line = `tcp ${connection}: ${from} -> ${to}`;
+    // The same words as --trace prints (device/text_trace.ts).
+    const line = `tcp ${connection}: ${from} -> ${to}${rule === undefined ? "" : ` (${rule})`}`;
     this.lines.addText(now, line, connection);
     history.lines.addText(now, line, connection);
   }

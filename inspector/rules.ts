@@ -2,11 +2,12 @@
  * Why a connection changed state: the RFC 9293 rule behind each arrow of the state
  * diagram (§3.3.2, Figure 5), for the ladder diagram's labels.
  *
- * Live, the stack tells us each transition (`Trace.transition`); if it also names the
- * rule, that wins, otherwise `ruleFor` finds it here. Offline, a capture has no states,
+ * Live, the stack tells us each transition and its rule (`Trace.transition`). Offline,
+ * `ruleFor` looks the rule up in the stack's own table (stack/tcp/transitions.ts). Offline, a capture has no states,
  * so `inferTransitions` replays Figure 5 on each endpoint from the segments it sent and
  * received, as a reader of a tcpdump would.
  */
+import { TRANSITIONS } from "../stack/tcp/transitions.ts";
 import { ACK, FIN, RST, type SegmentRecord, SYN, segmentLength } from "./tcp_segment.ts";
 
 export interface StateChange {
@@ -26,42 +27,23 @@ export interface StateChange {
   readonly at: number;
 }
 
-/** The rule for each arrow of Figure 5, "FROM>TO". */
-const RULES: Record<string, string> = {
-  "CLOSED>SYN-SENT": "§3.10.1 OPEN (active): send SYN, enter SYN-SENT",
-  "CLOSED>LISTEN": "§3.10.1 OPEN (passive): enter LISTEN",
-  "LISTEN>SYN-RECEIVED": "§3.10.7.2 LISTEN, SYN arrives: send SYN,ACK, enter SYN-RECEIVED",
-  "SYN-SENT>ESTABLISHED": "§3.10.7.3 SYN-SENT, SYN,ACK acknowledges our SYN: ACK it, ESTABLISHED",
-  "SYN-SENT>SYN-RECEIVED": "§3.10.7.3 SYN-SENT, SYN without ACK (simultaneous open): SYN-RECEIVED",
-  "SYN-RECEIVED>ESTABLISHED":
-    "§3.10.7.4 fifth (ACK), SYN-RECEIVED: our SYN acknowledged, ESTABLISHED",
-  "SYN-RECEIVED>FIN-WAIT-1": "§3.10.4 CLOSE in SYN-RECEIVED: send FIN, enter FIN-WAIT-1",
-  "ESTABLISHED>FIN-WAIT-1": "§3.10.4 CLOSE, ESTABLISHED: send FIN after the data, FIN-WAIT-1",
-  "ESTABLISHED>CLOSE-WAIT": "§3.10.7.4 eighth (FIN), ESTABLISHED: enter CLOSE-WAIT",
-  "SYN-RECEIVED>CLOSE-WAIT": "§3.10.7.4 eighth (FIN), SYN-RECEIVED: enter CLOSE-WAIT",
-  "FIN-WAIT-1>FIN-WAIT-2": "§3.10.7.4 fifth (ACK), FIN-WAIT-1: our FIN acknowledged, FIN-WAIT-2",
-  "FIN-WAIT-1>CLOSING": "§3.10.7.4 eighth (FIN), FIN-WAIT-1, our FIN not yet acked: CLOSING",
-  "FIN-WAIT-1>TIME-WAIT":
-    "§3.10.7.4 eighth (FIN), FIN-WAIT-1, our FIN acked: TIME-WAIT, start the 2 MSL timer",
-  "FIN-WAIT-2>TIME-WAIT": "§3.10.7.4 eighth (FIN), FIN-WAIT-2: TIME-WAIT, start the 2 MSL timer",
-  "CLOSING>TIME-WAIT": "§3.10.7.4 fifth (ACK), CLOSING: our FIN acknowledged, TIME-WAIT",
-  "CLOSE-WAIT>LAST-ACK": "§3.10.4 CLOSE, CLOSE-WAIT: send FIN, enter LAST-ACK",
-  "LAST-ACK>CLOSED": "§3.10.7.4 fifth (ACK), LAST-ACK: our FIN acknowledged, delete the TCB",
-  "TIME-WAIT>CLOSED": "§3.10.8 time-wait timeout (2 MSL): delete the TCB",
-  "FIN-WAIT-2>CLOSED": "FIN-WAIT-2 timeout (Linux tcp_fin_timeout; RFC 9293 §3.10.4 allows it)",
-};
+/** The stack's own table of transitions, each with its rule: the one home of the rules. */
+const ROWS = Object.values(TRANSITIONS) as readonly {
+  readonly from: readonly string[];
+  readonly to: string;
+  readonly rule: string;
+}[];
 
-/** The rule for a transition; `cause` is the segment that arrived just before, if any. */
+/**
+ * The rule for a transition, from stack/tcp/transitions.ts; `cause` is the segment that
+ * arrived just before, if any (a RST picks the reset rows, anything else the others).
+ */
 export function ruleFor(from: string, to: string, cause?: SegmentRecord): string {
-  if (to === "CLOSED" && cause !== undefined && cause.flags & RST) {
-    return from === "SYN-SENT"
-      ? "RFC 9293 §3.10.7.3 SYN-SENT, acceptable RST: connection refused, CLOSED"
-      : "RFC 9293 §3.10.7.4 second (RST): connection reset, delete the TCB";
-  }
-  const rule = RULES[`${from}>${to}`];
-  if (rule !== undefined) return `RFC 9293 ${rule}`;
-  if (to === "CLOSED") return "RFC 9293 §3.10.5 ABORT, or a timeout (§3.8.3): delete the TCB";
-  return `RFC 9293 §3.3.2 Figure 5: ${from} to ${to}`;
+  const rows = ROWS.filter((r) => r.to === to && r.from.includes(from));
+  const reset = cause !== undefined && (cause.flags & RST) !== 0;
+  const row =
+    rows.find((r) => r.rule.includes("RST") === reset && !r.rule.includes("cookie")) ?? rows[0];
+  return row?.rule ?? `RFC 9293 §3.3.2 Figure 5: ${from} to ${to}`;
 }
 
 /** What one endpoint believes, replayed from the segments (Figure 5). */

@@ -19,8 +19,14 @@
  * `recv` returns a new array; `recvInto(fd, buffer)` reads into yours, as C's recv does,
  * and returns the count. Both take the MSG_* flags of message_flags.ts.
  *
+ * The same calls serve Unix-domain sockets, named by a path (or "@abstract"), which any
+ * process on the machine can reach: `socket("unix", "stream" | "dgram")`, `bind(fd, path)`,
+ * `connect(fd, path)`, `sendto(fd, data, path)`, `socketpair("unix", type)`, and
+ * getsockopt "SO_PEERCRED". `select(read, write, except, timeoutMs)` waits on any of them.
+ *
  * Read next: socket_api.ts (the calls), tcp_socket.ts and udp_socket.ts (what they do),
- * poll.ts and epoll.ts (readiness), ports.ts (bind rules, ephemeral ports),
+ * unix/unix_socket.ts (Unix-domain), select.ts, poll.ts and epoll.ts (readiness),
+ * ports.ts (bind rules, ephemeral ports),
  * message_flags.ts (peek, waitAll, dontWait), options.ts (setsockopt).
  */
 import type { Clock } from "../stack/clock.ts";

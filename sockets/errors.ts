@@ -38,7 +38,15 @@ export type SocketErrorCode =
   | "ELOOP"
   | "EMFILE"
   | "EFAULT"
-  | "EACCES";
+  | "EACCES"
+  | "ENAMETOOLONG"
+  | "EPROTOTYPE"
+  | "ENOTDIR"
+  | "EPERM"
+  | "EROFS"
+  | "ENOBUFS"
+  | "ENOMEM"
+  | "EIO";
 
 /** What each code means, in the words of strerror(3), lower-cased. */
 const DESCRIPTIONS: Record<SocketErrorCode, string> = {
@@ -71,6 +79,14 @@ const DESCRIPTIONS: Record<SocketErrorCode, string> = {
   EMFILE: "too many open descriptors",
   EFAULT: "bad address: the buffer is not a byte array",
   EACCES: "permission denied",
+  ENAMETOOLONG: "file name too long",
+  EPROTOTYPE: "protocol wrong type for socket",
+  ENOTDIR: "not a directory",
+  EPERM: "operation not permitted",
+  EROFS: "read-only file system",
+  ENOBUFS: "no buffer space available",
+  ENOMEM: "out of memory",
+  EIO: "input/output error",
 };
 
 /**

@@ -30,6 +30,8 @@ export interface TcpLayer {
   /** The stack's TCP configuration, where the per-connection defaults come from. */
   readonly config?: { receiveBufferBytes: number; sendBufferBytes: number; congestion: string };
   listen(localAddress: number, localPort: number, backlog: number): TcpListener;
+  /** IP_TRANSPARENT listen: every connection a forwarder accepts (stack/forwarding.ts). */
+  listenTransparent?(backlog: number): TcpListener;
   connect(
     local: { address: number; port: number },
     remote: { address: number; port: number },

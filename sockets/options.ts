@@ -12,6 +12,8 @@
  *   TCP_NODELAY    disable Nagle's algorithm (RFC 1122 §4.2.3.4)
  *   TCP_CONGESTION "cubic" (RFC 9438) or "newreno" (RFC 5681, RFC 6582; "reno" too),
  *                  chosen when the connection is created (set it before connect/listen)
+ *   IP_TRANSPARENT listen() takes the connections a gateway forwards to any address
+ *                  (Linux's IP_TRANSPARENT; stack/forwarding.ts); set it before listen()
  *   SO_ERROR       read-only: the pending error, cleared by reading it (0 if none)
  *   TCP_INFO       read-only: RFC 9293 §3.10.6 STATUS as an object
  */
@@ -28,7 +30,8 @@ export type SocketOption =
   | "SO_KEEPALIVE"
   | "SO_LINGER"
   | "TCP_NODELAY"
-  | "TCP_CONGESTION";
+  | "TCP_CONGESTION"
+  | "IP_TRANSPARENT";
 
 export type SocketOptionValue = number | boolean | Linger | string;
 
@@ -70,6 +73,9 @@ export function setOption(
     case "TCP_CONGESTION":
       tcpOnly(socket, option).applyOption({ congestion: congestion(value) });
       return;
+    case "IP_TRANSPARENT":
+      tcpOnly(socket, option).transparent = flag(option, value);
+      return;
     default:
       throw unknownOption(option, "setsockopt");
   }
@@ -97,6 +103,8 @@ export function getOption(socket: TcpSocket | UdpSocket, option: string): unknow
       return tcpOnly(socket, option, "getsockopt").effectiveOptions().noDelay;
     case "TCP_CONGESTION":
       return tcpOnly(socket, option, "getsockopt").congestionName();
+    case "IP_TRANSPARENT":
+      return tcpOnly(socket, option, "getsockopt").transparent;
     case "TCP_INFO":
       return tcpOnly(socket, option, "getsockopt").info();
     default:

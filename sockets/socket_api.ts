@@ -33,8 +33,11 @@ import { getOption, type SocketOption, type SocketOptionValue, setOption } from 
 import { type PollResult, pollDescriptors } from "./poll.ts";
 import type { Pollable } from "./pollable.ts";
 import { PortTable } from "./ports.ts";
+import { type SelectSets, selectDescriptors } from "./select.ts";
 import { TcpSocket } from "./tcp_socket.ts";
 import { UdpSocket } from "./udp_socket.ts";
+import { getUnixOption, setUnixOption } from "./unix/options.ts";
+import { UnixSocket, type UnixSocketType } from "./unix/unix_socket.ts";
 
 /** listen()'s default backlog (Linux's SOMAXCONN was 128 for decades). */
 export const DEFAULT_BACKLOG = 128;
@@ -61,8 +64,12 @@ export class SocketApi {
     };
   }
 
-  /** socket(AF_INET, SOCK_STREAM | SOCK_DGRAM, 0): the lowest free descriptor, from 3. */
-  socket(domain: "inet", type: "stream" | "dgram"): number {
+  /**
+   * socket(AF_INET | AF_UNIX, SOCK_STREAM | SOCK_DGRAM, 0): the lowest free descriptor,
+   * from 3. "unix" sockets are the kernel's (sockets/unix/): other processes reach them.
+   */
+  socket(domain: "inet" | "unix", type: "stream" | "dgram"): number {
+    if (domain === "unix") return this.table.allocate(UnixSocket.open(type), "socket");
     if (domain !== "inet")
       throw new SocketError("EAFNOSUPPORT", "socket", `unknown domain ${String(domain)}`);
     if (type === "stream") return this.table.allocate(new TcpSocket(this.context), "socket");
@@ -70,22 +77,51 @@ export class SocketApi {
     throw new SocketError("EINVAL", "socket", `unknown socket type ${String(type)}`);
   }
 
-  /** "0.0.0.0" binds every local address; port 0 picks an ephemeral port (RFC 6056). */
-  bind(fd: number, address: string, port: number): void {
+  /**
+   * socketpair(AF_UNIX, type, 0): two descriptors connected to each other (unix(7)).
+   * Only the "unix" domain has pairs, as on Linux (EOPNOTSUPP for "inet").
+   */
+  socketpair(domain: "unix", type: UnixSocketType): [number, number] {
+    if (domain !== "unix") {
+      const detail = `socketpair needs the "unix" domain, not ${JSON.stringify(domain)}`;
+      throw new SocketError("EOPNOTSUPP", "socketpair", detail);
+    }
+    const [a, b] = UnixSocket.pair(type);
+    return [this.table.allocate(a, "socketpair"), this.table.allocate(b, "socketpair")];
+  }
+
+  /**
+   * "0.0.0.0" binds every local address; port 0 picks an ephemeral port (RFC 6056).
+   * A Unix-domain socket binds a path (or "@abstract", or "" to autobind); no port.
+   */
+  bind(fd: number, address: string, port?: number): void {
+    const unix = this.unixSocket(fd, "bind");
+    if (unix !== undefined) {
+      unix.bind(address);
+      return;
+    }
     this.anySocket(fd, "bind").bind(parseAddress(address, "bind"), checkPort(port, "bind"));
   }
 
   listen(fd: number, backlog: number = DEFAULT_BACKLOG): void {
+    const unix = this.unixSocket(fd, "listen");
+    if (unix !== undefined) {
+      unix.listen(backlog);
+      return;
+    }
     this.streamSocket(fd, "listen").listen(backlog);
   }
 
   async accept(fd: number): Promise<number> {
-    const socket = await this.streamSocket(fd, "accept").accept();
+    const unix = this.unixSocket(fd, "accept");
+    const socket = await (unix ?? this.streamSocket(fd, "accept")).accept();
     return this.table.allocate(socket, "accept");
   }
 
   /** Stream: resolves when ESTABLISHED. Datagram: sets the default peer and filter. */
-  async connect(fd: number, address: string, port: number): Promise<void> {
+  async connect(fd: number, address: string, port?: number): Promise<void> {
+    const unix = this.unixSocket(fd, "connect");
+    if (unix !== undefined) return unix.connect(address);
     const socket = this.anySocket(fd, "connect");
     const remote = parseAddress(address, "connect");
     const remotePort = checkPort(port, "connect");
@@ -107,6 +143,8 @@ export class SocketApi {
    * the FIN can ride on the last data segment. A datagram send never waits.
    */
   async send(fd: number, data: Uint8Array, flags?: SendFlags): Promise<number> {
+    const unix = this.unixSocket(fd, "send");
+    if (unix !== undefined) return unix.send(data, flags);
     const socket = this.anySocket(fd, "send");
     return socket instanceof UdpSocket ? socket.send(data) : socket.send(data, flags);
   }
@@ -116,8 +154,9 @@ export class SocketApi {
    * (message_flags.ts): `peek` (MSG_PEEK), `waitAll` (MSG_WAITALL), `dontWait` (MSG_DONTWAIT).
    */
   async recv(fd: number, maxBytes: number, flags?: ReceiveFlags): Promise<Uint8Array> {
-    const socket = this.anySocket(fd, "recv");
+    const socket = this.anyFamily(fd, "recv");
     const max = checkLength(maxBytes, "recv");
+    if (socket instanceof UnixSocket) return socket.receive(max, flags);
     if (socket instanceof UdpSocket) return (await socket.receiveFrom(max, "recv", flags)).data;
     return socket.receive(max, flags);
   }
@@ -128,18 +167,23 @@ export class SocketApi {
    * nothing per call. A datagram longer than `into` is cut (the rest is discarded).
    */
   async recvInto(fd: number, into: Uint8Array, flags?: ReceiveFlags): Promise<number> {
-    const socket = this.anySocket(fd, "recv");
+    const socket = this.anyFamily(fd, "recv");
     if (!(into instanceof Uint8Array)) {
       throw new SocketError("EFAULT", "recv", "the buffer must be a Uint8Array");
     }
-    if (socket instanceof TcpSocket) return socket.receiveInto(into, flags);
+    if (!(socket instanceof UdpSocket)) return socket.receiveInto(into, flags);
     const { data } = await socket.receiveFrom(into.length, "recv", flags);
     into.set(data);
     return data.length;
   }
 
-  /** Datagram: sends to `address`; stream (already connected): the address is ignored, as Linux does. */
-  async sendto(fd: number, data: Uint8Array, address: string, port: number): Promise<number> {
+  /**
+   * Datagram: sends to `address`; TCP (already connected): the address is ignored, as
+   * Linux does. Unix: `address` is the path and there is no port.
+   */
+  async sendto(fd: number, data: Uint8Array, address: string, port?: number): Promise<number> {
+    const unix = this.unixSocket(fd, "sendto");
+    if (unix !== undefined) return unix.sendTo(data, address);
     const socket = this.anySocket(fd, "sendto");
     if (socket instanceof TcpSocket) return socket.send(data);
     return socket.sendTo(data, parseAddress(address, "sendto"), checkPort(port, "sendto"));
@@ -151,8 +195,9 @@ export class SocketApi {
     maxBytes: number,
     flags?: ReceiveFlags,
   ): Promise<{ data: Uint8Array; address: string; port: number }> {
-    const socket = this.anySocket(fd, "recvfrom");
+    const socket = this.anyFamily(fd, "recvfrom");
     const max = checkLength(maxBytes, "recvfrom");
+    if (socket instanceof UnixSocket) return { ...(await socket.receiveFrom(max, flags)), port: 0 };
     if (socket instanceof TcpSocket) {
       // A stream has one peer; after a reset there is none left to name (0.0.0.0:0).
       const data = await socket.receive(max, flags);
@@ -167,7 +212,7 @@ export class SocketApi {
     if (how !== "read" && how !== "write" && how !== "both") {
       throw new SocketError("EINVAL", "shutdown", `how must be "read", "write" or "both"`);
     }
-    this.anySocket(fd, "shutdown").shutdown(how !== "write", how !== "read");
+    this.anyFamily(fd, "shutdown").shutdown(how !== "write", how !== "read");
   }
 
   /** Frees the descriptor; pending calls on it fail with EBADF; TCP closes gracefully. */
@@ -177,21 +222,34 @@ export class SocketApi {
     target.release();
   }
 
+  /** A Unix-domain socket's name is its path ("@name" abstract, "" unnamed), port 0. */
   getsockname(fd: number): { address: string; port: number } {
+    const unix = this.unixSocket(fd, "getsockname");
+    if (unix !== undefined) return { address: unix.localName(), port: 0 };
     const { address, port } = this.anySocket(fd, "getsockname").localName();
     return { address: formatIpv4(address), port };
   }
 
   getpeername(fd: number): { address: string; port: number } {
+    const unix = this.unixSocket(fd, "getpeername");
+    if (unix !== undefined) return { address: unix.peerName(), port: 0 };
     const { address, port } = this.anySocket(fd, "getpeername").peerName();
     return { address: formatIpv4(address), port };
   }
 
   setsockopt(fd: number, option: SocketOption, value: SocketOptionValue): void {
+    const unix = this.unixSocket(fd, "setsockopt");
+    if (unix !== undefined) {
+      setUnixOption(unix, option, value);
+      return;
+    }
     setOption(this.anySocket(fd, "setsockopt"), option, value);
   }
 
-  getsockopt(fd: number, option: SocketOption | "TCP_INFO" | "SO_ERROR"): unknown {
+  /** "SO_PEERCRED" (Unix-domain): the peer's { pid, uid, gid }. */
+  getsockopt(fd: number, option: SocketOption | "TCP_INFO" | "SO_ERROR" | "SO_PEERCRED"): unknown {
+    const unix = this.unixSocket(fd, "getsockopt");
+    if (unix !== undefined) return getUnixOption(unix, option);
     return getOption(this.anySocket(fd, "getsockopt"), option);
   }
 
@@ -203,6 +261,21 @@ export class SocketApi {
   poll(fds: { fd: number; events: number }[], timeoutMs: number): Promise<PollResult[]> {
     const lookup = (fd: number) => (this.table.has(fd) ? this.table.get(fd, "poll") : undefined);
     return pollDescriptors(fds, timeoutMs, lookup, this.context.clock);
+  }
+
+  /**
+   * select(2) over any descriptors (sockets/select.ts): the ready subset of each set.
+   * `timeoutMs` 0 returns at once, null waits forever.
+   */
+  select(
+    readFds: number[],
+    writeFds: number[],
+    exceptFds: number[],
+    timeoutMs: number | null,
+  ): Promise<SelectSets> {
+    const lookup = (fd: number) => (this.table.has(fd) ? this.table.get(fd, "select") : undefined);
+    const sets = { read: readFds, write: writeFds, except: exceptFds };
+    return selectDescriptors(sets, timeoutMs, lookup, this.context.clock);
   }
 
   epollCreate(): number {
@@ -236,6 +309,17 @@ export class SocketApi {
     throw new SocketError("ENOTSOCK", syscall, `${fd} is an epoll descriptor, not a socket`);
   }
 
+  /** The Unix-domain socket behind `fd`, or undefined if it is something else. */
+  private unixSocket(fd: number, syscall: string): UnixSocket | undefined {
+    const target = this.table.get(fd, syscall);
+    return target instanceof UnixSocket ? target : undefined;
+  }
+
+  /** A socket of any family: the calls all three answer alike. */
+  private anyFamily(fd: number, syscall: string): TcpSocket | UdpSocket | UnixSocket {
+    return this.unixSocket(fd, syscall) ?? this.anySocket(fd, syscall);
+  }
+
   private streamSocket(fd: number, syscall: string): TcpSocket {
     const socket = this.anySocket(fd, syscall);
     if (socket instanceof TcpSocket) return socket;
@@ -257,8 +341,8 @@ function parseAddress(text: string, syscall: string): number {
   return address;
 }
 
-function checkPort(port: number, syscall: string): number {
-  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+function checkPort(port: number | undefined, syscall: string): number {
+  if (port === undefined || !Number.isInteger(port) || port < 0 || port > 65535) {
     throw new SocketError("EINVAL", syscall, `port ${port} is not in 0–65535`);
   }
   return port;

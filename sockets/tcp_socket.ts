@@ -45,6 +45,8 @@ export class TcpSocket extends Pollable {
   /** SO_BROADCAST: accepted and kept, as on Linux; only datagrams can be broadcast. */
   broadcast = false;
   linger: Linger = { onoff: false, linger: 0 };
+  /** IP_TRANSPARENT: listen() takes the connections a gateway forwards (stack/forwarding.ts). */
+  transparent = false;
   /** Options set with setsockopt; they override the stack's defaults. */
   explicitOptions: Partial<TcpConnectionOptions> = {};
   private phase: Phase = "idle";
@@ -116,7 +118,13 @@ export class TcpSocket extends Pollable {
         `another socket already listens on TCP ${formatEndpoint(binding.address, binding.port)}`,
       );
     }
-    this.listener = this.context.stack.tcp.listen(binding.address, binding.port, clamped);
+    const tcp = this.context.stack.tcp;
+    if (this.transparent && tcp.listenTransparent === undefined) {
+      throw new SocketError("EOPNOTSUPP", "listen", "this stack cannot listen transparently");
+    }
+    this.listener = this.transparent
+      ? tcp.listenTransparent!(clamped)
+      : tcp.listen(binding.address, binding.port, clamped);
     this.listener.onChange = () => this.changed();
     binding.listening = true;
     this.phase = "listening";

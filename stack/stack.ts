@@ -10,6 +10,7 @@
  */
 
 // Layers (filled in by their own files):
+import type { Forwarder } from "./forwarding.ts";
 import { Icmp } from "./icmp/icmp.ts";
 import { Ipv4 } from "./ipv4/ipv4.ts";
 import { NO_OFFLOAD, type Offload, type TransmitOffload } from "./offload.ts";
@@ -37,6 +38,8 @@ export interface StackOptions {
   tcp?: Partial<TcpConfig>;
   /** What the device finishes for us (`Device.capabilities.offload`); none by default. */
   offload?: Offload;
+  /** A gateway's hook for traffic to other addresses (forwarding.ts); none: a plain host. */
+  forwarder?: Forwarder;
 }
 
 export class Stack {
@@ -51,6 +54,7 @@ export class Stack {
   readonly icmp: Icmp;
   readonly udp: Udp;
   readonly tcp: Tcp;
+  readonly forwarder: Forwarder | undefined;
   /**
    * Where outgoing packets go; the driver sets it. The bytes are only valid during the
    * call. `offload` (only with `StackOptions.offload`) says what the device must finish.
@@ -65,6 +69,7 @@ export class Stack {
     this.random = options.random ?? randomFrom(entropyOf(options));
     this.trace = options.trace ?? NO_TRACE;
     this.stats = new Stats(this.trace);
+    this.forwarder = options.forwarder;
     this.ipv4 = new Ipv4(this);
     this.icmp = new Icmp(this);
     this.udp = new Udp(this);

@@ -7,8 +7,11 @@ export interface Trace {
   readonly enabled: boolean;
   /** A whole IPv4 packet crossing the device (`direction` as seen from the stack). */
   packet(direction: "in" | "out", packet: Uint8Array): void;
-  /** A TCP connection moved between RFC 9293 states, e.g. "LISTEN" -> "SYN-RECEIVED". */
-  transition(connection: string, from: string, to: string): void;
+  /**
+   * A TCP connection moved between RFC 9293 states, e.g. "LISTEN" -> "SYN-RECEIVED";
+   * `rule` is the RFC rule that moved it (stack/tcp/transitions.ts).
+   */
+  transition(connection: string, from: string, to: string, rule?: string): void;
   /** A packet was dropped; `reason` is the counter it was counted under. */
   drop(reason: string, detail?: string): void;
 }

@@ -91,12 +91,15 @@ function statsReply(request: HttpRequest, context: RouteContext): Reply {
   const listening = listeningRows(context.services);
   const connections = connectionRows(context.stack, context.now);
   const counters = context.stack.stats.snapshot();
+  // A gateway's NAT table (stack/forwarding.ts), when the stack is one.
+  const gateway = context.stack.forwarder?.snapshot?.(context.now);
   if (wantsText(request)) {
     const table = formatConnectionTable([...listening, ...connections]);
-    return textReply(200, `${table}\n\n${formatCounters(counters)}\n`);
+    const nat = gateway === undefined ? "" : `\n\ngateway: ${JSON.stringify(gateway, null, 1)}`;
+    return textReply(200, `${table}\n\n${formatCounters(counters)}${nat}\n`);
   }
   const address = formatIpv4(context.stack.address);
-  const json = JSON.stringify({ address, listening, connections, counters }, null, 2);
+  const json = JSON.stringify({ address, listening, connections, counters, gateway }, null, 2);
   return textReply(200, `${json}\n`, [], "application/json");
 }
 

@@ -18,7 +18,7 @@
 import type { SocketApi } from "../../sockets/api.ts";
 import type { Clock } from "../../stack/clock.ts";
 import type { Stack } from "../../stack/stack.ts";
-import { type RunningService, serveTcp } from "../services/service.ts";
+import { type RunningService, serveStream } from "../services/service.ts";
 import { expectsContinue, type HttpRequest, keepsAlive, RequestParser } from "./parser.ts";
 import { type Reply, type RouteContext, route, textReply } from "./routes.ts";
 
@@ -59,7 +59,7 @@ const CONTINUE = encoder.encode("HTTP/1.1 100 Continue\r\n\r\n");
 
 export function startHttpServer(options: HttpServerOptions): RunningService {
   const { api, clock } = options;
-  return serveTcp(
+  return serveStream(
     api,
     clock,
     { name: "http", port: options.port ?? HTTP_PORT, address: options.address },

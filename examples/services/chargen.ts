@@ -9,7 +9,7 @@
 import type { SocketApi } from "../../sockets/api.ts";
 import type { Clock } from "../../stack/clock.ts";
 import { chargenBuffer, LINE_BYTES } from "./pattern.ts";
-import { type RunningService, serveTcp, serveUdp } from "./service.ts";
+import { type RunningService, serveDatagram, serveStream } from "./service.ts";
 
 export const CHARGEN_PORT = 19;
 
@@ -17,7 +17,7 @@ export const CHARGEN_PORT = 19;
 const PATTERN = chargenBuffer();
 
 export function startChargenTcp(api: SocketApi, clock: Clock, port = CHARGEN_PORT): RunningService {
-  return serveTcp(api, clock, { name: "chargen", port }, async (fd) => {
+  return serveStream(api, clock, { name: "chargen", port }, async (fd) => {
     let peerClosed = false;
     // RFC 864: "any data received is thrown away"; a FIN from the client ends the stream.
     const reading = (async () => {
@@ -42,7 +42,7 @@ export function startChargenUdp(
   random: () => number = Math.random,
 ): RunningService {
   let line = 0;
-  return serveUdp(api, { name: "chargen", port }, async (fd, datagram) => {
+  return serveDatagram(api, { name: "chargen", port }, async (fd, datagram) => {
     const length = Math.floor(random() * 513);
     const start = (line++ % 95) * LINE_BYTES;
     const reply = PATTERN.subarray(start, start + length);

@@ -7,12 +7,12 @@
 
 import type { SocketApi } from "../../sockets/api.ts";
 import type { Clock } from "../../stack/clock.ts";
-import { type RunningService, serveTcp, serveUdp } from "./service.ts";
+import { type RunningService, serveDatagram, serveStream } from "./service.ts";
 
 export const DISCARD_PORT = 9;
 
 export function startDiscardTcp(api: SocketApi, clock: Clock, port = DISCARD_PORT): RunningService {
-  return serveTcp(api, clock, { name: "discard", port }, async (fd) => {
+  return serveStream(api, clock, { name: "discard", port }, async (fd) => {
     // RFC 863: "simply throws away any data it receives". The first read allocates, so
     // an idle connection holds no buffer; once data flows, one buffer per connection is
     // read into again and again (recv as in C), and nothing is allocated per read.
@@ -23,5 +23,5 @@ export function startDiscardTcp(api: SocketApi, clock: Clock, port = DISCARD_POR
 }
 
 export function startDiscardUdp(api: SocketApi, port = DISCARD_PORT): RunningService {
-  return serveUdp(api, { name: "discard", port }, async () => {});
+  return serveDatagram(api, { name: "discard", port }, async () => {});
 }

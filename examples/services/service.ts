@@ -1,21 +1,28 @@
 /**
- * The shape every sample service shares: a listening TCP socket with one async task per
- * connection, or a bound UDP socket with one loop over datagrams. The services
+ * The shape every sample service shares: a listening stream socket with one async task
+ * per connection, or a bound datagram socket with one loop over datagrams. The services
  * themselves (`echo.ts`, `discard.ts`, `chargen.ts`, `../http/server.ts`) only say what
  * to do with one connection or one datagram.
+ *
+ * The family is a parameter: a port serves TCP or UDP on the stack, a `path` serves a
+ * Unix-domain stream or datagram socket (sockets/unix/) with the same handler.
  *
  * Stopping (SIGINT on the host): stop accepting, then shut down the write side of every
  * open connection (a FIN after what is queued), and after a grace period reset whatever
  * is still open (SO_LINGER 0 and close: an RST, like Linux).
  */
 
+import { unlinkSync } from "node:fs";
 import type { SocketApi } from "../../sockets/api.ts";
 import type { Clock } from "../../stack/clock.ts";
 
 export interface RunningService {
   readonly name: string;
-  readonly protocol: "tcp" | "udp";
+  readonly protocol: "tcp" | "udp" | "unix" | "unixgram";
+  /** The port (0 for a Unix-domain service). */
   readonly port: number;
+  /** The Unix-domain path, for a service on one. */
+  readonly path?: string;
   /** Descriptors of the connections being served now (TCP). */
   readonly connections: ReadonlySet<number>;
   /** Stops accepting and closes connections: FIN first, RST after `graceMs`. */
@@ -24,25 +31,29 @@ export interface RunningService {
 
 export interface ServeOptions {
   name: string;
-  port: number;
+  /** The TCP or UDP port (0: an ephemeral one); not used with `path`. */
+  port?: number;
   /** Local address to bind; "0.0.0.0" (any) by default. */
   address?: string;
+  /** A Unix-domain path (or "@abstract") instead of an address and port. */
+  path?: string;
   backlog?: number;
 }
 
 /** What happens on one accepted connection. It must not close `fd`: the caller does. */
 export type ConnectionHandler = (fd: number) => Promise<void>;
 
-/** Listens on a TCP port and runs `handle` as its own async task for each connection. */
-export function serveTcp(
+/**
+ * Listens on a TCP port (or a Unix-domain `path`) and runs `handle` as its own async
+ * task for each connection.
+ */
+export function serveStream(
   api: SocketApi,
   clock: Clock,
   options: ServeOptions,
   handle: ConnectionHandler,
 ): RunningService {
-  const listenFd = api.socket("inet", "stream");
-  api.setsockopt(listenFd, "SO_REUSEADDR", true);
-  api.bind(listenFd, options.address ?? "0.0.0.0", options.port);
+  const listenFd = bindService(api, "stream", options);
   // A device read hands the stack up to 256 packets at once, and every handshake they
   // complete joins the accept queue before this task runs again: a backlog of 128 overflowed
   // under a burst of connects (tcpListenOverflows in `bun run bench`). 1024 is within
@@ -81,14 +92,13 @@ export function serveTcp(
   void acceptLoop();
 
   return {
-    name: options.name,
-    protocol: "tcp",
-    port: options.port === 0 ? api.getsockname(listenFd).port : options.port,
+    ...where(api, listenFd, "stream", options),
     connections,
     async stop(graceMs = 1000) {
       if (stopped) return;
       stopped = true;
       api.close(listenFd);
+      unlinkQuietly(options.path);
       for (const fd of connections) shutdownQuietly(api, fd);
       // Wait until every connection has closed both ways, or the grace period is over.
       const deadline = clock.now() + graceMs;
@@ -104,8 +114,11 @@ export function serveTcp(
   };
 }
 
-/** Binds a UDP port and calls `handle` for each datagram, one at a time. */
-export function serveUdp(
+/**
+ * Binds a UDP port (or a Unix-domain `path`) and calls `handle` for each datagram, one
+ * at a time. A reply goes to the datagram's `address` and `port` (a path and 0 for Unix).
+ */
+export function serveDatagram(
   api: SocketApi,
   options: ServeOptions,
   handle: (
@@ -113,13 +126,15 @@ export function serveUdp(
     datagram: { data: Uint8Array; address: string; port: number },
   ) => Promise<void>,
 ): RunningService {
-  const fd = api.socket("inet", "dgram");
-  api.bind(fd, options.address ?? "0.0.0.0", options.port);
+  const fd = bindService(api, "dgram", options);
+  // UDP carries at most 65,507 bytes; a Unix datagram as much as the sender's SO_SNDBUF
+  // allows (212,960 bytes at Linux's defaults).
+  const maxBytes = options.path === undefined ? 65535 : UNIX_DATAGRAM_BYTES;
   let stopped = false;
   async function loop(): Promise<void> {
     while (!stopped) {
       try {
-        await handle(fd, await api.recvfrom(fd, 65535));
+        await handle(fd, await api.recvfrom(fd, maxBytes));
       } catch (error) {
         // EBADF: closed under the waiting recvfrom. ECONNREFUSED etc. are reported once.
         if (stopped || errorCode(error) === "EBADF") return;
@@ -128,16 +143,78 @@ export function serveUdp(
   }
   void loop();
   return {
-    name: options.name,
-    protocol: "udp",
-    port: options.port === 0 ? api.getsockname(fd).port : options.port,
+    ...where(api, fd, "dgram", options),
     connections: new Set(),
     async stop() {
       if (stopped) return;
       stopped = true;
       api.close(fd);
+      unlinkQuietly(options.path);
     },
   };
+}
+
+/** The largest Unix datagram a service reads (above Linux's default limit). */
+const UNIX_DATAGRAM_BYTES = 256 * 1024;
+
+/** A bound socket of the service's family (a Unix path must not exist: `clearStalePath`). */
+function bindService(api: SocketApi, type: "stream" | "dgram", options: ServeOptions): number {
+  const fd = api.socket(options.path === undefined ? "inet" : "unix", type);
+  try {
+    if (options.path !== undefined) api.bind(fd, options.path);
+    else {
+      if (type === "stream") api.setsockopt(fd, "SO_REUSEADDR", true);
+      api.bind(fd, options.address ?? "0.0.0.0", options.port ?? 0);
+    }
+  } catch (error) {
+    api.close(fd);
+    throw error;
+  }
+  return fd;
+}
+
+/**
+ * A Unix path left behind by a server that died stays EADDRINUSE until it is unlinked
+ * (unix(7)). As servers do, this removes `path` if it is a socket nobody answers on
+ * (connect is refused), and leaves a live one alone (its bind will then fail).
+ */
+export async function clearStalePath(
+  api: SocketApi,
+  path: string,
+  type: "stream" | "dgram",
+): Promise<void> {
+  if (path.startsWith("@")) return; // abstract names vanish with their socket
+  const probe = api.socket("unix", type);
+  try {
+    await api.connect(probe, path);
+  } catch (error) {
+    if (errorCode(error) === "ECONNREFUSED") unlinkQuietly(path);
+  } finally {
+    api.close(probe);
+  }
+}
+
+function where(
+  api: SocketApi,
+  fd: number,
+  type: "stream" | "dgram",
+  options: ServeOptions,
+): Pick<RunningService, "name" | "protocol" | "port" | "path"> {
+  if (options.path !== undefined) {
+    const protocol = type === "stream" ? "unix" : "unixgram";
+    return { name: options.name, protocol, port: 0, path: options.path };
+  }
+  const port = options.port === 0 ? api.getsockname(fd).port : (options.port ?? 0);
+  return { name: options.name, protocol: type === "stream" ? "tcp" : "udp", port };
+}
+
+function unlinkQuietly(path: string | undefined): void {
+  if (path === undefined || path.startsWith("@")) return;
+  try {
+    unlinkSync(path);
+  } catch {
+    // Already gone.
+  }
 }
 
 /** How often stop() looks at the connections during the grace period. */

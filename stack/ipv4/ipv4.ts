@@ -9,6 +9,7 @@
  * then `reassembly.ts`.
  */
 import { isMulticast, LIMITED_BROADCAST, netmask } from "../address.ts";
+import { ADMINISTRATIVELY_PROHIBITED, type Forwarder } from "../forwarding.ts";
 import type { Offload, TransmitOffload } from "../offload.ts";
 import { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
@@ -58,6 +59,8 @@ export interface Ipv4Host {
   };
   readonly udp: { input(d: Ipv4Datagram, now: number): void };
   readonly tcp: { input(d: Ipv4Datagram, now: number): void };
+  /** A gateway's forwarder (forwarding.ts): takes in datagrams for the addresses it claims. */
+  readonly forwarder?: Pick<Forwarder, "claims">;
 }
 
 export class Ipv4 {
@@ -118,7 +121,11 @@ export class Ipv4 {
       return;
     }
     const broadcast = this.isBroadcastFor(header.destination);
-    if (!broadcast && header.destination !== this.host.address) {
+    if (
+      !broadcast &&
+      header.destination !== this.host.address &&
+      this.host.forwarder?.claims(header.destination) !== true
+    ) {
       // RFC 1122 §3.2.1.3: "A host MUST silently discard an incoming datagram that is
       // not destined for the host." (A host does not forward; nor does it answer.)
       stats.drop("ipInAddrErrors", "not addressed to this host");
@@ -299,6 +306,12 @@ export class Ipv4 {
     const { stats, icmp, udp, tcp } = this.host;
     switch (d.protocol) {
       case IpProtocol.ICMP:
+        if (!d.broadcast && d.destination !== this.host.address) {
+          // A forwarded ICMP message (forwarding.ts): not relayed; refused as a filter would.
+          stats.drop("ipForwardProhibited", "ICMP to a forwarded address");
+          icmp.sendDestinationUnreachable(d, ADMINISTRATIVELY_PROHIBITED, now);
+          return;
+        }
         stats.count("ipInDelivers");
         icmp.input(d, now);
         return;

@@ -5,18 +5,21 @@
  * an ACK of our FIN causes.
  */
 
+import { challengeAck } from "./challenge_ack.ts";
 import { checkDuplicateAck, onNewAck } from "./fast_recovery.ts";
 import { Flag, type TcpSegment } from "./header.ts";
-import { tsNow } from "./output.ts";
-import { challengeAck } from "./segment_arrives.ts";
+import { updateTsRecent } from "./paws.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
 import { sendResetFor } from "./stateless.ts";
 import type { Tcb } from "./tcb.ts";
 import { enterTimeWait, restartRetransmitTimer, rttSample } from "./timers.ts";
-import { destroy, establish, setState } from "./transitions.ts";
+import { destroy, establish, transition } from "./transitions.ts";
+import { tsNow } from "./transmit.ts";
 
-/** Returns false when the segment is dropped here. */
-export function processAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+/** Fifth: the ACK field. Returns false when the segment is dropped here. */
+export function checkAck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+  if (!(seg.flags & Flag.ACK)) return false; // "if the ACK bit is off, drop the segment"
+  updateTsRecent(tcb, seg, now); // RFC 7323 §4.3, for a segment found acceptable
   if (tcb.state === "SYN-RECEIVED" && !ackSynReceived(tcb, seg, now)) return false;
   // RFC 9293: "If the ACK acks something not yet sent (SEG.ACK > SND.NXT) then send
   // an ACK, drop the segment, and return."
@@ -71,7 +74,7 @@ function ackSynReceived(tcb: Tcb, seg: TcpSegment, now: number): boolean {
   tcb.maxSndWnd = tcb.sndWnd;
   tcb.sndWl1 = seg.seq;
   tcb.sndWl2 = seg.ack;
-  establish(tcb, now);
+  establish(tcb, now, "handshakeAcked");
   return true;
 }
 
@@ -145,18 +148,18 @@ function ackStateChanges(tcb: Tcb, now: number): boolean {
     case "FIN-WAIT-1":
       // "if the FIN segment is now acknowledged, then enter FIN-WAIT-2"
       if (tcb.finAcked) {
-        setState(tcb, "FIN-WAIT-2");
+        transition(tcb, "finAcked");
         tcb.sendBuffer.compact(); // all sent and acknowledged: nothing more to send
       }
       return true;
     case "CLOSING":
       // "if the ACK acknowledges our FIN, then enter the TIME-WAIT state"
-      if (tcb.finAcked) enterTimeWait(tcb, now);
+      if (tcb.finAcked) enterTimeWait(tcb, now, "finAckedInClosing");
       return true;
     case "LAST-ACK":
       // "If our FIN is now acknowledged, delete the TCB, enter the CLOSED state"
       if (tcb.finAcked) {
-        destroy(tcb, undefined);
+        destroy(tcb, undefined, "finAckedInLastAck");
         return false;
       }
       return true;

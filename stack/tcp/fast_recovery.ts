@@ -18,20 +18,19 @@
  *   replace step 3's duplicate-ACK test and RFC 6675's IsLost, pipe and NextSeg.
  */
 import type { TcpSegment } from "./header.ts";
-import { retransmit, transmitNewData, tsNow } from "./output.ts";
+import { rackActive } from "./rack/pto.ts";
 import {
-  rackActive,
   rackNextSeg,
   rackOnAck,
   rackOnRecoveryEnd,
   rackOnTimeout,
-  rackOnTransmit,
   rackPipe,
 } from "./rack/recovery.ts";
 import type { SackBlock } from "./sack/block.ts";
 import type { SackUpdate } from "./sack/scoreboard.ts";
 import { seqAdd, seqDiff, seqLt, seqMax, seqMin } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
+import { retransmit, transmitNewData, tsNow } from "./transmit.ts";
 
 /** RFC 6675 SetPipe(): bytes estimated to be in the network (RACK's, with RACK on). */
 export function pipe(tcb: Tcb): number {
@@ -49,11 +48,6 @@ export function windowFlight(tcb: Tcb): number {
   if (rackActive(tcb) && tcb.sndNxt === tcb.sndMax) return rackPipe(tcb);
   if (tcb.sackEnabled && tcb.cc.dupAcks > 0) return pipe(tcb);
   return seqDiff(tcb.sndNxt, tcb.sndUna);
-}
-
-/** output.ts: a segment (not a SYN) occupying [seq, seq + occupies) was just sent. */
-export function noteTransmission(tcb: Tcb, seq: number, occupies: number, now: number): void {
-  if (rackActive(tcb)) rackOnTransmit(tcb, seq, occupies, now);
 }
 
 /** Unsent bytes the peer's window still admits (RFC 6675 NextSeg rule 2's limit). */

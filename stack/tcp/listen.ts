@@ -22,7 +22,7 @@ import {
 } from "./syn_cookies.ts";
 import type { Tcb } from "./tcb.ts";
 import type { Tcp } from "./tcp.ts";
-import { establish, setState } from "./transitions.ts";
+import { childOfListener, establish, transition } from "./transitions.ts";
 
 /**
  * RFC 9293 §3.10.7.1: "An incoming segment containing a RST is discarded. An incoming
@@ -92,8 +92,7 @@ export function onListen(
   initSendWindow(tcb, seg, tcb.iss);
   // The new TCB is the listener's, moving on (§3.10.7.2), so a trace shows the textbook
   // LISTEN -> SYN-RECEIVED while the listener itself keeps listening.
-  tcb.state = "LISTEN";
-  setState(tcb, "SYN-RECEIVED");
+  transition(tcb, "synInListen");
   tcp.host.stats.count("tcpPassiveOpens");
   // Data on the SYN is not queued (the RFC allows queueing it); the peer resends it.
   return tcb;
@@ -162,10 +161,10 @@ function fromCookie(
   // Unlike a SYN's, this segment's window is scaled (RFC 7323 §2.3).
   tcb.sndWnd = seg.wnd * 2 ** tcb.sndScale;
   tcb.maxSndWnd = tcb.sndWnd;
-  tcb.state = "SYN-RECEIVED";
+  transition(tcb, "cookieAck");
   tcp.host.stats.count("tcpSynCookiesRecv");
   tcp.host.stats.count("tcpPassiveOpens");
-  establish(tcb, now);
+  establish(tcb, now, "cookieEstablished");
   segmentArrives(tcb, seg, now); // the ACK may carry data
   return tcb;
 }
@@ -189,6 +188,7 @@ function childTcb(
     listener.connectionOptions,
   );
   tcb.listener = listener;
+  childOfListener(tcb);
   return tcb;
 }
 

@@ -1,143 +1,48 @@
 /**
- * SEGMENT ARRIVES for a connection that has a TCB (RFC 9293 §3.10.7.3 and §3.10.7.4),
- * shaped as the RFC: `onSynSent`, then for the synchronized states the steps in order:
+ * SEGMENT ARRIVES for a connection past SYN-SENT (RFC 9293 §3.10.7.4), as the RFC
+ * writes it: the steps in order, each a function named after its step.
  *
  *   first   check sequence number (the acceptability table)   checkSequence
- *   second  check the RST bit (with RFC 5961 §3)               onReset
- *   third   security (not implemented: RFC 9293 §3.10.7.4 makes it optional)
- *   fourth  check the SYN bit (RFC 5961 §4: challenge ACK)
- *   fifth   check the ACK field                                processAck (ack.ts)
+ *   second  check the RST bit (with RFC 5961 §3)               checkRst
+ *   third   check security: not implemented (optional: RFC 9293 §3.10.7.4 third)
+ *   fourth  check the SYN bit (RFC 5961 §4)                    checkSyn
+ *   fifth   check the ACK field                                checkAck (ack.ts)
  *   sixth   check the URG bit: ignored. RFC 6093 §5 says new applications should not
  *           use urgent data; we deliver the bytes inline and never signal urgency.
  *   seventh process the segment text                           processText
- *   eighth  check the FIN bit                                  processFin
+ *   eighth  check the FIN bit                                  checkFin
  *
- * Before the first step, RFC 7323 §5.3 PAWS drops segments with old timestamps.
- * The CLOSED and LISTEN cases (no TCB) are in listen.ts.
+ * Before the first step, RFC 7323 §5.3 PAWS drops segments with old timestamps
+ * (paws.ts). RFC 5961's challenge ACKs leave from challenge_ack.ts. The CLOSED and
+ * LISTEN cases (no TCB) are in listen.ts, SYN-SENT in syn_sent.ts; tcp.ts chooses.
  */
-import { processAck } from "./ack.ts";
+import { checkAck } from "./ack.ts";
+import { challengeAck } from "./challenge_ack.ts";
 import { Flag, segmentLength, type TcpSegment } from "./header.ts";
-import { initSendWindow, negotiateOptions, receiveSyn } from "./negotiate.ts";
+import { pawsCheck } from "./paws.ts";
 import { noteDuplicateArrival } from "./sack/dsack.ts";
-import { seqAdd, seqDiff, seqGt, seqInWindow, seqLe, seqLt } from "./seq.ts";
-import { sendResetFor } from "./stateless.ts";
+import { seqAdd, seqDiff, seqGt, seqInWindow, seqLt } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
-import { enterTimeWait, heardFromPeer, rttSample, timeWaitMs } from "./timers.ts";
-import { destroy, establish, setState } from "./transitions.ts";
+import { enterTimeWait, heardFromPeer, timeWaitMs } from "./timers.ts";
+import { destroy, transition } from "./transitions.ts";
 
-/** RFC 7323 §5.5: a TS.Recent older than 24 days is invalid for PAWS. */
-const PAWS_IDLE_MS = 24 * 24 * 3600 * 1000;
-
-export function segmentArrives(tcb: Tcb, seg: TcpSegment, now: number): void {
-  if (tcb.state === "SYN-SENT") {
-    onSynSent(tcb, seg, now);
-    return;
-  }
-  if (tcb.state === "SYN-RECEIVED" && seg.flags & Flag.SYN && seg.seq === tcb.irs) {
-    // The peer's SYN again: retransmitted, or its SYN,ACK in a simultaneous open
-    // (RFC 9293 Figure 8, line 6). The SYN is old news; what follows it is not.
-    if (!(seg.flags & Flag.ACK)) {
-      tcb.ackNow = true; // a retransmitted SYN: resend our SYN,ACK
-      return;
-    }
-    segmentArrives(tcb, { ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~Flag.SYN }, now);
-    return;
-  }
-  noteDuplicateArrival(tcb, seg); // RFC 2883 §4: a duplicate is reported in a D-SACK
-  if (!pawsCheck(tcb, seg, now)) return;
-  if (!checkSequence(tcb, seg)) return;
+/** RFC 9293 §3.10.7.4: SEGMENT ARRIVES in SYN-RECEIVED and the synchronized states. */
+export function segmentArrives(tcb: Tcb, arriving: TcpSegment, now: number): void {
+  noteDuplicateArrival(tcb, arriving); // RFC 2883 §4: a duplicate is reported in a D-SACK
+  if (!pawsCheck(tcb, arriving, now)) return;
+  const seg = checkSequence(tcb, arriving);
+  if (seg === undefined) return;
   heardFromPeer(tcb, now);
-  if (seg.flags & Flag.RST) {
-    onReset(tcb, seg, now);
-    return;
-  }
-  if (seg.flags & Flag.SYN) {
-    // RFC 5961 §4.2: a SYN in a synchronized state gets a challenge ACK, never a reset.
-    challengeAck(tcb, now);
-    return;
-  }
-  if (!(seg.flags & Flag.ACK)) return; // fifth: "if the ACK bit is off, drop the segment"
-  updateTsRecent(tcb, seg, now);
-  if (!processAck(tcb, seg, now)) return;
+  if (!checkRst(tcb, seg, now)) return;
+  if (!checkSyn(tcb, seg, now)) return;
+  if (!checkAck(tcb, seg, now)) return;
   processText(tcb, seg, now);
-  processFin(tcb, seg, now);
-}
-
-/** RFC 9293 §3.10.7.3: SEGMENT ARRIVES in SYN-SENT. */
-function onSynSent(tcb: Tcb, seg: TcpSegment, now: number): void {
-  const hasAck = (seg.flags & Flag.ACK) !== 0;
-  // First: an ACK must acknowledge our SYN: ISS < SEG.ACK =< SND.NXT.
-  if (hasAck && (seqLe(seg.ack, tcb.iss) || seqGt(seg.ack, tcb.sndMax))) {
-    if (!(seg.flags & Flag.RST)) sendResetFor(tcb, seg.ack, 0, Flag.RST);
-    return;
-  }
-  // Second: a RST with an acceptable ACK means the peer refused (RFC 5961 §3.2 agrees).
-  if (seg.flags & Flag.RST) {
-    if (hasAck) destroy(tcb, "ECONNREFUSED");
-    return;
-  }
-  // Third (security) is not implemented. Fourth: the SYN bit.
-  if (!(seg.flags & Flag.SYN)) return; // fifth: neither SYN nor RST: drop
-  receiveSyn(tcb, seg.seq);
-  negotiateOptions(tcb, seg.options, now);
-  if (tcb.tsEnabled && seg.options.timestamp !== undefined)
-    tcb.tsRecent = seg.options.timestamp.value;
-  if (!hasAck) {
-    // Simultaneous open (RFC 9293 §3.5, Figure 8): send SYN,ACK from SYN-RECEIVED.
-    setState(tcb, "SYN-RECEIVED");
-    tcb.sndNxt = tcb.iss;
-    initSendWindow(tcb, seg, seg.ack);
-    tcb.retransmitAt = Number.POSITIVE_INFINITY;
-    return;
-  }
-  // Our SYN is acknowledged: ESTABLISHED. "Data or controls that were queued for
-  // transmission may be included" in the ACK we send now.
-  if (tcb.rttSeq !== undefined && tcb.retries === 0) rttSample(tcb, now - tcb.rttStartMs);
-  else if (tcb.tsEnabled && seg.options.timestamp && seg.options.timestamp.echo !== 0)
-    rttSample(tcb, (Math.floor(now) + tcb.tsOffset - seg.options.timestamp.echo) | 0);
-  tcb.rttSeq = undefined;
-  tcb.sndUna = seg.ack;
-  initSendWindow(tcb, seg, seg.ack);
-  tcb.retransmitAt = Number.POSITIVE_INFINITY;
-  establish(tcb, now);
-  tcb.ackNow = true;
-  heardFromPeer(tcb, now);
-  // Text or FIN on the SYN,ACK continue at the sixth step (RFC 9293 §3.10.7.3).
-  processText(tcb, seg, now);
-  processFin(tcb, seg, now);
-}
-
-/** RFC 7323 §5.3 R1: drop (and ACK) a segment whose TSval is older than TS.Recent. */
-function pawsCheck(tcb: Tcb, seg: TcpSegment, now: number): boolean {
-  const ts = seg.options.timestamp;
-  if (!tcb.tsEnabled || ts === undefined || seg.flags & Flag.RST) return true;
-  if (!seqLt(ts.value, tcb.tsRecent)) return true;
-  if (now - tcb.tsRecentAgeMs > PAWS_IDLE_MS) return true; // R3: TS.Recent too old to judge by
-  tcb.layer.host.stats.drop("tcpPawsDrops");
-  tcb.counters.pawsDrops!++;
-  tcb.ackNow = true; // "send an acknowledgment in reply as specified in RFC 793"
-  return false;
-}
-
-/** RFC 7323 §4.3 (and §5.3 R3): remember the TSval to echo. */
-function updateTsRecent(tcb: Tcb, seg: TcpSegment, now: number): void {
-  const ts = seg.options.timestamp;
-  if (!tcb.tsEnabled || ts === undefined) return;
-  if (seqLe(seg.seq, tcb.lastAckSent) && !seqLt(ts.value, tcb.tsRecent)) {
-    tcb.tsRecent = ts.value;
-    tcb.tsRecentAgeMs = now;
-  }
-}
-
-/** The window we hold to, for acceptance: what we advertised or the free space, if more. */
-export function receiveWindow(tcb: Tcb): number {
-  const advertised = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
-  const free = tcb.shutRd ? tcb.recvBuffer.capacity : tcb.recvBuffer.free;
-  return Math.max(advertised, free);
+  checkFin(tcb, seg, now);
 }
 
 /**
- * First: the acceptability test of RFC 9293 §3.10.7.4.
+ * First: the acceptability test of RFC 9293 §3.10.7.4. Returns the segment to go on
+ * with (only its new part, see `newPart`), or undefined when it is dropped.
  *
  *   Segment  Receive  Test
  *   Length   Window
@@ -151,65 +56,106 @@ export function receiveWindow(tcb: Tcb): number {
  * should be made to accept valid ACKs, URGs, and RSTs": a segment starting exactly at
  * RCV.NXT is let through, and its text is trimmed to the (empty) window later.
  */
-function checkSequence(tcb: Tcb, seg: TcpSegment): boolean {
+function checkSequence(tcb: Tcb, arriving: TcpSegment): TcpSegment | undefined {
+  const seg = newPart(tcb, arriving);
+  if (acceptable(tcb, seg)) return seg;
+  // "If an incoming segment is not acceptable, an acknowledgment should be sent in
+  // reply (unless the RST bit is set, if so drop the segment and return)." In
+  // SYN-RECEIVED that acknowledgment is our SYN,ACK again (transmit.ts sendAck): the
+  // answer to a retransmitted SYN.
+  tcb.layer.host.stats.drop("tcpInWindowDrops");
+  if (!(seg.flags & Flag.RST)) tcb.ackNow = true;
+  return undefined;
+}
+
+/**
+ * "If a segment's contents straddle the boundary between old and new, only the new
+ * parts are processed." The one case that needs cutting before the test: in
+ * SYN-RECEIVED after a simultaneous open, the peer's SYN,ACK (RFC 9293 Figure 8, line
+ * 6) repeats its SYN at IRS, which is old; its ACK (and any text) is new. Elsewhere the
+ * old part of a segment is trimmed by processText, and an old SYN alone (a
+ * retransmission) is wholly old: unacceptable, answered with our SYN,ACK.
+ */
+function newPart(tcb: Tcb, seg: TcpSegment): TcpSegment {
+  const oldSyn =
+    (seg.flags & (Flag.SYN | Flag.ACK)) === (Flag.SYN | Flag.ACK) && seg.seq === tcb.irs;
+  if (tcb.state !== "SYN-RECEIVED" || !oldSyn) return seg;
+  return { ...seg, seq: seqAdd(seg.seq, 1), flags: seg.flags & ~Flag.SYN };
+}
+
+function acceptable(tcb: Tcb, seg: TcpSegment): boolean {
   const len = segmentLength(seg);
   const wnd = receiveWindow(tcb);
   const end = seqAdd(tcb.rcvNxt, wnd);
-  let acceptable: boolean;
+  // The table says RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND, but "special allowance should be
+  // made to accept valid ACKs": a peer that has sent up to our right edge (and lost some
+  // of it) sends its pure ACKs with SEG.SEQ = RCV.NXT+RCV.WND. Like Linux
+  // (tcp_sequence), the right edge itself is accepted for a segment without data.
   if (len === 0)
-    // The table says RCV.NXT =< SEG.SEQ < RCV.NXT+RCV.WND, but "special allowance should be
-    // made to accept valid ACKs": a peer that has sent up to our right edge (and lost some
-    // of it) sends its pure ACKs with SEG.SEQ = RCV.NXT+RCV.WND. Like Linux
-    // (tcp_sequence), the right edge itself is accepted for a segment without data.
-    acceptable =
-      wnd === 0 ? seg.seq === tcb.rcvNxt : seqInWindow(seg.seq, tcb.rcvNxt, seqAdd(end, 1));
-  else if (wnd === 0) acceptable = seg.seq === tcb.rcvNxt;
-  else
-    acceptable =
-      seqInWindow(seg.seq, tcb.rcvNxt, end) ||
-      seqInWindow(seqAdd(seg.seq, len - 1), tcb.rcvNxt, end);
-  if (acceptable) return true;
-  // "If an incoming segment is not acceptable, an acknowledgment should be sent in
-  // reply (unless the RST bit is set, if so drop the segment and return)."
-  tcb.layer.host.stats.drop("tcpInWindowDrops");
-  if (!(seg.flags & Flag.RST)) tcb.ackNow = true;
-  return false;
+    return wnd === 0 ? seg.seq === tcb.rcvNxt : seqInWindow(seg.seq, tcb.rcvNxt, seqAdd(end, 1));
+  if (wnd === 0) return seg.seq === tcb.rcvNxt;
+  return (
+    seqInWindow(seg.seq, tcb.rcvNxt, end) || seqInWindow(seqAdd(seg.seq, len - 1), tcb.rcvNxt, end)
+  );
 }
 
-/** Second: the RST bit, with RFC 5961 §3.2's exact-match rule. */
-function onReset(tcb: Tcb, seg: TcpSegment, now: number): void {
+/**
+ * Second: the RST bit, with RFC 5961 §3.2's exact-match rule. Returns false (stop)
+ * when the RST bit is set.
+ */
+function checkRst(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+  if (!(seg.flags & Flag.RST)) return true;
   if (seg.seq !== tcb.rcvNxt) {
     // In the window but not exactly RCV.NXT: a challenge ACK, which a genuine peer
     // answers with a RST at the right number (RFC 5961 §3.2).
-    challengeAck(tcb, now); // the limiter counts per second of `now`
-    return;
+    challengeAck(tcb, now);
+    return false;
   }
   switch (tcb.state) {
     case "SYN-RECEIVED":
-      // Passive open: "return to LISTEN" (the listener is still there; drop this TCB).
-      // Active open (simultaneous): "the connection was refused".
-      destroy(tcb, tcb.listener !== undefined ? undefined : "ECONNREFUSED");
-      return;
+      // "If this connection was initiated with a passive OPEN (i.e., came from the LISTEN
+      // state), then return this connection to LISTEN state and return. The user need
+      // not be informed." Here the listener never left LISTEN: this TCB was its child
+      // for one connection (listen.ts), so returning to LISTEN is deleting the child,
+      // as Linux drops the request sock (tcp_check_req). From an active OPEN (a
+      // simultaneous open): "the connection was refused".
+      if (tcb.listener !== undefined) destroy(tcb, undefined, "resetFromListen");
+      else destroy(tcb, "ECONNREFUSED", "resetWhileOpening");
+      return false;
     case "ESTABLISHED":
     case "FIN-WAIT-1":
     case "FIN-WAIT-2":
     case "CLOSE-WAIT":
       tcb.sendBuffer.clear(); // "any outstanding RECEIVEs and SEND should receive reset responses"
-      destroy(tcb, "ECONNRESET");
-      return;
+      destroy(tcb, "ECONNRESET", "reset");
+      return false;
     default:
-      destroy(tcb, undefined); // CLOSING, LAST-ACK, TIME-WAIT: simply close
+      destroy(tcb, undefined, "resetWhileClosing"); // CLOSING, LAST-ACK, TIME-WAIT
+      return false;
   }
 }
 
-/** RFC 5961 §7: challenge ACKs are rate limited (Linux tcp_challenge_ack_limit). */
-export function challengeAck(tcb: Tcb, now: number): void {
-  if (!tcb.layer.allowChallengeAck(now)) return;
-  tcb.layer.host.stats.count("tcpChallengeAcks");
-  tcb.ackNow = true;
+/**
+ * Fourth: the SYN bit. RFC 5961 §4.2: a SYN in the window of a synchronized state gets a
+ * challenge ACK, never a reset (RFC 9293 §3.10.7.4 fourth points to it). Deviation: in
+ * SYN-RECEIVED from a passive OPEN the RFC returns the connection to LISTEN; we
+ * challenge there too (an old SYN at IRS was answered in the first step already), so a
+ * blind in-window SYN cannot tear down a half-open connection.
+ */
+function checkSyn(tcb: Tcb, seg: TcpSegment, now: number): boolean {
+  if (!(seg.flags & Flag.SYN)) return true;
+  challengeAck(tcb, now);
+  return false;
 }
 
-/** Seventh: in-order text into the receive buffer, the rest into the reassembly queue. */
+/** The window we hold to, for acceptance: what we advertised or the free space, if more. */
+export function receiveWindow(tcb: Tcb): number {
+  const advertised = Math.max(0, seqDiff(tcb.rcvAdv, tcb.rcvNxt));
+  const free = tcb.shutRd ? tcb.recvBuffer.capacity : tcb.recvBuffer.free;
+  return Math.max(advertised, free);
+}
+
+/** Seventh, process the segment text: in-order text into the receive buffer, the rest into the reassembly queue. */
 export function processText(tcb: Tcb, seg: TcpSegment, now: number): void {
   const s = tcb.state;
   if (seg.payload.length === 0 || (s !== "ESTABLISHED" && s !== "FIN-WAIT-1" && s !== "FIN-WAIT-2"))
@@ -249,8 +195,8 @@ export function processText(tcb: Tcb, seg: TcpSegment, now: number): void {
     tcb.delayedAckAt = now + tcb.layer.config.delayedAckMs;
 }
 
-/** Eighth: the FIN bit, in order only (an early FIN waits in the reassembly queue). */
-export function processFin(tcb: Tcb, seg: TcpSegment, now: number): void {
+/** Eighth, check the FIN bit: in order only (an early FIN waits in the reassembly queue). */
+export function checkFin(tcb: Tcb, seg: TcpSegment, now: number): void {
   const s = tcb.state;
   if (s === "CLOSED" || s === "LISTEN" || s === "SYN-SENT") return;
   if (seg.flags & Flag.FIN) {
@@ -271,15 +217,15 @@ export function processFin(tcb: Tcb, seg: TcpSegment, now: number): void {
   switch (s) {
     case "SYN-RECEIVED":
     case "ESTABLISHED":
-      setState(tcb, "CLOSE-WAIT");
+      transition(tcb, "finArrives");
       break;
     case "FIN-WAIT-1":
       // "If our FIN has been ACKed ... enter TIME-WAIT ... otherwise, enter CLOSING."
-      if (tcb.finAcked) enterTimeWait(tcb, now);
-      else setState(tcb, "CLOSING");
+      if (tcb.finAcked) enterTimeWait(tcb, now, "finAfterFinAcked");
+      else transition(tcb, "simultaneousClose");
       break;
     case "FIN-WAIT-2":
-      enterTimeWait(tcb, now);
+      enterTimeWait(tcb, now, "finInFinWait2");
       break;
     case "TIME-WAIT":
       restartTimeWait(tcb, now);

@@ -2,7 +2,8 @@
  * The TCP layer (RFC 9293): demultiplexing by four-tuple, listeners, the timer heap,
  * and the entry points the rest of the stack calls.
  *
- *   input(d)  → parseSegment (header.ts) → a TCB?      → segmentArrives (segment_arrives.ts)
+ *   input(d)  → parseSegment (header.ts) → a TCB?      → onSynSent (syn_sent.ts) in SYN-SENT,
+ *                                                          else segmentArrives (segment_arrives.ts)
  *                                        → a listener? → onListen (listen.ts)
  *                                        → neither     → onClosed: RST (listen.ts,
  *                                                          sent by stateless.ts)
@@ -11,12 +12,14 @@
  * Read tcb.ts next, then segment_arrives.ts.
  */
 import { ANY_ADDRESS } from "../address.ts";
+import { copyDatagram, type Forwarder } from "../forwarding.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
 import type { Offload, TransmitOffload } from "../offload.ts";
 import { PacketBufferPool } from "../packet_buffers.ts";
 import type { Random } from "../random.ts";
 import type { Stats } from "../stats.ts";
 import type { Trace } from "../trace.ts";
+import { ChallengeAckLimiter } from "./challenge_ack.ts";
 import { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import {
@@ -34,10 +37,12 @@ import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
 import { segmentArrives } from "./segment_arrives.ts";
 import { seqAdd, seqDiff, seqGt, seqLe, seqLt } from "./seq.ts";
+import { onSynSent } from "./syn_sent.ts";
 import { Tcb } from "./tcb.ts";
+import { onTimers } from "./timeouts.ts";
 import { TimerHeap } from "./timer_heap.ts";
-import { armFinWait2Timer, onTimers } from "./timers.ts";
-import { destroy, setState } from "./transitions.ts";
+import { armFinWait2Timer } from "./timers.ts";
+import { destroy, transition } from "./transitions.ts";
 
 export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from "./config.ts";
 
@@ -51,6 +56,9 @@ export interface TcpHost {
   readonly stats: Stats;
   readonly trace: Trace;
   readonly ipv4: { output(packet: Uint8Array, send: Ipv4Send): void };
+  /** A gateway's forwarder (forwarding.ts), and ICMP for its "unreachable" verdicts. */
+  readonly forwarder?: Pick<Forwarder, "tcpSyn">;
+  readonly icmp?: { sendDestinationUnreachable(d: Ipv4Datagram, code: number, now: number): void };
 }
 
 /**
@@ -68,6 +76,8 @@ export class Tcp {
   private readonly byRemote = new Map<number, Tcb | Map<number, Tcb>>();
   private readonly all = new Set<Tcb>();
   private readonly listeners = new Map<number, Map<number, Listener>>();
+  /** The IP_TRANSPARENT listener: connections to forwarded addresses join it (forwarding.ts). */
+  private transparentListener: Listener | undefined;
   private readonly localPorts = new Map<number, number>();
   private readonly timers = new TimerHeap();
   private readonly dirty: Tcb[] = [];
@@ -89,8 +99,8 @@ export class Tcp {
     readonly dontFragment: boolean;
     offload: TransmitOffload | undefined;
   } = { source: 0, destination: 0, protocol: TCP_PROTOCOL, dontFragment: true, offload: undefined };
-  private challengeSecond = -1;
-  private challengeCount = 0;
+  /** RFC 5961 §7's host-wide limit on challenge ACKs (challenge_ack.ts). */
+  readonly challengeAcks = new ChallengeAckLimiter();
 
   constructor(
     readonly host: TcpHost,
@@ -135,21 +145,58 @@ export class Tcp {
     }
     let tcb = this.find(d.destination, seg.destinationPort, d.source, seg.sourcePort);
     if (tcb !== undefined && tcb.state === "TIME-WAIT" && this.reopensTimeWait(tcb, seg)) {
-      destroy(tcb, undefined);
+      destroy(tcb, undefined, "timeWaitReopened");
       tcb = undefined;
     }
     if (tcb !== undefined) {
-      segmentArrives(tcb, seg, now);
+      if (tcb.state === "SYN-SENT") onSynSent(tcb, seg, now);
+      else segmentArrives(tcb, seg, now);
       this.settleAfterBurst(tcb, now);
       return;
     }
     const listener = this.findListener(d.destination, seg.destinationPort);
     if (listener === undefined) {
+      if (d.destination !== this.host.address && this.forwarded(d, seg, now)) return;
       onClosed(this, d, seg);
       return;
     }
     const created = onListen(this, listener, d, seg, now);
     if (created !== undefined) this.settle(created, now);
+  }
+
+  /**
+   * A segment to a forwarded address with no TCB (forwarding.ts). A SYN waits for the
+   * forwarder's verdict (connect first); what it accepts, and any other segment, meets
+   * the transparent listener as LISTEN (RFC 9293 §3.10.7.2). False: treat as CLOSED.
+   */
+  private forwarded(d: Ipv4Datagram, seg: TcpSegment, now: number): boolean {
+    const listener = this.transparentListener;
+    const forwarder = this.host.forwarder;
+    if (listener === undefined || forwarder === undefined) return false;
+    if ((seg.flags & (Flag.SYN | Flag.ACK | Flag.RST)) === Flag.SYN) {
+      const verdict = forwarder.tcpSyn(
+        {
+          source: d.source,
+          sourcePort: seg.sourcePort,
+          destination: d.destination,
+          destinationPort: seg.destinationPort,
+          packet: copyDatagram(d.header, d.payload),
+        },
+        now,
+      );
+      if (verdict.kind === "reset") return false; // the RST the destination would send
+      if (verdict.kind === "pending") {
+        this.host.stats.count("tcpForwardPending"); // handed back when the host connect ends
+        return true;
+      }
+      if (verdict.kind === "unreachable") {
+        this.host.icmp?.sendDestinationUnreachable(d, verdict.code, now);
+        return true;
+      }
+    }
+    const created = onListen(this, listener, d, seg, now);
+    if (created !== undefined) this.settle(created, now);
+    return true;
   }
 
   /**
@@ -194,7 +241,7 @@ export class Tcp {
     }
     const error = report.error === "ECONNREFUSED" ? "ECONNREFUSED" : "EHOSTUNREACH";
     if (tcb.state === "SYN-SENT") {
-      destroy(tcb, error);
+      destroy(tcb, error, "hardError");
       return;
     }
     tcb.softError = error;
@@ -242,6 +289,17 @@ export class Tcp {
     return listener;
   }
 
+  /**
+   * Passive OPEN for every forwarded address and port (Linux's IP_TRANSPARENT): the
+   * connections a forwarder accepts (forwarding.ts) join this listener.
+   */
+  listenTransparent(backlog: number, options?: TcpConnectionOptions): TcpListener {
+    this.transparentListener?.close(0);
+    const listener = new Listener(this, ANY_ADDRESS, 0, backlog, options);
+    this.transparentListener = listener;
+    return listener;
+  }
+
   /** Active OPEN (RFC 9293 §3.10.1): sends the SYN now; SYN-SENT. */
   connect(
     local: { address: number; port: number },
@@ -258,7 +316,7 @@ export class Tcp {
       now,
       options,
     );
-    setState(tcb, "SYN-SENT");
+    transition(tcb, "activeOpen");
     this.host.stats.count("tcpActiveOpens");
     output(tcb, now);
     this.settle(tcb, now);
@@ -377,6 +435,7 @@ export class Tcp {
   }
 
   removeListener(listener: Listener): void {
+    if (listener === this.transparentListener) this.transparentListener = undefined;
     const byAddress = this.listeners.get(listener.localPort);
     if (byAddress?.get(listener.localAddress) === listener) byAddress.delete(listener.localAddress);
     if (byAddress !== undefined && byAddress.size === 0) this.listeners.delete(listener.localPort);
@@ -429,16 +488,6 @@ export class Tcp {
     send.destination = destination;
     send.offload = offload;
     return send;
-  }
-
-  /** RFC 5961 §7: at most `challengeAckLimit` challenge ACKs per second, host-wide. */
-  allowChallengeAck(now: number): boolean {
-    const second = Math.floor(now / 1000);
-    if (second !== this.challengeSecond) {
-      this.challengeSecond = second;
-      this.challengeCount = 0;
-    }
-    return this.challengeCount++ < this.config.challengeAckLimit;
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * The connection's timers (RFC 9293 §3.8, §3.10.8), all deadlines stored as data on
- * the TCB and fired by `onTimers` when the layer's poll reaches them.
+ * the TCB: this file sets them (and keeps the RTT estimate the RTO comes from);
+ * timeouts.ts says what happens when the layer's poll reaches one.
  *
  * - Retransmission (RFC 6298): SRTT/RTTVAR from samples, Karn's rule, exponential
  *   backoff, give up after `maxRetries` (`synRetries` while opening): ETIMEDOUT.
@@ -13,12 +14,9 @@
  *   CLOSED (Linux tcp_fin_timeout), so a peer that never sends its FIN cannot pin the TCB.
  * - RACK reordering timer and TLP probe timeout (RFC 8985 §5.4): rack/recovery.ts.
  */
-import { lossOnTimeout, newDataBytes } from "./fast_recovery.ts";
-import { output, sendProbe } from "./output.ts";
-import { onProbeTimeout, onReorderTimeout } from "./rack/recovery.ts";
-import { seqAdd, seqDiff } from "./seq.ts";
+import { seqDiff } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
-import { destroy, setState } from "./transitions.ts";
+import { transition } from "./transitions.ts";
 
 /** RFC 6298 §2.2–2.3: one round-trip measurement updates SRTT, RTTVAR and RTO. */
 export function rttSample(tcb: Tcb, rttMs: number): void {
@@ -41,100 +39,11 @@ export function rttSample(tcb: Tcb, rttMs: number): void {
   tcb.rtoMs = Math.min(Math.max(rto, config.minRtoMs), config.maxRtoMs);
 }
 
-/** Fires every timer of `tcb` that is due at `now`, then sends what is owed. */
-export function onTimers(tcb: Tcb, now: number): void {
-  if (tcb.timeWaitUntil <= now) {
-    destroy(tcb, undefined); // RFC 9293 §3.10.8: time-wait timeout, delete the TCB
-    return;
-  }
-  if (tcb.finWait2Until <= now) {
-    // Linux moves an orphan whose FIN-WAIT-2 timed out to CLOSED without a segment.
-    tcb.layer.host.stats.count("tcpFinWait2Timeouts");
-    destroy(tcb, undefined);
-    return;
-  }
-  // RFC 8985 §8: the PTO is never later than the RTO; when both are due the probe goes
-  // and re-arms the RTO (§7.3).
-  if (tcb.rackTlp.tlpAt <= now) onProbeTimeout(tcb, now, newDataBytes(tcb));
-  if (tcb.rackTlp.rackAt <= now) onReorderTimeout(tcb, now);
-  if (tcb.retransmitAt <= now) onRetransmitTimeout(tcb, now);
-  if (tcb.closed) return;
-  if (tcb.persistAt <= now) onPersist(tcb, now);
-  if (tcb.delayedAckAt <= now) {
-    tcb.delayedAckAt = Number.POSITIVE_INFINITY;
-    tcb.ackNow = true;
-  }
-  if (tcb.keepaliveAt <= now) onKeepalive(tcb, now);
-  if (tcb.closed) return;
-  output(tcb, now);
-}
-
-function onRetransmitTimeout(tcb: Tcb, now: number): void {
-  const config = tcb.layer.config;
-  tcb.retransmitAt = Number.POSITIVE_INFINITY;
-  const opening = tcb.state === "SYN-SENT" || tcb.state === "SYN-RECEIVED";
-  tcb.retries++;
-  // RFC 9293 §3.8.3 (R2) / RFC 1122 §4.2.3.5: give up after a number of retries.
-  if (tcb.retries > (opening ? config.synRetries : config.maxRetries)) {
-    tcb.layer.host.stats.count(opening ? "tcpAttemptFails" : "tcpTimeoutDrops");
-    destroy(tcb, tcb.softError ?? "ETIMEDOUT");
-    return;
-  }
-  tcb.counters.timeouts!++;
-  tcb.layer.host.stats.count("tcpTimeouts");
-  // RFC 6298 §5.5: back off the timer.
-  tcb.rtoMs = Math.min(tcb.rtoMs * 2, config.maxRtoMs);
-  if (opening) {
-    tcb.sndNxt = tcb.iss; // resend the SYN
-  } else {
-    lossOnTimeout(tcb, now);
-    tcb.sndNxt = tcb.sndUna; // go back N: resend from the first unacknowledged byte
-  }
-  tcb.rttSeq = undefined; // Karn: never time a retransmitted segment
-  tcb.ackNow = false;
-}
-
-/** RFC 9293 §3.8.6.1: probe a zero window; backoff like the retransmission timer. */
-function onPersist(tcb: Tcb, now: number): void {
-  tcb.persistAt = Number.POSITIVE_INFINITY;
-  // A window too small for a full segment: send what fits (the SWS override, RFC 1122
-  // §4.2.3.4). A zero window: probe it (RFC 9293 §3.8.6.1).
-  const room = tcb.sndWnd - seqDiff(tcb.sndNxt, tcb.sndUna);
-  const unsent = seqDiff(seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length), tcb.sndNxt);
-  if (room > 0 && unsent > 0) {
-    tcb.forceSend = true;
-    output(tcb, now);
-    tcb.forceSend = false;
-    if (tcb.flightBytes > 0) return; // sent: the retransmission timer takes over
-  }
-  tcb.layer.host.stats.count("tcpWindowProbes");
-  sendProbe(tcb, now);
-  tcb.persistBackoff = Math.min(tcb.persistBackoff + 1, 12);
-  armPersist(tcb, now);
-}
-
 export function armPersist(tcb: Tcb, now: number): void {
   if (tcb.persistAt !== Number.POSITIVE_INFINITY) return;
   const config = tcb.layer.config;
   const base = Math.max(tcb.rtoMs, config.minRtoMs);
   tcb.persistAt = now + Math.min(base * 2 ** tcb.persistBackoff, 60_000); // Linux caps at 120 s
-}
-
-/** RFC 1122 §4.2.3.6: an idle connection is probed with an old sequence number. */
-function onKeepalive(tcb: Tcb, now: number): void {
-  const config = tcb.layer.config;
-  if (!tcb.options.keepAlive || (tcb.state !== "ESTABLISHED" && tcb.state !== "CLOSE-WAIT")) {
-    tcb.keepaliveAt = Number.POSITIVE_INFINITY;
-    return;
-  }
-  if (tcb.keepaliveProbes >= config.keepaliveProbes) {
-    tcb.layer.host.stats.count("tcpKeepAliveDrops");
-    destroy(tcb, "ETIMEDOUT");
-    return;
-  }
-  tcb.keepaliveProbes++;
-  sendProbe(tcb, now);
-  tcb.keepaliveAt = now + config.keepaliveIntervalMs;
 }
 
 /** Any segment from the peer shows it is alive: restart the keep-alive idle time. */
@@ -164,8 +73,12 @@ export function timeWaitMs(tcb: Tcb): number {
 }
 
 /** RFC 9293 §3.10.7.4: enter TIME-WAIT, start the 2·MSL timer, stop the others. */
-export function enterTimeWait(tcb: Tcb, now: number): void {
-  setState(tcb, "TIME-WAIT");
+export function enterTimeWait(
+  tcb: Tcb,
+  now: number,
+  name: "finAckedInClosing" | "finAfterFinAcked" | "finInFinWait2",
+): void {
+  transition(tcb, name);
   tcb.retransmitAt = Number.POSITIVE_INFINITY;
   tcb.persistAt = Number.POSITIVE_INFINITY;
   tcb.keepaliveAt = Number.POSITIVE_INFINITY;

@@ -5,10 +5,10 @@
  */
 import type { TcpInfo } from "./connection.ts";
 import { Flag } from "./header.ts";
-import { transmit } from "./output.ts";
 import { seqDiff } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
-import { destroy, setState } from "./transitions.ts";
+import { destroy, transition } from "./transitions.ts";
+import { transmit } from "./transmit.ts";
 
 /** Room (in segments) the peer must still have for a window update to wait (receiveCall). */
 const PEER_NOT_BLOCKED_SEGMENTS = 4;
@@ -75,18 +75,18 @@ export function closeCall(tcb: Tcb, _now: number): void {
   switch (tcb.state) {
     case "SYN-SENT":
       // "Delete the TCB and return 'error: closing' responses to any queued SENDs".
-      destroy(tcb, undefined);
+      destroy(tcb, undefined, "closeInSynSent");
       return;
     case "SYN-RECEIVED":
       tcb.finQueued = true; // FIN-WAIT-1 once ESTABLISHED (transitions.ts establish)
       return;
     case "ESTABLISHED":
       tcb.finQueued = true;
-      setState(tcb, "FIN-WAIT-1");
+      transition(tcb, "close");
       break;
     case "CLOSE-WAIT":
       tcb.finQueued = true;
-      setState(tcb, "LAST-ACK");
+      transition(tcb, "closeInCloseWait");
       break;
     default:
       return; // already closing or closed: "error: connection closing", ignored here
@@ -118,7 +118,7 @@ export function abortCall(tcb: Tcb, now: number): void {
   }
   tcb.sendBuffer.clear();
   tcb.recvBuffer.clear();
-  destroy(tcb, undefined);
+  destroy(tcb, undefined, "abort");
 }
 
 /** STATUS (§3.10.6) as Linux's TCP_INFO. */

@@ -8,6 +8,7 @@
  * the wildcard 0.0.0.0. A broadcast goes to every endpoint that matches. Nobody home:
  * ICMP Port Unreachable (RFC 1122 §4.1.3.1), unless the datagram was a broadcast.
  */
+import type { Forwarder } from "../forwarding.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
 import { IpProtocol } from "../ipv4/datagram.ts";
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
@@ -29,6 +30,8 @@ export interface UdpHost {
   readonly stats: Stats;
   readonly ipv4: { output(packet: Uint8Array, send: Ipv4Send): void };
   readonly icmp: { sendDestinationUnreachable(d: Ipv4Datagram, code: number, now: number): void };
+  /** A gateway's forwarder (forwarding.ts): takes datagrams to the addresses it claims. */
+  readonly forwarder?: Pick<Forwarder, "udpDatagram">;
 }
 
 export class Udp implements UdpBindingOwner {
@@ -97,6 +100,19 @@ export class Udp implements UdpBindingOwner {
       const score = matchScore(binding, d, header.sourcePort);
       if (score > bestScore) [best, bestScore] = [binding, score];
     }
+    const forwarder = this.host.forwarder;
+    if (best === undefined && forwarder !== undefined && d.destination !== this.host.address) {
+      stats.count("udpForwarded");
+      const flow = {
+        source: d.source,
+        sourcePort: header.sourcePort,
+        destination: d.destination,
+        destinationPort: header.destinationPort,
+      };
+      const refusal = forwarder.udpDatagram(flow, data, now);
+      if (refusal !== undefined) this.host.icmp.sendDestinationUnreachable(d, refusal, now);
+      return;
+    }
     if (best === undefined) {
       stats.drop("udpNoPorts", `port ${header.destinationPort}`);
       this.host.icmp.sendDestinationUnreachable(d, PORT_UNREACHABLE, now);
@@ -132,15 +148,29 @@ export class Udp implements UdpBindingOwner {
 
   /** Builds header + data behind IPv4 headroom in one buffer, checksums, and sends. */
   send(binding: UdpBinding, data: Uint8Array, address: number, port: number): UdpSendResult {
+    const source = binding.localAddress === 0 ? this.host.address : binding.localAddress;
+    return this.sendFrom({ address: source, port: binding.localPort }, data, address, port);
+  }
+
+  /**
+   * Sends from any source endpoint: a bound socket's (`send`), or, for a gateway, the
+   * forwarded address an inner host sent to (forwarding.ts), so the reply comes from it.
+   */
+  sendFrom(
+    from: { address: number; port: number },
+    data: Uint8Array,
+    address: number,
+    port: number,
+  ): UdpSendResult {
     if (data.length > UDP_MAX_PAYLOAD) return "EMSGSIZE";
     // Sending to 0.0.0.0 or to port 0 cannot reach anyone.
     if (address === 0 || port === 0) return "EHOSTUNREACH";
-    const source = binding.localAddress === 0 ? this.host.address : binding.localAddress;
+    const source = from.address;
     const packet = new Uint8Array(IPV4_HEADER_LENGTH + UDP_HEADER_LENGTH + data.length);
     const segment = packet.subarray(IPV4_HEADER_LENGTH);
     segment.set(data, UDP_HEADER_LENGTH);
     emitUdpHeader(segment, {
-      sourcePort: binding.localPort,
+      sourcePort: from.port,
       destinationPort: port,
       source,
       destination: address,

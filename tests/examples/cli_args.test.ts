@@ -30,6 +30,14 @@ describe("host arguments", () => {
     });
   });
 
+  test("--unix DIR: kept; a directory too long for DIR/echo.dgram (107 bytes) is one sentence", () => {
+    const parsed = parseHostArgs(["--unix", "/run/tstcp"]);
+    expect(parsed.kind === "run" && parsed.args.unix).toBe("/run/tstcp");
+    expect(errorOf(["--unix", `/${"d".repeat(100)}`])).toBe(
+      `--unix /${"d".repeat(100)} is too long for a Unix-domain socket: DIR/echo.dgram must fit in 107 bytes.`,
+    );
+  });
+
   test("--services picks a subset; an unknown name is one sentence", () => {
     const parsed = parseHostArgs(["--services", "echo,http", "--trace"]);
     if (parsed.kind !== "run") throw new Error(`expected run, got ${parsed.kind}`);

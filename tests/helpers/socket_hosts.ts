@@ -21,7 +21,7 @@ import type { MemoryLinkEnd } from "../../device/memory_link.ts";
 import { createSocketApi, type SocketApi } from "../../sockets/api.ts";
 import { parseIpv4 } from "../../stack/address.ts";
 import type { VirtualClock } from "../../stack/clock.ts";
-import type { Stack } from "../../stack/stack.ts";
+import type { Stack, StackOptions } from "../../stack/stack.ts";
 import type { TcpConfig } from "../../stack/tcp/tcp.ts";
 import { type DrivenHost, twoHosts } from "./two_hosts.ts";
 
@@ -40,6 +40,8 @@ export interface SocketHostsOptions {
   mtu?: number;
   faults?: FaultOptions;
   tcp?: Partial<TcpConfig>;
+  /** More options for host A's stack (e.g. a gateway's forwarder). */
+  stackA?: Partial<StackOptions>;
 }
 
 export interface SocketHosts {
@@ -66,7 +68,7 @@ export function socketHosts(options: SocketHostsOptions = {}): SocketHosts {
     tcpA: options.tcp ?? {},
     tcpB: options.tcp ?? {},
     startMs: 0,
-    stackA: { address: parseIpv4(ADDRESS_A)! },
+    stackA: { address: parseIpv4(ADDRESS_A)!, ...options.stackA },
     stackB: { address: parseIpv4(ADDRESS_B)! },
     driver: {}, // a stack error is logged (console.error), as a real host would
   });

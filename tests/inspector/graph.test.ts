@@ -122,7 +122,7 @@ describe("bun run graph on fixed captures", () => {
         "10.0.0.2:80 CLOSED",
       ]),
     );
-    expect(ladder).toContain("RFC 9293 §3.10.7.2 LISTEN, SYN arrives");
+    expect(ladder).toContain("RFC 9293 §3.10.7.2 third: a SYN in LISTEN");
   });
 
   test("tshark reads the same retransmissions (skipped without tshark)", async () => {

@@ -2,6 +2,7 @@
  * `--trace` on a whole stack: a client on host a talks to the echo sample on host b,
  * whose trace is captured. The lines must tell the story of RFC 9293 §3.5 in order:
  * the three-way handshake, the data, the client's FIN, the echo, and the server's FIN.
+ * Each state change cites the rule that made it (stack/tcp/transitions.ts).
  */
 import { expect, test } from "bun:test";
 import { TextTrace } from "../../device/text_trace.ts";
@@ -31,21 +32,21 @@ test("a connection's life as the trace prints it", async () => {
     new RegExp(
       String.raw`^in  ${client} > 10\.0\.0\.2\.7: Flags \[S\], seq \d+, win \d+, options \[mss 1460`,
     ),
-    /LISTEN -> SYN-RECEIVED$/,
+    /LISTEN -> SYN-RECEIVED \(RFC 9293 §3\.10\.7\.2 third: a SYN in LISTEN\)$/,
     new RegExp(String.raw`^out 10\.0\.0\.2\.7 > ${client}: Flags \[S\.\], seq \d+, ack \d+`),
-    /SYN-RECEIVED -> ESTABLISHED$/,
+    /SYN-RECEIVED -> ESTABLISHED \(RFC 9293 §3\.10\.7\.4 fifth: .*\)$/,
     new RegExp(
       String.raw`^in  ${client} > 10\.0\.0\.2\.7: Flags \[[FP]*\.\], seq \d+:\d+, ack \d+, .*length 5$`,
     ),
     // The client sent its FIN right behind the data, so it arrives before the echo leaves.
     new RegExp(String.raw`^in  ${client} > 10\.0\.0\.2\.7: Flags \[F\.\]`),
-    /ESTABLISHED -> CLOSE-WAIT$/,
+    /ESTABLISHED -> CLOSE-WAIT \(RFC 9293 §3\.10\.7\.4 eighth: .*\)$/,
     new RegExp(
       String.raw`^out 10\.0\.0\.2\.7 > ${client}: Flags \[[FP]*\.\], seq \d+:\d+, ack \d+, .*length 5$`,
     ),
-    /CLOSE-WAIT -> LAST-ACK$/,
+    /CLOSE-WAIT -> LAST-ACK \(RFC 9293 §3\.10\.4 CLOSE .*\)$/,
     /^out .*Flags \[F\.\]/,
-    /LAST-ACK -> CLOSED$/,
+    /LAST-ACK -> CLOSED \(RFC 9293 §3\.10\.7\.4 fifth: .*\)$/,
   ]);
   server.stop();
 });

@@ -6,7 +6,7 @@
  * congestion controller's recovery entry and exit (cc.onLossDetected, cc.onAck), PRR
  * for the sending rate (RFC 8985 §9.3 recommends it), and the RTO with its go-back-N.
  *
- *  - every data transmission is recorded (rackOnTransmit, from output.ts);
+ *  - every data transmission is recorded (rack/pto.ts rackOnTransmit, from transmit.ts);
  *  - every ACK runs RACK steps 2–5 (rackOnAck): delivered segments, reordering, the
  *    window, losses; a loss starts recovery, whose sending loop (fast_recovery.ts)
  *    resends the lost records first (rackNextSeg) and counts pipe as outstanding −
@@ -19,26 +19,11 @@
  * anyway; marks are cleared with the scoreboard.
  */
 import type { TcpSegment } from "../header.ts";
-import { retransmit, transmitNewData } from "../output.ts";
 import type { SackBlock } from "../sack/block.ts";
 import { seqAdd, seqDiff, seqGe, seqGt, seqLe, seqLt, seqMax, seqMin } from "../seq.ts";
 import type { Tcb } from "../tcb.ts";
-
-/** RACK-TLP runs on this connection (RFC 8985 §4: it requires SACK). */
-export function rackActive(tcb: Tcb): boolean {
-  return tcb.sackEnabled && tcb.layer.config.rack;
-}
-
-/**
- * RFC 8985 §6.1: [seq, seq + occupies) was just sent (not a SYN). New data re-arms the
- * PTO (§7.2), unless it is the probe itself.
- */
-export function rackOnTransmit(tcb: Tcb, seq: number, occupies: number, now: number): void {
-  const state = tcb.rackTlp;
-  const end = seqAdd(seq, occupies);
-  state.sent.onTransmit(seq, end, now);
-  if (!seqLt(seq, tcb.sndMax) && !state.probing) schedulePto(tcb, now, seqMax(end, tcb.sndMax));
-}
+import { retransmit, transmitNewData } from "../transmit.ts";
+import { ptoAllowed, schedulePto } from "./pto.ts";
 
 /**
  * RFC 8985 §6.2 on an acceptable ACK (after SND.UNA and the scoreboard are updated).
@@ -207,29 +192,6 @@ function endRtoRecovery(tcb: Tcb): void {
   if (state.rtoRecoveryEnd === undefined || seqLt(tcb.sndUna, state.rtoRecoveryEnd)) return;
   state.rtoRecoveryEnd = undefined;
   state.rack.onRecoveryExit();
-}
-
-/** §7.2: no PTO in fast or RTO recovery, with SACKed segments, or with nothing in flight. */
-function ptoAllowed(tcb: Tcb, flight: number): boolean {
-  const state = tcb.rackTlp;
-  return (
-    flight > 0 &&
-    !tcb.cc.inRecovery &&
-    state.rtoRecoveryEnd === undefined &&
-    state.sent.sackedBytes === 0
-  );
-}
-
-/** TLP_calc_PTO() (§7.2) and arm it; `sndMax` is SND.MAX once the segment being sent counts. */
-function schedulePto(tcb: Tcb, now: number, sndMax: number): void {
-  const state = tcb.rackTlp;
-  const flight = seqDiff(sndMax, tcb.sndUna);
-  if (!ptoAllowed(tcb, flight)) {
-    state.tlpAt = Number.POSITIVE_INFINITY;
-    return;
-  }
-  const pto = state.tlp.ptoMs(tcb.hasRttSample ? tcb.srttMs : undefined, flight <= tcb.smss);
-  state.tlpAt = Math.min(now + pto, tcb.retransmitAt);
 }
 
 /**
