@@ -27,8 +27,15 @@ export interface StateChange {
   readonly at: number;
 }
 
-/** The stack's own table of transitions, each with its rule: the one home of the rules. */
-const ROWS = Object.values(TRANSITIONS) as readonly {
+/**
+ * The stack's own table of transitions, each with its rule: the one home of the rules.
+ * A capture shows only segments, so the rows that need more than a segment to tell apart
+ * (a SYN cookie, a CLOSE queued during the handshake) are left out of the look-up.
+ */
+const NOT_FROM_SEGMENTS = new Set(["cookieAck", "cookieEstablished", "closeAfterHandshake"]);
+const ROWS = Object.entries(TRANSITIONS)
+  .filter(([name]) => !NOT_FROM_SEGMENTS.has(name))
+  .map(([, row]) => row) as readonly {
   readonly from: readonly string[];
   readonly to: string;
   readonly rule: string;
@@ -41,8 +48,7 @@ const ROWS = Object.values(TRANSITIONS) as readonly {
 export function ruleFor(from: string, to: string, cause?: SegmentRecord): string {
   const rows = ROWS.filter((r) => r.to === to && r.from.includes(from));
   const reset = cause !== undefined && (cause.flags & RST) !== 0;
-  const row =
-    rows.find((r) => r.rule.includes("RST") === reset && !r.rule.includes("cookie")) ?? rows[0];
+  const row = rows.find((r) => r.rule.includes("RST") === reset) ?? rows[0];
   return row?.rule ?? `RFC 9293 §3.3.2 Figure 5: ${from} to ${to}`;
 }
 
