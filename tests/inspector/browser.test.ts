@@ -142,7 +142,14 @@ describeTun(
             await page.goto(`http://127.0.0.1:${PORT}/?conn=${encodeURIComponent(key)}`, {
               timeout: 30_000,
             });
-            // First paint, from the state embedded in the page.
+            // First paint, from the state embedded in the page (before any event arrives).
+            const html = await inside(
+              ns,
+              `curl -sS --max-time 10 'http://127.0.0.1:${PORT}/?conn=${encodeURIComponent(key)}'`,
+            );
+            const embedded =
+              /<script id="initial-state" type="application\/json">(.*?)<\/script>/s.exec(html);
+            expect(JSON.parse(embedded![1]!).connection.key).toBe(key);
             const row = page.locator(`#connections tr[data-key="${key}"]`);
             expect(await row.locator('td[data-field="state"]').textContent()).toBe("ESTABLISHED");
             expect(await page.locator("#selected").textContent()).toBe(key);
