@@ -20,7 +20,14 @@ import { Tcp, type TcpConfig } from "./tcp/tcp.ts";
 import { NO_TRACE, type Trace } from "./trace.ts";
 import { Udp } from "./udp/udp.ts";
 
-export interface StackOptions {
+/**
+ * How the stack is made. Entropy comes in as time does: `entropy`, or a seeded `random`
+ * in tests; the type requires one of them.
+ */
+export type StackOptions = StackBaseOptions &
+  ({ entropy: Entropy; random?: Random } | { random: Random; entropy?: Entropy });
+
+interface StackBaseOptions {
   /** The stack's own address and the prefix length of its subnet. */
   address: number;
   prefixLength: number;
@@ -28,8 +35,7 @@ export interface StackOptions {
   mtu: number;
   /**
    * Where secrets and seeds come from (`device/system_entropy.ts` in production), as
-   * time comes in as `now`: the stack never reads the CSPRNG itself. Needed unless
-   * `random` is given.
+   * time comes in as `now`: the stack never reads the CSPRNG itself.
    */
   entropy?: Entropy;
   /** Seeded in tests so ISNs, ports and IP ids replay; drawn from `entropy` otherwise. */

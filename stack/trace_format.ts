@@ -12,6 +12,7 @@
  * RFC 9293 §3.1; TCP options: RFC 9293 §3.2, RFC 2018 (SACK), RFC 7323 (TS, wscale).
  */
 import { formatIpv4 } from "./address.ts";
+import { seqAdd } from "./tcp/seq.ts";
 
 /** Formats one IPv4 packet. Never throws. */
 export function formatPacket(packet: Uint8Array): string {
@@ -89,7 +90,7 @@ export function formatTcp(source: string, destination: string, segment: Uint8Arr
     .map(([, letter]) => letter)
     .join("");
   const parts = [`Flags [${letters || "none"}]`];
-  parts.push(length > 0 ? `seq ${seq}:${(seq + length) >>> 0}` : `seq ${seq}`);
+  parts.push(length > 0 ? `seq ${seq}:${seqAdd(seq, length)}` : `seq ${seq}`);
   if (flags & 0x10) parts.push(`ack ${ack}`);
   parts.push(`win ${window}`);
   if (flags & 0x20) parts.push(`urg ${view.getUint16(18)}`);

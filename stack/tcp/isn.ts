@@ -11,6 +11,8 @@
  *
  * The same function keys SYN cookies (syn_cookies.ts).
  */
+import { seqAdd } from "./seq.ts";
+
 export class IsnGenerator {
   private readonly k0: number;
   private readonly k1: number;
@@ -48,7 +50,7 @@ export class IsnGenerator {
     now: number,
   ): number {
     const m = Math.floor(now * 250) >>> 0; // 250 ticks per millisecond = one per 4 µs
-    return (m + this.hash(localAddress, localPort, remoteAddress, remotePort)) >>> 0;
+    return seqAdd(m, this.hash(localAddress, localPort, remoteAddress, remotePort));
   }
 }
 

@@ -38,6 +38,19 @@ export class Listener implements TcpListener {
     return this.acceptQueue.length;
   }
 
+  /**
+   * The accept queue is full: is it, and if so count the drop of what would add to it
+   * (a SYN, or the ACK completing a handshake), as Linux counts it: ListenOverflows and
+   * ListenDrops (tcp_conn_request, tcp_v4_syn_recv_sock).
+   */
+  acceptQueueFull(): boolean {
+    if (this.acceptQueue.length < this.backlogValue) return false;
+    const stats = this.layer.host.stats;
+    stats.drop("tcpListenOverflows");
+    stats.count("tcpListenDrops");
+    return true;
+  }
+
   accept(): TcpConnection | undefined {
     const tcb = this.acceptQueue.shift();
     if (tcb !== undefined) tcb.listener = undefined;

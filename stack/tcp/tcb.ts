@@ -39,6 +39,7 @@ import { RingBuffer } from "./ring_buffer.ts";
 import { SpuriousRetransmitDetector } from "./sack/dsack.ts";
 import { SackBlockReporter } from "./sack/receiver_blocks.ts";
 import { Scoreboard } from "./sack/scoreboard.ts";
+import { seqDiff, seqGt } from "./seq.ts";
 import type { Tcp } from "./tcp.ts";
 import {
   abortCall,
@@ -232,7 +233,7 @@ export class Tcb implements TcpConnection {
 
   /** Bytes sent and not yet acknowledged (FlightSize, RFC 5681 §2). */
   get flightBytes(): number {
-    return Math.max(0, (this.sndMax - this.sndUna) | 0);
+    return Math.max(0, seqDiff(this.sndMax, this.sndUna));
   }
 
   get readableBytes(): number {
@@ -257,7 +258,7 @@ export class Tcb implements TcpConnection {
 
   /** Our FIN has been sent and acknowledged. */
   get finAcked(): boolean {
-    return this.finSeq !== undefined && ((this.sndUna - this.finSeq) | 0) > 0;
+    return this.finSeq !== undefined && seqGt(this.sndUna, this.finSeq);
   }
 
   /** "10.0.0.1:80 10.0.0.2:5000", for traces. */

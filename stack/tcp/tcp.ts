@@ -181,6 +181,7 @@ export class Tcp {
           destination: d.destination,
           destinationPort: seg.destinationPort,
           packet: copyDatagram(d.header, d.payload),
+          checksumValid: d.checksumValid === true,
         },
         now,
       );

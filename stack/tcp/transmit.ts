@@ -20,7 +20,7 @@ import { Flag, finishChecksum, partialChecksum, writeSegment } from "./header.ts
 import type { ReusableOptions } from "./options.ts";
 import { rackActive, rackOnTransmit } from "./rack/pto.ts";
 import { maxSackBlocks } from "./sack/receiver_blocks.ts";
-import { seqAdd, seqDiff, seqGt, seqLt } from "./seq.ts";
+import { seqAdd, seqDiff, seqGt, seqLt, tsClock } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 
 /**
@@ -219,7 +219,7 @@ function segmentOptions(
 
 /** Our TSval clock (RFC 7323 §5.4): milliseconds plus a per-connection random offset. */
 export function tsNow(tcb: Tcb, now: number): number {
-  return (Math.floor(now) + tcb.tsOffset) >>> 0;
+  return tsClock(now, tcb.tsOffset);
 }
 
 /**
