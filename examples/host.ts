@@ -15,6 +15,7 @@ import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { DeviceError } from "../device/libc.ts";
 import type { Tun } from "../device/tun.ts";
+import { startInspector } from "../inspector/server.ts";
 import { type Host, startHost } from "../lib/tun_host.ts";
 import { formatIpv4 } from "../stack/address.ts";
 import { parseHostArgs } from "./cli_args.ts";
@@ -75,6 +76,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   console.log(
     services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
   );
+  const inspector =
+    host.recorder === undefined || args.inspect === undefined
+      ? undefined
+      : await startInspector(
+          {
+            stack: host.stack,
+            clock: host.clock,
+            recorder: host.recorder,
+            listening: () => services.services.running,
+          },
+          args.inspect,
+        );
+  if (inspector !== undefined) console.log(`inspector: ${inspector.url}`);
   if (tun.offloadFallback !== undefined) {
     console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);
   }
@@ -96,6 +110,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.once("SIGTERM", hurry);
   console.log(`${signal}: closing connections and ${tun.name}`);
   stopLogging();
+  inspector?.stop();
   // Stop accepting, FIN every connection, RST what is left after a short grace.
   await Promise.all([services.stop(1000), ...unix.map((service) => service.stop(1000))]);
   await host.close();

@@ -18,6 +18,7 @@ import { systemEntropy } from "../device/system_entropy.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
 import type { HostArgs } from "../examples/cli_args.ts";
+import { InspectorRecorder } from "../inspector/recorder.ts";
 import { formatIpv4 } from "../stack/address.ts";
 import { Stack } from "../stack/stack.ts";
 
@@ -29,6 +30,8 @@ export interface Host {
   readonly device: Device;
   readonly stack: Stack;
   readonly driver: Driver;
+  /** With --inspect: the trace that records what the inspector shows. */
+  readonly recorder: InspectorRecorder | undefined;
   /** Stops the driver, removes the interface and flushes the pcap file. Idempotent. */
   close(): Promise<void>;
 }
@@ -54,6 +57,11 @@ export function startHost(args: HostArgs): Host {
       );
     }
   }
+  // --inspect installs the recorder as the stack's trace (it passes events on to --trace's
+  // printer); without it the stack's trace hooks stay off.
+  const printer = args.trace ? new TextTrace() : undefined;
+  const recorder = args.inspect ? new InspectorRecorder({ clock, inner: printer }) : undefined;
+  const trace = recorder ?? printer;
   const stack = new Stack({
     entropy: systemEntropy,
     address: args.address,
@@ -63,7 +71,7 @@ export function startHost(args: HostArgs): Host {
     offload: tun.capabilities.offload,
     // The driver polls after every receive burst: one ACK per burst, not per segment.
     tcp: { ackPerBurst: true },
-    ...(args.trace ? { trace: new TextTrace() } : {}),
+    ...(trace !== undefined ? { trace } : {}),
   });
   const driver = attachDriver(stack, device, clock);
   let closing: Promise<void> | undefined;
@@ -74,6 +82,7 @@ export function startHost(args: HostArgs): Host {
     device,
     stack,
     driver,
+    recorder,
     close: () => (closing ??= driver.close()),
   };
 }
