@@ -46,6 +46,8 @@ export interface HostArgs {
    * false turns it off, undefined (the default) uses it when the kernel allows.
    */
   offload: boolean | undefined;
+  /** Serve the live inspector (inspector/) on this host socket; absent: no inspector. */
+  inspect?: { hostname: string; port: number };
   /** Also serve echo on Unix-domain sockets in this directory (DIR/echo.sock, DIR/echo.dgram). */
   unix?: string;
 }
@@ -213,6 +215,18 @@ const OPTIONS: Record<string, OptionSpec> = {
       return undefined;
     },
   },
+  "--inspect": {
+    value: "[ADDR:]PORT",
+    help: "serve the live inspector on this host address (default 127.0.0.1) and port",
+    apply(args, value) {
+      const inspect = parseListenAddress(value);
+      if (inspect === undefined) {
+        return `--inspect ${value} is not a port or an ADDRESS:PORT, like 8080 or 127.0.0.1:8080.`;
+      }
+      args.inspect = inspect;
+      return undefined;
+    },
+  },
   "--help": {
     help: "show this help",
     apply: () => undefined,
@@ -256,6 +270,17 @@ export function parseHostArgs(argv: readonly string[]): ParsedArgs {
   }
   const problem = checkSubnet(args) ?? checkPrefix6(args);
   return problem === undefined ? { kind: "run", args } : { kind: "error", message: problem };
+}
+
+/** "8080", "0.0.0.0:8080", "[::1]:8080": where the inspector listens (loopback by default). */
+export function parseListenAddress(value: string): { hostname: string; port: number } | undefined {
+  const match = /^(?:(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):)?([0-9]{1,5})$/.exec(value);
+  if (match === null) return undefined;
+  const port = Number(match[2]);
+  if (port > 65535) return undefined;
+  const host = match[1] ?? "127.0.0.1";
+  if (/^[0-9.]+$/.test(host) && parseIpv4(host) === undefined) return undefined;
+  return { hostname: host.replace(/^\[|\]$/g, ""), port };
 }
 
 /** The stack and the kernel side must be two different hosts of one subnet. */

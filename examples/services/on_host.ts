@@ -41,11 +41,12 @@ export interface HostServices {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** `api`: the host's socket API when it already has one (the library's createHost). */
 export function serveOnHost(
   host: ServedHost,
   names: readonly ServiceName[] = SERVICE_NAMES,
+  api: SocketApi = createSocketApi(host.stack, host.clock, host.driver.kick),
 ): HostServices {
-  const api = createSocketApi(host.stack, host.clock, host.driver.kick);
   const services = startServices(api, { services: names, clock: host.clock, stack: host.stack });
   const address = formatIpv4(host.stack.address);
   const ss = () => formatSs(host.stack, host.clock.now(), services.running);
