@@ -18,6 +18,7 @@ import { RealClock } from "../device/real_clock.ts";
 import { systemEntropy } from "../device/system_entropy.ts";
 import { formatIpv4, parseCidr } from "../stack/address.ts";
 import type { Clock } from "../stack/clock.ts";
+import { parseIpv6 } from "../stack/ipv6/address.ts";
 import { Random } from "../stack/random.ts";
 import { Stack } from "../stack/stack.ts";
 import type { TcpConfig } from "../stack/tcp/tcp.ts";
@@ -28,6 +29,9 @@ export interface HostPairOptions {
   /** Host a's and b's addresses with the link's prefix (defaults 10.0.0.1/24, 10.0.0.2/24). */
   addressA?: string;
   addressB?: string;
+  /** Their IPv6 addresses on a /64 (defaults fd00::1 and fd00::2: the pair is dual-stack). */
+  address6A?: string;
+  address6B?: string;
   mtu?: number;
   /** Faults on both directions (or a→b only when `reverseFaults` is given). */
   faults?: FaultOptions;
@@ -46,6 +50,8 @@ export interface HostPairOptions {
 /** A host of a pair: a TcpHost that also says its address. */
 export interface PairedHost extends TcpHost {
   readonly address: string;
+  /** Its IPv6 address, e.g. "fd00::2". */
+  readonly address6: string;
   readonly device: MemoryLinkEnd;
 }
 
@@ -64,12 +70,14 @@ export function createHostPair(options: HostPairOptions = {}): [PairedHost, Pair
   });
   const a = pairedHost(endA, clock, {
     cidr: options.addressA ?? "10.0.0.1/24",
+    address6: options.address6A ?? "fd00::1",
     mtu,
     random: randomA,
     tcp: options.tcp ?? {},
   });
   const b = pairedHost(endB, clock, {
     cidr: options.addressB ?? "10.0.0.2/24",
+    address6: options.address6B ?? "fd00::2",
     mtu,
     random: randomB,
     tcp: options.tcp ?? {},
@@ -80,15 +88,26 @@ export function createHostPair(options: HostPairOptions = {}): [PairedHost, Pair
 function pairedHost(
   device: MemoryLinkEnd,
   clock: Clock,
-  options: { cidr: string; mtu: number; random: Random | undefined; tcp: Partial<TcpConfig> },
+  options: {
+    cidr: string;
+    address6: string;
+    mtu: number;
+    random: Random | undefined;
+    tcp: Partial<TcpConfig>;
+  },
 ): PairedHost {
   const cidr = parseCidr(options.cidr);
   if (cidr === undefined) {
     throw new TypeError(`${options.cidr} is not an IPv4 address with a prefix, like 10.0.0.1/24`);
   }
+  const address6 = parseIpv6(options.address6);
+  if (address6 === undefined) {
+    throw new TypeError(`${options.address6} is not an IPv6 address, like fd00::1`);
+  }
   const stack = new Stack({
     address: cidr.address,
     prefixLength: cidr.prefixLength,
+    address6,
     mtu: options.mtu,
     ...(options.random === undefined ? { entropy: systemEntropy } : { random: options.random }),
     tcp: { ackPerBurst: true, ...options.tcp },
@@ -101,6 +120,7 @@ function pairedHost(
     clock,
     device,
     address: formatIpv4(cidr.address),
+    address6,
     close: () => (closing ??= driver.close()),
   };
 }

@@ -14,6 +14,7 @@ import { checkPort, type ListenOptions, normalizeListenArgs } from "./arguments.
 import { argumentError, netError, toNetError } from "./errors.ts";
 import { isIPv4, isIPv6 } from "./ip.ts";
 import type { AddressInfo, NetSocket } from "./socket.ts";
+import { familyOf } from "./socket.ts";
 
 /** Node's default backlog (511, as libuv's SOMAXCONN guess). */
 const DEFAULT_BACKLOG = 511;
@@ -88,20 +89,23 @@ export class NetServer extends EventEmitter {
 
   #open(address: string, port: number, options: ListenOptions): void {
     const api = this.#api;
-    if (!isIPv4(address)) {
-      const code = isIPv6(address) ? "EAFNOSUPPORT" : "EADDRNOTAVAIL";
-      this.#errorSoon(netError(code, "listen", { address, port }));
+    if (!isIPv4(address) && !isIPv6(address)) {
+      this.#errorSoon(netError("EADDRNOTAVAIL", "listen", { address, port }));
       return;
     }
     let fd: number | undefined;
     try {
-      fd = api.socket("inet", "stream");
+      // An IPv6 listener on :: also takes IPv4 clients as ::ffff:a.b.c.d (unless
+      // ipv6Only), as Node's does on Linux.
+      fd = api.socket(isIPv6(address) ? "inet6" : "inet", "stream");
+      if (isIPv6(address) && options.ipv6Only === true) api.setsockopt(fd, "IPV6_V6ONLY", true);
       // Node (libuv) sets SO_REUSEADDR on every listening socket, so a restarted server
       // may bind over its old connections in TIME-WAIT (RFC 9293 §3.6.1).
       api.setsockopt(fd, "SO_REUSEADDR", true);
       api.bind(fd, address, port);
       api.listen(fd, options.backlog ?? DEFAULT_BACKLOG);
-      this.#address = { ...api.getsockname(fd), family: "IPv4" };
+      const name = api.getsockname(fd);
+      this.#address = { ...name, family: familyOf(name.address) };
     } catch (error) {
       if (fd !== undefined) api.close(fd);
       this.#errorSoon(toNetError(error, "listen", { address, port }));
@@ -246,8 +250,12 @@ export class NetServer extends EventEmitter {
 }
 
 /** Node's default host is "::" (every address); here, until IPv6, 0.0.0.0. */
+/**
+ * Where to listen: the host given, or without one 0.0.0.0 (Node picks :: when the machine
+ * has IPv6; ours stays on IPv4 there so a host started with --no-ipv6 listens as well).
+ */
 function listenAddress(options: ListenOptions): string {
   const host = options.host;
-  if (host === undefined || host === "" || host === "::" || host === "0.0.0.0") return "0.0.0.0";
+  if (host === undefined || host === "") return "0.0.0.0";
   return host;
 }

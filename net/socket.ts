@@ -144,8 +144,7 @@ export class NetSocket extends Duplex {
     if (options.keepAlive !== undefined) this.#keepAlive = options.keepAlive;
     this.connecting = true;
     const host = options.host ?? "localhost";
-    if (isIPv4(host)) this.#open(host, port, options);
-    else if (isIPv6(host)) this.#fail(netError("EAFNOSUPPORT", "connect", { address: host, port }));
+    if (isIPv4(host) || isIPv6(host)) this.#open(host, port, options);
     else this.#resolve(host, port, options);
     return this;
   }
@@ -164,10 +163,12 @@ export class NetSocket extends Duplex {
     const api = this.#api;
     const peer = port === undefined ? undefined : { address, port };
     try {
-      this.#fd = api.socket(this.#unix ? "unix" : "inet", "stream");
+      const family = this.#unix ? "unix" : isIPv6(address) ? "inet6" : "inet";
+      this.#fd = api.socket(family, "stream");
       this.#applyOptions();
       if (!this.#unix && (options.localAddress !== undefined || options.localPort !== undefined)) {
-        api.bind(this.#fd, options.localAddress ?? "0.0.0.0", options.localPort ?? 0);
+        const any = family === "inet6" ? "::" : "0.0.0.0";
+        api.bind(this.#fd, options.localAddress ?? any, options.localPort ?? 0);
       }
     } catch (error) {
       this.#failSoon(toNetError(error, "connect", peer));
@@ -202,8 +203,10 @@ export class NetSocket extends Duplex {
 
   #learnNames(fd: number): void {
     try {
-      this.#local = { ...this.#api.getsockname(fd), family: "IPv4" };
-      this.#peer = { ...this.#api.getpeername(fd), family: "IPv4" };
+      const local = this.#api.getsockname(fd);
+      const peer = this.#api.getpeername(fd);
+      this.#local = { ...local, family: familyOf(local.address) };
+      this.#peer = { ...peer, family: familyOf(peer.address) };
     } catch {
       // Reset already: the names stay unknown, as in Node after an early reset.
     }
@@ -424,4 +427,9 @@ export class NetSocket extends Duplex {
   unref(): this {
     return this;
   }
+}
+
+/** Node's `family` of an address as our sockets name it: text with a colon is IPv6. */
+export function familyOf(address: string): "IPv4" | "IPv6" {
+  return isIPv6(address) ? "IPv6" : "IPv4";
 }

@@ -173,10 +173,11 @@ for (const [name, makeWorld] of Object.entries(WORLDS)) {
       const serverSide = await accepted.promise;
       expect(client.remoteAddress).toBe(world.host);
       expect(client.remotePort).toBe(port);
-      expect(client.remoteFamily).toBe("IPv4");
+      const family = world.host.includes(":") ? "IPv6" : "IPv4";
+      expect(client.remoteFamily).toBe(family);
       expect(client.address()).toEqual({
         address: client.localAddress!,
-        family: "IPv4",
+        family,
         port: client.localPort!,
       });
       expect(serverSide.remotePort).toBe(client.localPort!);
@@ -377,6 +378,40 @@ describe("net behaviour: ours only", () => {
       await closeServer(server);
     } finally {
       await world.close();
+    }
+  });
+});
+
+describe("net over both families (ours)", () => {
+  test("a server on :: takes an IPv4 client as ::ffff:a.b.c.d and an IPv6 one as itself (dual stack, as Node on Linux); ipv6Only refuses the IPv4 one", async () => {
+    const [a, b] = createHostPair({ seed: 11 });
+    try {
+      const peers: string[] = [];
+      const server = b.net.createServer((socket) => {
+        peers.push(`${socket.remoteFamily} ${socket.remoteAddress}`);
+        socket.end();
+      });
+      server.listen(7000, "::");
+      await next(server, "listening");
+      expect(server.address()).toEqual({ address: "::", family: "IPv6", port: 7000 });
+      for (const host of [b.address, b.address6]) {
+        const client = a.net.connect(7000, host);
+        await next(client, "connect");
+        expect(client.remoteFamily).toBe(host.includes(":") ? "IPv6" : "IPv4");
+        await next(client, "close");
+      }
+      expect(peers).toEqual([`IPv6 ::ffff:${a.address}`, `IPv6 ${a.address6}`]);
+      server.close();
+      const only = b.net.createServer();
+      only.listen({ port: 7001, host: "::", ipv6Only: true });
+      await next(only, "listening");
+      const refused = a.net.connect(7001, b.address);
+      const [error] = (await next(refused, "error")) as [{ code: string }];
+      expect(error.code).toBe("ECONNREFUSED");
+      only.close();
+    } finally {
+      await a.close();
+      await b.close();
     }
   });
 });

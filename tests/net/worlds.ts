@@ -3,7 +3,8 @@
  * behaves as the real thing:
  *
  *   kernel  Bun's own node:net over the kernel's TCP, on loopback
- *   ours    our net face (net/) on two hosts joined in memory (lib/host_pair.ts)
+ *   ours    our net face (net/) on two hosts joined in memory (lib/host_pair.ts), over
+ *           IPv4 and again over IPv6 (the pair is dual-stack)
  *
  * and small helpers to wait for events without depending on timing.
  */
@@ -31,20 +32,23 @@ export const WORLDS: Record<string, () => World> = {
     host: "127.0.0.1",
     close: async () => {},
   }),
-  "ours (net/ over a simulated link)": () => {
-    const [a, b] = createHostPair({ seed: 7 });
-    return {
-      client: a.net as unknown as NetLike,
-      server: b.net as unknown as NetLike,
-      host: b.address,
-      hosts: [a, b],
-      close: async () => {
-        await a.close();
-        await b.close();
-      },
-    };
-  },
+  "ours (net/ over a simulated link)": () => oursOver("inet"),
+  "ours (net/ over IPv6 on a simulated link)": () => oursOver("inet6"),
 };
+
+function oursOver(family: "inet" | "inet6"): World {
+  const [a, b] = createHostPair({ seed: 7 });
+  return {
+    client: a.net as unknown as NetLike,
+    server: b.net as unknown as NetLike,
+    host: family === "inet" ? b.address : b.address6,
+    hosts: [a, b],
+    close: async () => {
+      await a.close();
+      await b.close();
+    },
+  };
+}
 
 /** Resolves with the event's arguments; rejects after `ms` (generous: the machine is shared). */
 export function next(emitter: EventEmitter, event: string, ms = 30_000): Promise<unknown[]> {
