@@ -93,7 +93,12 @@ function median(values: number[]): string {
   return `${mid.toFixed(0)}${range}`;
 }
 
-const kinds = (["tstcp", "slirp4netns", "pasta"] as GatewayKind[]).filter((kind) => {
+const only = process.argv.indexOf("--only");
+const wanted =
+  only > 0
+    ? [process.argv[only + 1] as GatewayKind]
+    : (["tstcp", "slirp4netns", "pasta"] as GatewayKind[]);
+const kinds = wanted.filter((kind) => {
   const present = kind === "tstcp" || Bun.which(kind) !== null;
   if (!present) console.error(`${kind} is not installed: skipped`);
   return present;
@@ -118,5 +123,6 @@ const lines = [
 ];
 const text = lines.join("\n");
 console.log(text);
-if (!smoke)
+// A partial run (--smoke, --only) is not a result.
+if (!smoke && only < 0)
   writeFileSync(`bench/results/gateway-${new Date().toISOString().slice(0, 10)}.md`, text);

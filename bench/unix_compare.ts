@@ -20,6 +20,8 @@ import { hostname, loadavg } from "node:os";
 import { join } from "node:path";
 import { createSocketApi } from "../sockets/api.ts";
 import { VirtualClock } from "../stack/clock.ts";
+import { Random } from "../stack/random.ts";
+import { Stack } from "../stack/stack.ts";
 import { destroyAll, Namespace } from "./netns.ts";
 import { type Background, NotAvailable } from "./proc.ts";
 
@@ -74,11 +76,14 @@ async function native(ns: Namespace, argv: string[]): Promise<[number, number]> 
 
 /** a2: a socketpair through our API in this process, echoing on one end. */
 async function ourPair(kind: "rtt" | "bulk", options: Options): Promise<[number, number]> {
-  const api = createSocketApi(
-    { address: 0, random: { next: () => 0 }, tcp: {}, udp: {} } as never,
-    new VirtualClock(),
-    () => {},
-  );
+  // Unix sockets need no network: a stack that is never driven, on an idle clock.
+  const stack = new Stack({
+    address: 0x0a000002,
+    prefixLength: 24,
+    mtu: 1500,
+    random: new Random(1),
+  });
+  const api = createSocketApi(stack, new VirtualClock(), () => {});
   const [client, server] = api.socketpair("unix", "stream");
   const echo = (async () => {
     const buffer = new Uint8Array(256 * 1024);

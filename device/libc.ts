@@ -37,6 +37,7 @@ export const O_CLOEXEC = 0x80000;
 
 /** socket(2) arguments for the configuration socket. */
 export const AF_INET = 2;
+export const AF_INET6 = 10;
 export const SOCK_DGRAM = 2;
 
 /** errno values (asm-generic/errno-base.h) that the device explains. */

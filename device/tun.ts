@@ -19,13 +19,14 @@
  * With `offload: true` every read and write starts with a virtio_net_hdr and the kernel
  * and this process exchange TCP super-segments of up to 64 KB (`offload.ts`).
  */
-import { writeFileSync } from "node:fs";
 import { type Cidr, formatIpv4, netmask, parseCidr } from "../stack/address.ts";
+import { type Ipv6Cidr, parseIpv6Cidr } from "../stack/ipv6/address.ts";
 import { NO_OFFLOAD, type Offload, type TransmitOffload } from "../stack/offload.ts";
 import type { Device } from "./device.ts";
 import * as libc from "./libc.ts";
 import { DeviceError, deviceErrorFor, Errno } from "./libc.ts";
 import { receivedChecksum, TsoCoalescer, VNET_HEADER_BYTES } from "./offload.ts";
+import { configureIpv6 } from "./tun_ipv6.ts";
 
 /** ioctl requests (linux/if_tun.h, linux/sockios.h). */
 const TUNSETIFF = 0x400454ca;
@@ -72,6 +73,11 @@ export interface TunOptions {
   mtu?: number;
   /** The kernel side's address and prefix, e.g. "10.0.0.1/24". Omitted: left unconfigured and down. */
   address?: string;
+  /**
+   * The kernel side's IPv6 address and prefix, e.g. "fd00::1/64" (`tun_ipv6.ts`).
+   * Omitted: IPv6 is turned off on the interface, so the kernel sends nothing IPv6.
+   */
+  address6?: string;
   /**
    * IFF_VNET_HDR with checksum and TCPv4 segmentation offload (see `offload.ts`): the
    * kernel hands up TCP super-segments of up to 64 KB, and consecutive segments we send
@@ -171,6 +177,7 @@ export class Tun implements Device {
       throw new DeviceError("EINVAL", `The MTU ${mtu} is out of range: it must be 68 to 65535.`);
     }
     const cidr = options.address === undefined ? undefined : checkAddress(options.address);
+    const cidr6 = options.address6 === undefined ? undefined : checkAddress6(options.address6);
     const required = options.offload ?? offloadFromEnvironment();
     const busyPoll = options.busyPollMicros ?? Number(process.env.TSTCP_TUN_BUSY_POLL_US ?? 0);
     const flags = options.offloadFlags ?? TUN_F_CSUM | TUN_F_TSO4;
@@ -188,8 +195,11 @@ export class Tun implements Device {
     }
     opened ??= openDevice(options.name, undefined);
     try {
-      disableIpv6(opened.name);
+      // IPv6 off before the interface is up (no router solicitation escapes), or its
+      // address set once it is up (tun_ipv6.ts).
+      if (cidr6 === undefined) configureIpv6(opened.name, undefined);
       configure(opened.name, mtu, cidr);
+      if (cidr6 !== undefined) configureIpv6(opened.name, cidr6);
     } catch (error) {
       libc.close(opened.fd); // the interface disappears with its only fd
       throw error;
@@ -434,6 +444,17 @@ function checkAddress(text: string): Cidr {
   return cidr;
 }
 
+function checkAddress6(text: string): Ipv6Cidr {
+  const cidr = parseIpv6Cidr(text);
+  if (cidr === undefined || cidr.prefixLength === 0 || cidr.prefixLength > 126) {
+    throw new DeviceError(
+      "EINVAL",
+      `The address "${text}" is not an IPv6 address with a prefix length of 1 to 126, like fd00::1/64.`,
+    );
+  }
+  return cidr;
+}
+
 /** Sets MTU, address and netmask of the kernel side, then brings the interface up. */
 function configure(name: string, mtu: number, cidr: Cidr | undefined): void {
   const sock = libc.socket(libc.AF_INET, libc.SOCK_DGRAM, 0);
@@ -460,18 +481,6 @@ function configure(name: string, mtu: number, cidr: Cidr | undefined): void {
     request(sock, SIOCSIFFLAGS, flags, `bring ${name} up`, name);
   } finally {
     libc.close(sock);
-  }
-}
-
-/**
- * The stack speaks IPv4 only; without this the kernel sends IPv6 router solicitations and
- * MLD reports into the TUN as soon as it is up. Best effort: IPv6 may be absent entirely.
- */
-function disableIpv6(name: string): void {
-  try {
-    writeFileSync(`/proc/sys/net/ipv6/conf/${name}/disable_ipv6`, "1");
-  } catch {
-    // No IPv6 in this kernel or namespace: nothing to disable.
   }
 }
 

@@ -10,6 +10,15 @@
  * // { kind: "run", args: { tun: "tun1", address: 0x0a010002, prefixLength: 24, ... } }
  */
 import { formatIpv4, netmask, parseCidr, parseIpv4, sameSubnet } from "../stack/address.ts";
+import {
+  type Ipv6Address,
+  inIpv6Prefix,
+  isLinkLocalIpv6,
+  isMulticastIpv6,
+  isUnspecifiedIpv6,
+  parseIpv6,
+  parseIpv6Cidr,
+} from "../stack/ipv6/address.ts";
 import { parseServiceList, SERVICE_NAMES, type ServiceName } from "./services/services.ts";
 
 export interface HostArgs {
@@ -20,6 +29,11 @@ export interface HostArgs {
   prefixLength: number;
   /** The kernel side's address (same subnet, different host). */
   host: number;
+  /**
+   * The stack's IPv6 address and prefix length, and the kernel side's; undefined with
+   * --no-ipv6 (the host is then IPv4 only, and IPv6 is off on the TUN).
+   */
+  ipv6: { address: Ipv6Address; prefixLength: number; host: Ipv6Address } | undefined;
   mtu: number;
   /** Record every packet to this pcap file. */
   pcap: string | undefined;
@@ -32,6 +46,8 @@ export interface HostArgs {
    * false turns it off, undefined (the default) uses it when the kernel allows.
    */
   offload: boolean | undefined;
+  /** Serve the live inspector (inspector/) on this host socket; absent: no inspector. */
+  inspect?: { hostname: string; port: number };
   /** Also serve echo on Unix-domain sockets in this directory (DIR/echo.sock, DIR/echo.dgram). */
   unix?: string;
 }
@@ -47,6 +63,8 @@ function defaults(): HostArgs {
     address: parseIpv4("10.0.0.2")!,
     prefixLength: 24,
     host: parseIpv4("10.0.0.1")!,
+    // RFC 4193 unique local addresses: fd00::/8, never routed beyond the site.
+    ipv6: { address: parseIpv6("fd00::2")!, prefixLength: 64, host: parseIpv6("fd00::1")! },
     mtu: 1500,
     pcap: undefined,
     services: [...SERVICE_NAMES],
@@ -96,6 +114,37 @@ const OPTIONS: Record<string, OptionSpec> = {
       const address = parseIpv4(value);
       if (address === undefined) return `--host ${value} is not an IPv4 address, like 10.0.0.1.`;
       args.host = address;
+      return undefined;
+    },
+  },
+  "--address6": {
+    value: "CIDR",
+    help: "the stack's own IPv6 address and prefix (default fd00::2/64)",
+    apply(args, value) {
+      const cidr = parseIpv6Cidr(value);
+      if (cidr === undefined || cidr.prefixLength < 1 || cidr.prefixLength > 126) {
+        return `--address6 ${value} is not an IPv6 address with a prefix length of 1 to 126, like fd00::2/64.`;
+      }
+      const host = args.ipv6?.host ?? parseIpv6("fd00::1")!;
+      args.ipv6 = { address: cidr.address, prefixLength: cidr.prefixLength, host };
+      return undefined;
+    },
+  },
+  "--host6": {
+    value: "ADDRESS",
+    help: "the kernel side's IPv6 address, in the same prefix (default fd00::1)",
+    apply(args, value) {
+      const address = parseIpv6(value);
+      if (address === undefined) return `--host6 ${value} is not an IPv6 address, like fd00::1.`;
+      const own = args.ipv6 ?? { address: parseIpv6("fd00::2")!, prefixLength: 64 };
+      args.ipv6 = { ...own, host: address };
+      return undefined;
+    },
+  },
+  "--no-ipv6": {
+    help: "IPv4 only: no IPv6 address, and IPv6 turned off on the TUN",
+    apply(args) {
+      args.ipv6 = undefined;
       return undefined;
     },
   },
@@ -166,6 +215,18 @@ const OPTIONS: Record<string, OptionSpec> = {
       return undefined;
     },
   },
+  "--inspect": {
+    value: "[ADDR:]PORT",
+    help: "serve the live inspector on this host address (default 127.0.0.1) and port",
+    apply(args, value) {
+      const inspect = parseListenAddress(value);
+      if (inspect === undefined) {
+        return `--inspect ${value} is not a port or an ADDRESS:PORT, like 8080 or 127.0.0.1:8080.`;
+      }
+      args.inspect = inspect;
+      return undefined;
+    },
+  },
   "--help": {
     help: "show this help",
     apply: () => undefined,
@@ -207,8 +268,19 @@ export function parseHostArgs(argv: readonly string[]): ParsedArgs {
     const problem = spec.apply(args, value);
     if (problem !== undefined) return { kind: "error", message: problem };
   }
-  const problem = checkSubnet(args);
+  const problem = checkSubnet(args) ?? checkPrefix6(args);
   return problem === undefined ? { kind: "run", args } : { kind: "error", message: problem };
+}
+
+/** "8080", "0.0.0.0:8080", "[::1]:8080": where the inspector listens (loopback by default). */
+export function parseListenAddress(value: string): { hostname: string; port: number } | undefined {
+  const match = /^(?:(\[[0-9a-fA-F:]+\]|[0-9.]+|localhost):)?([0-9]{1,5})$/.exec(value);
+  if (match === null) return undefined;
+  const port = Number(match[2]);
+  if (port > 65535) return undefined;
+  const host = match[1] ?? "127.0.0.1";
+  if (/^[0-9.]+$/.test(host) && parseIpv4(host) === undefined) return undefined;
+  return { hostname: host.replace(/^\[|\]$/g, ""), port };
 }
 
 /** The stack and the kernel side must be two different hosts of one subnet. */
@@ -230,6 +302,28 @@ function checkSubnet(args: HostArgs): string | undefined {
   }
   if (args.address === args.host) {
     return `--host and --address must be different hosts, but both are ${formatIpv4(args.host)}.`;
+  }
+  return undefined;
+}
+
+/** The IPv6 addresses: two different unicast hosts of one prefix (RFC 4291 §2.5). */
+function checkPrefix6(args: HostArgs): string | undefined {
+  const v6 = args.ipv6;
+  if (v6 === undefined) return undefined;
+  // --no-ipv6 given before --address6/--host6 turns it back on; the flags' order decides.
+  for (const [flag, address] of [
+    ["--address6", v6.address],
+    ["--host6", v6.host],
+  ] as const) {
+    if (isUnspecifiedIpv6(address) || isMulticastIpv6(address) || isLinkLocalIpv6(address)) {
+      return `${flag} ${address} is not a unicast address a host can use here: choose one like fd00::2.`;
+    }
+  }
+  if (!inIpv6Prefix(v6.host, v6.address, v6.prefixLength)) {
+    return `--host6 ${v6.host} is outside ${v6.address}/${v6.prefixLength}: the kernel side must be in the stack's prefix.`;
+  }
+  if (v6.host === v6.address) {
+    return `--host6 ${v6.host} is the stack's own address: the kernel side needs another.`;
   }
   return undefined;
 }

@@ -1,88 +1,35 @@
+#!/usr/bin/env bun
 /**
- * `bun run start`: one host on a TUN device. The kernel gets one end of a point-to-point
- * link (`--host`, default 10.0.0.1) and this process is the other (`--address`, default
- * 10.0.0.2), with every packet in between handled by our own stack:
+ * `bun run start`: one dual-stack host on a TUN device. The kernel gets one end of a
+ * point-to-point link (`--host`, default 10.0.0.1, and `--host6`, fd00::1) and this
+ * process is the other (`--address`, default 10.0.0.2, and `--address6`, fd00::2; IPv4
+ * only with `--no-ipv6`), with every packet in between handled by our own stack:
  *
  *   ping/curl ─▶ kernel ─▶ tun0 ─▶ Tun (device/tun.ts) ─▶ driver ─▶ Stack (stack/stack.ts)
  *
- * `startHost` wires device, stack, clock and driver and returns them, so services (and
- * tests) can be added on top; `main` adds the command line, logging and signals.
+ * `startHost` (lib/tun_host.ts, shared with the library's `createHost`) wires device,
+ * stack, clock and driver; `main` adds the command line, the services, logging and signals.
  *
  * Run as root: sudo bun run start -- --tun tun0 --address 10.0.0.2/24 --host 10.0.0.1
  */
-
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import type { Device } from "../device/device.ts";
-import { attachDriver, type Driver } from "../device/driver.ts";
 import { DeviceError } from "../device/libc.ts";
-import { PcapWriter, withPcap } from "../device/pcap.ts";
-import { RealClock } from "../device/real_clock.ts";
-import { systemEntropy } from "../device/system_entropy.ts";
-import { TextTrace } from "../device/text_trace.ts";
-import { Tun } from "../device/tun.ts";
+import type { Tun } from "../device/tun.ts";
+import { startInspector } from "../inspector/server.ts";
+import { type Host, startHost } from "../lib/tun_host.ts";
 import { formatIpv4 } from "../stack/address.ts";
-import { Stack } from "../stack/stack.ts";
 import { type HostArgs, parseHostArgs } from "./cli_args.ts";
 import { startEchoUnix } from "./services/echo.ts";
 import { serveOnHost } from "./services/on_host.ts";
 import type { RunningService } from "./services/service.ts";
 
-export interface Host {
-  readonly args: HostArgs;
-  readonly clock: RealClock;
-  readonly tun: Tun;
-  /** The device the stack uses: the TUN, or the TUN wrapped by the pcap recorder. */
-  readonly device: Device;
-  readonly stack: Stack;
-  readonly driver: Driver;
-  /** Stops the driver, removes the interface and flushes the pcap file. Idempotent. */
-  close(): Promise<void>;
-}
+export { type Host, startHost };
 
-/** Opens the TUN, builds the stack and starts driving it. Throws DeviceError on failure. */
-export function startHost(args: HostArgs): Host {
-  const clock = new RealClock();
-  const tun = Tun.open({
-    name: args.tun,
-    mtu: args.mtu,
-    address: `${formatIpv4(args.host)}/${args.prefixLength}`,
-    ...(args.offload === undefined ? {} : { offload: args.offload }),
-  });
-  let device: Device = tun;
-  if (args.pcap !== undefined) {
-    try {
-      device = withPcap(tun, PcapWriter.toFile(args.pcap), clock);
-    } catch (error) {
-      void tun.close();
-      throw new DeviceError(
-        "EACCES",
-        `Cannot write the pcap file ${args.pcap}: ${(error as Error).message}.`,
-      );
-    }
-  }
-  const stack = new Stack({
-    entropy: systemEntropy,
-    address: args.address,
-    prefixLength: args.prefixLength,
-    mtu: args.mtu,
-    // The TUN's offloads (unless --no-offload): TCP leaves checksums and segmentation to it.
-    offload: tun.capabilities.offload,
-    // The driver polls after every receive burst: one ACK per burst, not per segment.
-    tcp: { ackPerBurst: true },
-    ...(args.trace ? { trace: new TextTrace() } : {}),
-  });
-  const driver = attachDriver(stack, device, clock);
-  let closing: Promise<void> | undefined;
-  return {
-    args,
-    clock,
-    tun,
-    device,
-    stack,
-    driver,
-    close: () => (closing ??= driver.close()),
-  };
+/** "10.0.0.1 and fd00::1", or the IPv4 address alone with --no-ipv6. */
+function kernelSide(args: HostArgs): string {
+  const v4 = formatIpv4(args.host);
+  return args.ipv6 === undefined ? v4 : `${v4} and ${args.ipv6.host}`;
 }
 
 /** One line every `intervalMs` while traffic flows: "packets: 12 in, 12 out". */
@@ -134,8 +81,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     }
   }
   console.log(
-    services.banner(` on ${tun.name} (kernel side ${formatIpv4(args.host)}, MTU ${args.mtu})`),
+    services.banner(` on ${tun.name} (kernel side ${kernelSide(args)}, MTU ${args.mtu})`),
   );
+  const inspector =
+    host.recorder === undefined || args.inspect === undefined
+      ? undefined
+      : await startInspector(
+          {
+            stack: host.stack,
+            clock: host.clock,
+            recorder: host.recorder,
+            listening: () => services.services.running,
+          },
+          args.inspect,
+        );
+  if (inspector !== undefined) console.log(`inspector: ${inspector.url}`);
   if (tun.offloadFallback !== undefined) {
     console.log(`TUN offloads unavailable, using the plain TUN: ${tun.offloadFallback}`);
   }
@@ -157,6 +117,7 @@ export async function main(argv: readonly string[]): Promise<number> {
   process.once("SIGTERM", hurry);
   console.log(`${signal}: closing connections and ${tun.name}`);
   stopLogging();
+  inspector?.stop();
   // Stop accepting, FIN every connection, RST what is left after a short grace.
   await Promise.all([services.stop(1000), ...unix.map((service) => service.stop(1000))]);
   await host.close();

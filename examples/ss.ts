@@ -5,8 +5,9 @@
  *
  *   State        Recv-Q Send-Q Local Address:Port   Peer Address:Port    rtt/rto      cwnd  retrans
  *   ESTABLISHED       0      0 10.0.0.2:80          10.0.0.1:53422       0.4/201      14480       0
+ *   ESTABLISHED       0      0 [fd00::2]:80         [fd00::1]:53424      0.4/201      14400       0
  */
-import { formatIpv4 } from "../stack/address.ts";
+import { formatEndpoint } from "../stack/network.ts";
 import type { Stack } from "../stack/stack.ts";
 
 export interface ConnectionRow {
@@ -31,8 +32,8 @@ export function connectionRows(stack: Stack, now: number): ConnectionRow[] {
     const info = connection.info(now);
     rows.push({
       protocol: "tcp",
-      local: `${formatIpv4(connection.localAddress)}:${connection.localPort}`,
-      remote: `${formatIpv4(connection.remoteAddress)}:${connection.remotePort}`,
+      local: formatEndpoint(connection.localAddress, connection.localPort),
+      remote: formatEndpoint(connection.remoteAddress, connection.remotePort),
       state: connection.state,
       recvQ: connection.readableBytes,
       sendQ: Math.max(0, connection.options.sendBufferBytes - connection.writableBytes),
@@ -54,8 +55,11 @@ export function listeningRows(
 ): ConnectionRow[] {
   return sockets.map((socket) => ({
     protocol: socket.protocol === "udp" ? "udp" : "tcp",
-    local: `${socket.address ?? "0.0.0.0"}:${socket.port}`,
-    remote: "0.0.0.0:*",
+    // IPv6 addresses in brackets, as ss prints them ("[::]:80", RFC 5952 §6).
+    local: socket.address?.includes(":")
+      ? `[${socket.address}]:${socket.port}`
+      : `${socket.address ?? "0.0.0.0"}:${socket.port}`,
+    remote: socket.address?.includes(":") ? "[::]:*" : "0.0.0.0:*",
     state: socket.protocol === "udp" ? "UNCONN" : "LISTEN",
     recvQ: 0,
     sendQ: 0,

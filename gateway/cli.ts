@@ -43,7 +43,7 @@ const OPTIONS: Record<string, { value?: string; help: string; apply: Apply }> = 
     apply: (a, v) => void (a.tun = v),
   },
   "--forward": {
-    value: "tcp:[ADDR:]HPORT:IPORT",
+    value: "tcp|udp:[ADDR:]HPORT:IPORT",
     help: "inbound forward from a host port to the namespace (repeatable)",
     apply(a, v) {
       const spec = parseForward(v);
@@ -121,6 +121,11 @@ const OPTIONS: Record<string, { value?: string; help: string; apply: Apply }> = 
     help: "bytes held per TCP flow and direction (default 262144)",
     apply: limit("flowBufferBytes"),
   },
+  "--socket-buffer": {
+    value: "BYTES",
+    help: "SO_SNDBUF/SO_RCVBUF of our side of each TCP flow (default 1048576)",
+    apply: limit("socketBufferBytes"),
+  },
   "--udp-idle": {
     value: "MS",
     help: "UDP mapping idle timeout (default 120000)",
@@ -179,7 +184,7 @@ function limit(field: keyof GatewayConfig["limits"]): Apply {
 export function gatewayHelp(): string {
   const lines = ["usage: bun run start -- --gateway [--netns NAME] [options]", ""];
   for (const [name, spec] of Object.entries(OPTIONS)) {
-    lines.push(`  ${`${name}${spec.value ? ` ${spec.value}` : ""}`.padEnd(36)}${spec.help}`);
+    lines.push(`  ${`${name}${spec.value ? ` ${spec.value}` : ""}`.padEnd(38)}${spec.help}`);
   }
   return lines.join("\n");
 }

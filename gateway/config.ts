@@ -14,6 +14,8 @@ export interface GatewayLimits {
   maxPendingConnects: number;
   /** Bytes a TCP flow holds in the gateway beyond our socket buffers, each way. */
   flowBufferBytes: number;
+  /** SO_SNDBUF and SO_RCVBUF of our side of each forwarded connection. */
+  socketBufferBytes: number;
   /** A host connect that has not finished by then is given up (the inner SYN goes unanswered). */
   connectTimeoutMs: number;
   /** RFC 4787 REQ-5: a UDP mapping lives at least two minutes without traffic. */
@@ -45,6 +47,7 @@ export function defaultGatewayLimits(): GatewayLimits {
     maxFlows: 4096,
     maxPendingConnects: 256,
     flowBufferBytes: 256 * 1024,
+    socketBufferBytes: 1024 * 1024,
     connectTimeoutMs: 30_000,
     udpIdleMs: 120_000,
     acceptTimeoutMs: 30_000,

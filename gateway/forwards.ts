@@ -2,34 +2,36 @@
  * Inbound port forwarding (`--forward tcp:[HOSTADDR:]HOSTPORT:INNERPORT`): a host
  * socket listens in the gateway's namespace; each connection to it is carried through
  * our TCP to the inner namespace at INNERPORT, from the gateway's own address, with the
- * same relay as outbound flows (tcp_relay.ts). Forwards can be added and removed while
- * the gateway runs (`Gateway.addForward`).
+ * same relay as outbound flows (tcp_relay.ts). `udp:...` forwards datagrams the same way
+ * (udp_forward.ts). Forwards can be added and removed while the gateway runs
+ * (`Gateway.addForward`).
  */
 import type { SocketHandler, TCPSocketListener } from "bun";
 import { formatIpv4, parseIpv4 } from "../stack/address.ts";
 import { HOST_HANDLERS, TcpFlow, type TcpRelayContext } from "./tcp_relay.ts";
 
 export interface ForwardSpec {
-  readonly protocol: "tcp";
+  readonly protocol: "tcp" | "udp";
   /** Where the host socket listens; default 127.0.0.1. */
   readonly hostAddress: string;
   readonly hostPort: number;
   readonly innerPort: number;
 }
 
-/** `tcp:[HOSTADDR:]HOSTPORT:INNERPORT`, or a sentence saying what is wrong. */
+/** `tcp|udp:[HOSTADDR:]HOSTPORT:INNERPORT`, or a sentence saying what is wrong. */
 export function parseForward(text: string): ForwardSpec | string {
   const parts = text.split(":");
-  const usage = `--forward ${text} is not tcp:[HOSTADDR:]HOSTPORT:INNERPORT, like tcp:8080:80.`;
-  if (parts[0] === "udp") return `--forward ${text}: only tcp forwards are implemented.`;
-  if (parts[0] !== "tcp" || parts.length < 3 || parts.length > 4) return usage;
+  const usage = `--forward ${text} is not tcp|udp:[HOSTADDR:]HOSTPORT:INNERPORT, like tcp:8080:80.`;
+  const protocol = parts[0];
+  if ((protocol !== "tcp" && protocol !== "udp") || parts.length < 3 || parts.length > 4)
+    return usage;
   const hostAddress = parts.length === 4 ? parts[1]! : "127.0.0.1";
   const [hostPort, innerPort] = parts.slice(-2).map(Number) as [number, number];
   if (parseIpv4(hostAddress) === undefined) return usage;
   for (const port of [hostPort, innerPort]) {
     if (!Number.isInteger(port) || port < 1 || port > 65535) return usage;
   }
-  return { protocol: "tcp", hostAddress, hostPort, innerPort };
+  return { protocol, hostAddress, hostPort, innerPort };
 }
 
 export interface RunningForward {

@@ -32,6 +32,7 @@ import { Firewall } from "./firewall.ts";
 import { type ForwardSpec, type RunningForward, startForward } from "./forwards.ts";
 import { NatTable } from "./nat_table.ts";
 import { TcpFlow, type TcpRelayContext } from "./tcp_relay.ts";
+import { startUdpForward } from "./udp_forward.ts";
 import { UdpRelay } from "./udp_relay.ts";
 
 const PENDING: SynVerdict = { kind: "pending" };
@@ -78,9 +79,9 @@ export class Gateway implements Forwarder {
       table: this.table,
       limits: this.config.limits,
       now: () => host.now(),
-      redeliver: (packet) =>
+      redeliver: (syn) =>
         queueMicrotask(() => {
-          stack.receive(packet, host.now());
+          stack.receive(syn.packet, host.now(), syn.checksumValid);
           host.kick();
         }),
       forget: (flow) => {
@@ -101,21 +102,38 @@ export class Gateway implements Forwarder {
     });
     this.listenFd = api.socket("inet", "stream");
     api.setsockopt(this.listenFd, "IP_TRANSPARENT", true);
+    // Accepted connections inherit these: the window toward the client (send) and the
+    // one we advertise to it (receive), each part of the per-flow bound.
+    api.setsockopt(this.listenFd, "SO_SNDBUF", this.config.limits.socketBufferBytes);
+    api.setsockopt(this.listenFd, "SO_RCVBUF", this.config.limits.socketBufferBytes);
     api.listen(this.listenFd, 1024);
     void this.acceptLoop(api, this.listenFd);
-    for (const spec of this.config.forwards) this.addForward(spec);
+    for (const spec of this.config.forwards) {
+      this.addForward(spec).catch((error: Error) => {
+        console.error(
+          `--forward ${spec.protocol}:${spec.hostAddress}:${spec.hostPort}: ${error.message}`,
+        );
+      });
+    }
   }
 
-  /** Adds an inbound forward while running (forwards.ts). */
-  addForward(spec: ForwardSpec): void {
+  /** Adds an inbound forward while running (forwards.ts, udp_forward.ts). */
+  async addForward(spec: ForwardSpec): Promise<void> {
     const context = this.relayContext!;
+    const inner = this.config.innerAddress;
+    if (spec.protocol === "udp") {
+      this.running.push(await startUdpForward(context, spec, inner));
+      return;
+    }
     const register = (flow: TcpFlow) => this.flows.set(flow.key, flow);
-    this.running.push(startForward(context, spec, this.config.innerAddress, register));
+    this.running.push(startForward(context, spec, inner, register));
   }
 
-  /** Removes the forward listening on `hostPort`; its connections go on. */
-  removeForward(hostPort: number): boolean {
-    const index = this.running.findIndex((f) => f.spec.hostPort === hostPort);
+  /** Removes the forward of `protocol` listening on `hostPort`; TCP connections go on. */
+  removeForward(protocol: "tcp" | "udp", hostPort: number): boolean {
+    const index = this.running.findIndex(
+      (f) => f.spec.protocol === protocol && f.spec.hostPort === hostPort,
+    );
     if (index < 0) return false;
     this.running[index]!.stop();
     this.running.splice(index, 1);

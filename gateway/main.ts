@@ -61,6 +61,8 @@ export function startGateway(args: GatewayArgs): RunningGateway {
     mtu: args.mtu,
     entropy: systemEntropy,
     tcp: { ackPerBurst: true },
+    // The TUN's offloads, as the demo host uses them: TCP leaves checksums and segmentation to it.
+    offload: tun.capabilities.offload,
     forwarder: gateway,
     ...(trace === undefined ? {} : { trace }),
   });
@@ -150,7 +152,7 @@ export async function gatewayMain(argv: readonly string[]): Promise<number> {
   console.log(
     `tstcp gateway: ${running.tun.name} in ${where} as ${formatIpv4(config.innerAddress)}/${config.prefixLength}, ` +
       `gateway ${formatIpv4(config.gatewayAddress)}, DNS ${formatIpv4(config.dnsAddress)}; ` +
-      `${config.forwards.map((f) => `forward ${f.hostAddress}:${f.hostPort} -> ${f.innerPort}`).join(", ") || "no forwards"} (SIGUSR1: NAT table)`,
+      `${config.forwards.map((f) => `forward ${f.protocol} ${f.hostAddress}:${f.hostPort} -> ${f.innerPort}`).join(", ") || "no forwards"} (SIGUSR1: NAT table)`,
   );
   const signal = await new Promise<string>((resolve) => {
     process.once("SIGINT", () => resolve("SIGINT"));

@@ -34,7 +34,7 @@ export interface TcpRelayContext {
   readonly limits: GatewayLimits;
   now(): number;
   /** Hands a SYN the stack was told to hold back to `Stack.receive` again. */
-  redeliver(packet: Uint8Array): void;
+  redeliver(syn: SynRequest): void;
   /** The flow is finished (or never started): drop it from the gateway's map. */
   forget(flow: TcpFlow): void;
   trace(line: string): void;
@@ -139,7 +139,7 @@ export class TcpFlow {
       () => this.abort("inner handshake timed out"),
       this.context.limits.acceptTimeoutMs,
     );
-    if (this.syn !== undefined) this.context.redeliver(this.syn.packet);
+    if (this.syn !== undefined) this.context.redeliver(this.syn);
   }
 
   hostFailed(error: Error): void {
@@ -150,7 +150,7 @@ export class TcpFlow {
     this.context.stats.count(code === "ECONNREFUSED" ? "gwTcpRefused" : "gwTcpUnreachable");
     this.context.trace(`gateway: tcp ${this.describe()} ${code ?? error.message}`);
     this.context.table.remove(this.entry);
-    if (this.syn !== undefined) this.context.redeliver(this.syn.packet);
+    if (this.syn !== undefined) this.context.redeliver(this.syn);
   }
 
   private connectTimedOut(): void {
@@ -158,7 +158,7 @@ export class TcpFlow {
     this.phase = "unreachable";
     this.context.stats.count("gwTcpConnectTimeouts");
     this.context.table.remove(this.entry);
-    if (this.syn !== undefined) this.context.redeliver(this.syn.packet);
+    if (this.syn !== undefined) this.context.redeliver(this.syn);
   }
 
   /** The inner handshake completed: `fd` is the accepted socket. Both pumps start. */

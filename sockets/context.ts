@@ -3,8 +3,9 @@
  * kick, the port tables), and the claiming of a local address and port, shared by TCP
  * and UDP: `claimPort` for bind(), `claimConnectEndpoint` for connect().
  */
-import { ANY_ADDRESS, formatIpv4 } from "../stack/address.ts";
 import type { Clock } from "../stack/clock.ts";
+import { UNSPECIFIED_IPV6 } from "../stack/ipv6/address.ts";
+import { formatAddress, formatEndpoint, type IpAddress, isAnyAddress } from "../stack/network.ts";
 import type { TcpConnectionOptions } from "../stack/tcp/connection.ts";
 import { SocketError } from "./errors.ts";
 import type { SocketStack } from "./layers.ts";
@@ -21,20 +22,28 @@ export interface SocketContext {
   readonly tcpDefaults: () => TcpConnectionOptions;
 }
 
-/** An address and port as people write them, for messages: "10.0.0.1:9". */
-export function formatEndpoint(address: number, port: number): string {
-  return `${formatIpv4(address)}:${port}`;
-}
+/** An address and port as people write them, for messages: "10.0.0.1:9", "[fd00::1]:9". */
+export { formatEndpoint } from "../stack/network.ts";
 
-/** bind() accepts 0.0.0.0 (any) or the stack's own address; anything else is not ours. */
-export function checkLocalAddress(context: SocketContext, address: number, syscall: string): void {
-  if (address !== 0 && address !== context.stack.address) {
-    throw new SocketError(
-      "EADDRNOTAVAIL",
-      syscall,
-      `${formatIpv4(address)} is not an address of this stack (${formatIpv4(context.stack.address)})`,
-    );
-  }
+/**
+ * bind() accepts the family's wildcard (0.0.0.0, ::) or one of the stack's own
+ * addresses; anything else is not ours (EADDRNOTAVAIL, as Linux).
+ */
+export function checkLocalAddress(
+  context: SocketContext,
+  address: IpAddress,
+  syscall: string,
+): void {
+  if (isAnyAddress(address)) return;
+  const { stack } = context;
+  const ours = typeof address === "number" ? stack.address : stack.address6;
+  if (address === ours && ours !== UNSPECIFIED_IPV6) return;
+  const have = ours === undefined || ours === UNSPECIFIED_IPV6 ? "none" : formatAddress(ours);
+  throw new SocketError(
+    "EADDRNOTAVAIL",
+    syscall,
+    `${formatAddress(address)} is not an address of this stack (${have})`,
+  );
 }
 
 /**
@@ -44,39 +53,55 @@ export function checkLocalAddress(context: SocketContext, address: number, sysca
 export function claimPort(
   context: SocketContext,
   table: PortTable,
-  request: { address: number; port: number; reuseAddress: boolean; syscall: string },
+  request: {
+    address: IpAddress;
+    port: number;
+    reuseAddress: boolean;
+    syscall: string;
+    v6Only?: boolean;
+  },
 ): Binding {
   const { address, port, reuseAddress, syscall } = request;
+  const v6Only = request.v6Only === true && address === UNSPECIFIED_IPV6;
   checkLocalAddress(context, address, syscall);
   const name = table.protocol.toUpperCase();
-  const chosen = port === 0 ? table.chooseEphemeral(address, context.stack.random) : port;
+  const chosen = port === 0 ? table.chooseEphemeral(address, context.stack.random, v6Only) : port;
   if (chosen === undefined) {
     throw new SocketError("EADDRINUSE", syscall, `no ephemeral ${name} port is free`);
   }
-  if (table.conflicts(address, chosen, reuseAddress)) {
+  if (table.conflicts(address, chosen, reuseAddress, v6Only)) {
     const detail = `${name} ${formatEndpoint(address, chosen)} is already in use`;
     throw new SocketError("EADDRINUSE", syscall, detail);
   }
-  const binding = { address, port: chosen, reuseAddress, listening: false };
+  const binding = { address, port: chosen, reuseAddress, listening: false, v6Only };
   table.add(binding);
   return binding;
 }
 
 /**
  * connect(): the local side of a new TCP connection: the bound port, or (like Linux's
- * autobind) an ephemeral one, claimed here; the address is the stack's own when the
- * socket is bound to 0.0.0.0. The four-tuple must be new (RFC 9293 §3.4: it names the
- * connection).
+ * autobind) an ephemeral one, claimed here; the address is the stack's own in the
+ * peer's family when the socket is bound to a wildcard. The four-tuple must be new
+ * (RFC 9293 §3.4: it names the connection).
  */
 export function claimConnectEndpoint(
   context: SocketContext,
   bound: Binding | undefined,
-  request: { remote: { address: number; port: number }; reuseAddress: boolean },
-): { local: { address: number; port: number }; binding: Binding } {
+  request: {
+    remote: { address: IpAddress; port: number };
+    reuseAddress: boolean;
+    /** The socket's family wildcard, for the autobound port. */
+    any: IpAddress;
+  },
+): { local: { address: IpAddress; port: number }; binding: Binding } {
   const { stack, tcpPorts } = context;
   const { address, port } = request.remote;
-  const bindAddress = bound?.address ?? ANY_ADDRESS;
-  const localAddress = bindAddress === ANY_ADDRESS ? stack.address : bindAddress;
+  const bindAddress = bound?.address ?? request.any;
+  const localAddress = isAnyAddress(bindAddress) ? localAddressFor(context, address) : bindAddress;
+  if (typeof localAddress !== typeof address) {
+    const detail = `bound to ${formatAddress(localAddress)}, which cannot reach ${formatAddress(address)}`;
+    throw new SocketError("ENETUNREACH", "connect", detail);
+  }
   const fresh = (p: number) => !stack.tcp.fourTupleInUse(localAddress, p, address, port);
   if (bound !== undefined) {
     if (!fresh(bound.port)) {
@@ -87,18 +112,35 @@ export function claimConnectEndpoint(
   }
   // RFC 6056 §2.3: what must be unused on this system is the connection's instance-id
   // (the four-tuple), so a port whose old connection with another peer waits in
-  // TIME-WAIT may serve a new one, as in Linux.
+  // TIME-WAIT may serve a new one, as in Linux. The same over IPv6 (RFC 6056 §1).
   const suitable = (p: number) => !tcpPorts.socketConflicts(localAddress, p, false) && fresh(p);
   const chosen = ephemeralPort(stack.random, suitable);
   if (chosen === undefined) {
     throw new SocketError("EADDRNOTAVAIL", "connect", "no ephemeral TCP port is free");
   }
   const binding = {
-    address: ANY_ADDRESS,
+    address: request.any,
     port: chosen,
     reuseAddress: request.reuseAddress,
     listening: false,
   };
   tcpPorts.add(binding);
   return { local: { address: localAddress, port: chosen }, binding };
+}
+
+/**
+ * The stack's own address in the family of `remote` (the source a wildcard-bound socket
+ * uses); EADDRNOTAVAIL for an IPv6 peer when the stack has IPv6 off.
+ */
+export function localAddressFor(context: SocketContext, remote: IpAddress): IpAddress {
+  const { stack } = context;
+  if (typeof remote === "number") return stack.address;
+  if (stack.address6 === undefined || stack.address6 === UNSPECIFIED_IPV6) {
+    throw new SocketError(
+      "ENETUNREACH",
+      "connect",
+      `IPv6 is off in this stack: ${remote} cannot be reached`,
+    );
+  }
+  return stack.address6;
 }

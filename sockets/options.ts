@@ -24,6 +24,9 @@
  *                  (Linux's IP_TRANSPARENT; stack/forwarding.ts); set it before listen()
  *   SO_ERROR       read-only: the pending error, cleared by reading it (0 if none)
  *   TCP_INFO       read-only: RFC 9293 §3.10.6 STATUS as an object
+ *   IPV6_V6ONLY    inet6 only (RFC 3493 §5.3): on ::, IPv6 peers only, no IPv4-mapped
+ *                  ones; set it before bind (Linux: EINVAL after). Off by default, as
+ *                  Linux's net.ipv6.bindv6only=0
  */
 import { DEFAULT_RECEIVE_QUEUE_BYTES } from "../stack/udp/binding.ts";
 import { SocketError } from "./errors.ts";
@@ -43,7 +46,8 @@ export type SocketOption =
   | "TCP_USER_TIMEOUT"
   | "TCP_NODELAY"
   | "TCP_CONGESTION"
-  | "IP_TRANSPARENT";
+  | "IP_TRANSPARENT"
+  | "IPV6_V6ONLY";
 
 export type SocketOptionValue = number | boolean | Linger | string;
 
@@ -68,6 +72,9 @@ export function setOption(
       return;
     case "SO_BROADCAST":
       socket.broadcast = flag(option, value);
+      return;
+    case "IPV6_V6ONLY":
+      inet6Only(socket, option).v6Only = flag(option, value);
       return;
     case "SO_RCVBUF":
     case "SO_SNDBUF":
@@ -116,6 +123,11 @@ export function getOption(socket: TcpSocket | UdpSocket, option: string): unknow
       return socket.takeError() ?? 0;
     case "SO_REUSEADDR":
       return socket.reuseAddress;
+    case "IPV6_V6ONLY":
+      if (socket.family !== "inet6") {
+        throw new SocketError("ENOPROTOOPT", "getsockopt", `${option} is for inet6 sockets`);
+      }
+      return socket.v6Only;
     case "SO_BROADCAST":
       return socket.broadcast;
     case "SO_RCVBUF":
@@ -147,6 +159,17 @@ export function getOption(socket: TcpSocket | UdpSocket, option: string): unknow
     default:
       throw unknownOption(option, "getsockopt");
   }
+}
+
+/** An IPv6-level option: ENOPROTOOPT on an inet socket; EINVAL once bound (Linux). */
+function inet6Only(socket: TcpSocket | UdpSocket, option: string): TcpSocket | UdpSocket {
+  if (socket.family !== "inet6") {
+    throw new SocketError("ENOPROTOOPT", "setsockopt", `${option} is for inet6 sockets`);
+  }
+  if (socket.localName().port !== 0) {
+    throw new SocketError("EINVAL", "setsockopt", `${option} must be set before bind`);
+  }
+  return socket;
 }
 
 function setBuffer(

@@ -4,7 +4,9 @@
  *
  * Conflict rules, as Linux applies them (inet_csk_bind_conflict, udp_lib_get_port):
  *  - two bindings on one port clash when their addresses overlap: equal, or either is
- *    the wildcard 0.0.0.0 ("any local address");
+ *    a wildcard ("any local address") that covers the other's family: 0.0.0.0 covers
+ *    IPv4; :: covers IPv6, and IPv4 too unless IPV6_V6ONLY (Linux inet6_bind_conflict:
+ *    one port space for both families, a dual-stack :: holds the IPv4 port as well);
  *  - unless both sockets set SO_REUSEADDR and, for TCP, the one already there is not
  *    listening (two listeners on one address never share a port);
  *  - a port still held inside the stack by a connection whose socket is gone (TIME-WAIT,
@@ -16,6 +18,7 @@
  * walk up until a port is free. The random source is the stack's: seeded in tests,
  * seeded from the CSPRNG in production.
  */
+import { type IpAddress, isAnyAddress } from "../stack/network.ts";
 import type { Random } from "../stack/random.ts";
 
 /** RFC 6056 §2.1: the IANA "Dynamic and/or Private Ports" range. */
@@ -23,9 +26,11 @@ export const EPHEMERAL_LOW = 49152;
 export const EPHEMERAL_HIGH = 65535;
 
 export interface Binding {
-  readonly address: number;
+  readonly address: IpAddress;
   readonly port: number;
   readonly reuseAddress: boolean;
+  /** On ::, IPv6 only (IPV6_V6ONLY): the IPv4 port stays free. */
+  readonly v6Only?: boolean;
   /** TCP: the socket is listening (listeners never share a port). */
   listening: boolean;
 }
@@ -39,21 +44,26 @@ export class PortTable {
    */
   constructor(
     readonly protocol: "tcp" | "udp",
-    private readonly heldByStack: (address: number, port: number) => boolean,
+    private readonly heldByStack: (address: IpAddress, port: number, v6Only: boolean) => boolean,
   ) {}
 
   /** True if binding (`address`, `port`) with this SO_REUSEADDR setting would clash. */
-  conflicts(address: number, port: number, reuseAddress: boolean): boolean {
+  conflicts(address: IpAddress, port: number, reuseAddress: boolean, v6Only = false): boolean {
     return (
-      this.socketConflicts(address, port, reuseAddress) ||
-      (!reuseAddress && this.heldByStack(address, port))
+      this.socketConflicts(address, port, reuseAddress, v6Only) ||
+      (!reuseAddress && this.heldByStack(address, port, v6Only))
     );
   }
 
   /** Only the clash with other sockets' bindings (not with connections left in the stack). */
-  socketConflicts(address: number, port: number, reuseAddress: boolean): boolean {
+  socketConflicts(
+    address: IpAddress,
+    port: number,
+    reuseAddress: boolean,
+    v6Only = false,
+  ): boolean {
     for (const other of this.byPort.get(port) ?? []) {
-      if (!overlap(address, other.address)) continue;
+      if (!overlap({ address, v6Only }, other)) continue;
       const shareable = reuseAddress && other.reuseAddress;
       if (!shareable || (this.protocol === "tcp" && other.listening)) return true;
     }
@@ -63,7 +73,7 @@ export class PortTable {
   /** listen(): true if another socket overlapping `binding` already listens on its port. */
   listenerConflicts(binding: Binding): boolean {
     for (const other of this.byPort.get(binding.port) ?? []) {
-      if (other !== binding && other.listening && overlap(binding.address, other.address)) {
+      if (other !== binding && other.listening && overlap(binding, other)) {
         return true;
       }
     }
@@ -87,8 +97,8 @@ export class PortTable {
   }
 
   /** RFC 6056 §3.3.1 Algorithm 1; undefined when every ephemeral port is taken. */
-  chooseEphemeral(address: number, random: Random): number | undefined {
-    return ephemeralPort(random, (port) => !this.conflicts(address, port, false));
+  chooseEphemeral(address: IpAddress, random: Random, v6Only = false): number | undefined {
+    return ephemeralPort(random, (port) => !this.conflicts(address, port, false, v6Only));
   }
 }
 
@@ -106,7 +116,22 @@ export function ephemeralPort(
   return undefined;
 }
 
-/** Two local addresses overlap if they are equal or either is 0.0.0.0 (any). */
-function overlap(a: number, b: number): boolean {
-  return a === 0 || b === 0 || a === b;
+type Bound = { readonly address: IpAddress; readonly v6Only?: boolean };
+
+/**
+ * Two local addresses overlap if they are equal, or one is a wildcard and the families
+ * they take meet: 0.0.0.0 takes IPv4; :: takes IPv6, and IPv4 unless v6-only.
+ */
+function overlap(a: Bound, b: Bound): boolean {
+  if (a.address === b.address) return true;
+  if (!isAnyAddress(a.address) && !isAnyAddress(b.address)) return false;
+  const fa = familiesOf(a);
+  const fb = familiesOf(b);
+  return (fa & fb) !== 0;
+}
+
+/** The families a binding takes, as bits: 1 IPv4, 2 IPv6. */
+function familiesOf(b: Bound): number {
+  if (typeof b.address === "number") return 1;
+  return b.address === "::" && b.v6Only !== true ? 3 : 2;
 }

@@ -14,10 +14,13 @@
  *  - buffer sizes are taken as given (Linux doubles SO_RCVBUF/SO_SNDBUF for bookkeeping);
  *  - TCP_CONGESTION takes and gives a string ("cubic", "newreno"; "reno" means newreno).
  */
-import { ANY_ADDRESS, formatIpv4, parseIpv4, subnetBroadcast } from "../stack/address.ts";
+import { isMulticast, LIMITED_BROADCAST, subnetBroadcast } from "../stack/address.ts";
 import type { Clock } from "../stack/clock.ts";
+import { isMulticastIpv6 } from "../stack/ipv6/address.ts";
+import { formatAddress, type IpAddress, isAnyAddress } from "../stack/network.ts";
 import type { TcpConnectionOptions } from "../stack/tcp/connection.ts";
 import { invalidOpenAddress } from "../stack/tcp/remote_address.ts";
+import { formatSocketAddress, parseSocketAddress } from "./addresses.ts";
 import type { SocketContext } from "./context.ts";
 import { DescriptorTable } from "./descriptors.ts";
 import { EpollInstance } from "./epoll.ts";
@@ -54,21 +57,31 @@ export class SocketApi {
       clock,
       kick,
       tcpDefaults,
-      tcpPorts: new PortTable("tcp", (address, port) => stack.tcp.portInUse(address, port)),
+      tcpPorts: new PortTable("tcp", (address, port, v6Only) =>
+        stack.tcp.portInUse(address, port, v6Only),
+      ),
       udpPorts: new PortTable("udp", (address, port) => stack.udp.portInUse(address, port)),
     };
   }
 
   /**
-   * socket(AF_INET | AF_UNIX, SOCK_STREAM | SOCK_DGRAM, 0): the lowest free descriptor,
-   * from 3. "unix" sockets are the kernel's (sockets/unix/): other processes reach them.
+   * socket(AF_INET | AF_INET6 | AF_UNIX, SOCK_STREAM | SOCK_DGRAM, 0): the lowest free
+   * descriptor, from 3. An inet6 socket speaks IPv6, and IPv4 too through IPv4-mapped
+   * addresses (RFC 3493 §3.7) unless IPV6_V6ONLY is set; "datagram" is a synonym of
+   * "dgram". "unix" sockets are the kernel's (sockets/unix/): other processes reach them.
    */
-  socket(domain: "inet" | "unix", type: "stream" | "dgram"): number {
-    if (domain === "unix") return this.table.allocate(UnixSocket.open(type), "socket");
-    if (domain !== "inet")
+  socket(domain: "inet" | "inet6" | "unix", type: "stream" | "dgram" | "datagram"): number {
+    if (domain === "unix") {
+      return this.table.allocate(UnixSocket.open(type === "datagram" ? "dgram" : type), "socket");
+    }
+    if (domain !== "inet" && domain !== "inet6")
       throw new SocketError("EAFNOSUPPORT", "socket", `unknown domain ${String(domain)}`);
-    if (type === "stream") return this.table.allocate(new TcpSocket(this.context), "socket");
-    if (type === "dgram") return this.table.allocate(new UdpSocket(this.context), "socket");
+    if (type === "stream") {
+      return this.table.allocate(new TcpSocket(this.context, domain), "socket");
+    }
+    if (type === "dgram" || type === "datagram") {
+      return this.table.allocate(new UdpSocket(this.context, domain), "socket");
+    }
     throw new SocketError("EINVAL", "socket", `unknown socket type ${String(type)}`);
   }
 
@@ -86,7 +99,8 @@ export class SocketApi {
   }
 
   /**
-   * "0.0.0.0" binds every local address; port 0 picks an ephemeral port (RFC 6056).
+   * "0.0.0.0" (inet) or "::" (inet6) binds every local address; port 0 picks an
+   * ephemeral port (RFC 6056).
    * A Unix-domain socket binds a path (or "@abstract", or "" to autobind); no port.
    */
   bind(fd: number, address: string, port?: number): void {
@@ -95,7 +109,8 @@ export class SocketApi {
       unix.bind(address);
       return;
     }
-    this.anySocket(fd, "bind").bind(parseAddress(address, "bind"), checkPort(port, "bind"));
+    const socket = this.anySocket(fd, "bind");
+    socket.bind(addressFor(socket, address, "bind"), checkPort(port, "bind"));
   }
 
   listen(fd: number, backlog: number = DEFAULT_BACKLOG): void {
@@ -118,18 +133,23 @@ export class SocketApi {
     const unix = this.unixSocket(fd, "connect");
     if (unix !== undefined) return unix.connect(address);
     const socket = this.anySocket(fd, "connect");
-    const remote = parseAddress(address, "connect");
+    const remote = addressFor(socket, address, "connect");
     const remotePort = checkPort(port, "connect");
     if (socket instanceof UdpSocket) {
-      if (remote === ANY_ADDRESS && remotePort !== 0) throw unreachable(remote);
+      if (isAnyAddress(remote) && remotePort !== 0) throw unreachable(remote);
       socket.connect(remote, remotePort);
     } else {
-      // TCP talks to one host: not to nobody (0.0.0.0), a broadcast or a group (RFC 9293
+      // TCP talks to one host: not to nobody (0.0.0.0, ::), a broadcast or a group (RFC 9293
       // MUST-46, stack/tcp/remote_address.ts; Linux: ENETUNREACH).
-      const { address: ours, prefixLength = 32 } = this.context.stack;
-      const directed =
-        prefixLength < 31 ? subnetBroadcast({ address: ours, prefixLength }) : undefined;
-      if (invalidOpenAddress(remote, directed) !== undefined) throw unreachable(remote);
+      if (isAnyAddress(remote) || isGroup(remote)) throw unreachable(remote);
+      if (typeof remote === "number") {
+        const { address: ours, prefixLength = 32 } = this.context.stack;
+        const directed =
+          prefixLength < 31 && typeof ours === "number"
+            ? subnetBroadcast({ address: ours, prefixLength })
+            : undefined;
+        if (invalidOpenAddress(remote, directed) !== undefined) throw unreachable(remote);
+      }
       await socket.connect(remote, remotePort);
     }
   }
@@ -195,7 +215,7 @@ export class SocketApi {
     if (unix !== undefined) return unix.sendTo(data, address);
     const socket = this.anySocket(fd, "sendto");
     if (socket instanceof TcpSocket) return socket.send(data);
-    return socket.sendTo(data, parseAddress(address, "sendto"), checkPort(port, "sendto"));
+    return socket.sendTo(data, addressFor(socket, address, "sendto"), checkPort(port, "sendto"));
   }
 
   /** As `recv`, with the sender's address (for a stream, its one peer). */
@@ -211,10 +231,11 @@ export class SocketApi {
       // A stream has one peer; after a reset there is none left to name (0.0.0.0:0).
       const data = await socket.receive(max, flags);
       const peer = socket.peerNameOrNone();
-      return { data, address: formatIpv4(peer.address), port: peer.port };
+      return { data, address: formatSocketAddress(peer.address, socket.family), port: peer.port };
     }
     const datagram = await socket.receiveFrom(max, "recvfrom", flags);
-    return { data: datagram.data, address: formatIpv4(datagram.address), port: datagram.port };
+    const address = formatSocketAddress(datagram.address, socket.family);
+    return { data: datagram.data, address, port: datagram.port };
   }
 
   shutdown(fd: number, how: Shutdown): void {
@@ -235,15 +256,22 @@ export class SocketApi {
   getsockname(fd: number): { address: string; port: number } {
     const unix = this.unixSocket(fd, "getsockname");
     if (unix !== undefined) return { address: unix.localName(), port: 0 };
-    const { address, port } = this.anySocket(fd, "getsockname").localName();
-    return { address: formatIpv4(address), port };
+    const socket = this.anySocket(fd, "getsockname");
+    const { address, port } = socket.localName();
+    return { address: formatSocketAddress(address, socket.family), port };
   }
 
   getpeername(fd: number): { address: string; port: number } {
     const unix = this.unixSocket(fd, "getpeername");
     if (unix !== undefined) return { address: unix.peerName(), port: 0 };
-    const { address, port } = this.anySocket(fd, "getpeername").peerName();
-    return { address: formatIpv4(address), port };
+    const socket = this.anySocket(fd, "getpeername");
+    const { address, port } = socket.peerName();
+    return { address: formatSocketAddress(address, socket.family), port };
+  }
+
+  /** The family a descriptor's socket was made with ("inet" or "inet6"). */
+  family(fd: number): "inet" | "inet6" {
+    return this.anySocket(fd, "getsockname").family;
   }
 
   setsockopt(fd: number, option: SocketOption, value: SocketOptionValue): void {
@@ -307,6 +335,12 @@ export class SocketApi {
     return this.epoll(epfd).wait(maxEvents, timeoutMs, this.context.clock);
   }
 
+  /** Whether the stack has an IPv6 address (inet6 sockets open either way, as on Linux). */
+  get hasIpv6(): boolean {
+    const address6 = this.context.stack.address6;
+    return address6 !== undefined && address6 !== "::";
+  }
+
   /** Open descriptors (sockets and epoll instances). */
   get openDescriptors(): number {
     return this.table.size;
@@ -352,12 +386,15 @@ function noOutOfBand<T>(data: T, flags: { oob?: boolean } | undefined, syscall: 
   return data;
 }
 
-function parseAddress(text: string, syscall: string): number {
-  const address = typeof text === "string" ? parseIpv4(text) : undefined;
-  if (address === undefined) {
-    throw new SocketError("EINVAL", syscall, `${JSON.stringify(text)} is not an IPv4 address`);
-  }
-  return address;
+/** The address text for this socket's family (sockets/addresses.ts). */
+function addressFor(socket: TcpSocket | UdpSocket, text: string, syscall: string): IpAddress {
+  return parseSocketAddress(text, socket.family, syscall, socket.v6Only);
+}
+
+/** A broadcast or multicast address: not one host. */
+function isGroup(address: IpAddress): boolean {
+  if (typeof address !== "number") return isMulticastIpv6(address);
+  return address === LIMITED_BROADCAST || isMulticast(address);
 }
 
 function checkPort(port: number | undefined, syscall: string): number {
@@ -374,10 +411,10 @@ function checkLength(maxBytes: number, syscall: string): number {
   return maxBytes;
 }
 
-function unreachable(address: number): SocketError {
+function unreachable(address: IpAddress): SocketError {
   return new SocketError(
     "ENETUNREACH",
     "connect",
-    `${formatIpv4(address)} is not a host one can connect to`,
+    `${formatAddress(address)} is not a host one can connect to`,
   );
 }

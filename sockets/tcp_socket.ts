@@ -9,7 +9,7 @@
  * Errors from the peer are reported once, as Linux does: the next call that can report
  * it throws (or SO_ERROR returns it); after that, reads see end of stream and writes EPIPE.
  */
-import { ANY_ADDRESS } from "../stack/address.ts";
+import type { AddressFamily, IpAddress } from "../stack/network.ts";
 import type {
   TcpConnection,
   TcpConnectionOptions,
@@ -17,6 +17,7 @@ import type {
   TcpListener,
   TcpState,
 } from "../stack/tcp/connection.ts";
+import { wildcardOf } from "./addresses.ts";
 import { claimConnectEndpoint, claimPort, formatEndpoint, type SocketContext } from "./context.ts";
 import { peerErrorDetail, SocketError } from "./errors.ts";
 import { NO_FLAGS, type ReceiveFlags, type SendFlags } from "./message_flags.ts";
@@ -42,6 +43,8 @@ export interface Linger {
 
 export class TcpSocket extends Pollable {
   reuseAddress = false;
+  /** IPV6_V6ONLY (RFC 3493 §5.3): an inet6 socket on :: takes no IPv4 peers. Off, as Linux's default. */
+  v6Only = false;
   /** SO_BROADCAST: accepted and kept, as on Linux; only datagrams can be broadcast. */
   broadcast = false;
   linger: Linger = { onoff: false, linger: 0 };
@@ -60,14 +63,19 @@ export class TcpSocket extends Pollable {
   private readShut = false;
   private writeShut = false;
 
-  constructor(private readonly context: SocketContext) {
+  constructor(
+    private readonly context: SocketContext,
+    /** The family the program asked for in socket(); its addresses are named in it. */
+    readonly family: AddressFamily = "inet",
+  ) {
     super();
   }
 
   /** A socket for a connection taken from `listener`'s accept queue. */
   static accepted(listening: TcpSocket, connection: TcpConnection): TcpSocket {
-    const socket = new TcpSocket(listening.context);
+    const socket = new TcpSocket(listening.context, listening.family);
     socket.reuseAddress = listening.reuseAddress;
+    socket.v6Only = listening.v6Only;
     socket.linger = { ...listening.linger };
     socket.explicitOptions = { ...listening.explicitOptions };
     socket.phase = "connected";
@@ -87,7 +95,7 @@ export class TcpSocket extends Pollable {
     return socket;
   }
 
-  bind(address: number, port: number): void {
+  bind(address: IpAddress, port: number): void {
     if (this.binding !== undefined) {
       throw new SocketError("EINVAL", "bind", "the socket is already bound");
     }
@@ -96,6 +104,7 @@ export class TcpSocket extends Pollable {
       port,
       reuseAddress: this.reuseAddress,
       syscall: "bind",
+      v6Only: this.v6Only,
     });
   }
 
@@ -109,7 +118,7 @@ export class TcpSocket extends Pollable {
     if (this.phase !== "idle") {
       throw new SocketError("EINVAL", "listen", "the socket is connected or connecting");
     }
-    if (this.binding === undefined) this.bind(ANY_ADDRESS, 0); // Linux binds on listen()
+    if (this.binding === undefined) this.bind(wildcardOf(this.family), 0); // Linux binds on listen()
     const binding = this.binding!;
     if (this.context.tcpPorts.listenerConflicts(binding)) {
       throw new SocketError(
@@ -122,9 +131,10 @@ export class TcpSocket extends Pollable {
     if (this.transparent && tcp.listenTransparent === undefined) {
       throw new SocketError("EOPNOTSUPP", "listen", "this stack cannot listen transparently");
     }
+    const v6Only = binding.v6Only === true;
     this.listener = this.transparent
       ? tcp.listenTransparent!(clamped)
-      : tcp.listen(binding.address, binding.port, clamped);
+      : tcp.listen(binding.address, binding.port, clamped, undefined, v6Only);
     this.listener.onChange = () => this.changed();
     binding.listening = true;
     this.phase = "listening";
@@ -148,7 +158,7 @@ export class TcpSocket extends Pollable {
   }
 
   /** connect(): resolves when ESTABLISHED (RFC 9293 §3.5 three-way handshake). */
-  async connect(address: number, port: number): Promise<void> {
+  async connect(address: IpAddress, port: number): Promise<void> {
     this.settlePhase();
     switch (this.phase) {
       case "listening":
@@ -355,15 +365,15 @@ export class TcpSocket extends Pollable {
     this.changed();
   }
 
-  localName(): { address: number; port: number } {
+  localName(): { address: IpAddress; port: number } {
     if (this.connection !== undefined) {
       return { address: this.connection.localAddress, port: this.connection.localPort };
     }
-    if (this.binding === undefined) return { address: ANY_ADDRESS, port: 0 };
+    if (this.binding === undefined) return { address: wildcardOf(this.family), port: 0 };
     return { address: this.binding.address, port: this.binding.port };
   }
 
-  peerName(): { address: number; port: number } {
+  peerName(): { address: IpAddress; port: number } {
     this.settlePhase();
     const connection = this.connection;
     if (this.phase !== "connected" || connection === undefined || connection.state === "CLOSED") {
@@ -372,10 +382,10 @@ export class TcpSocket extends Pollable {
     return { address: connection.remoteAddress, port: connection.remotePort };
   }
 
-  /** The peer, or 0.0.0.0:0 when there is none (recvfrom on a stream). */
-  peerNameOrNone(): { address: number; port: number } {
+  /** The peer, or 0.0.0.0:0 (:::0) when there is none (recvfrom on a stream). */
+  peerNameOrNone(): { address: IpAddress; port: number } {
     const connection = this.connection;
-    if (connection === undefined) return { address: ANY_ADDRESS, port: 0 };
+    if (connection === undefined) return { address: wildcardOf(this.family), port: 0 };
     return { address: connection.remoteAddress, port: connection.remotePort };
   }
 
@@ -460,12 +470,13 @@ export class TcpSocket extends Pollable {
     this.context.kick();
   }
 
-  private openConnection(address: number, port: number): void {
+  private openConnection(address: IpAddress, port: number): void {
     const { stack, clock } = this.context;
     const remote = { address, port };
     const { local, binding } = claimConnectEndpoint(this.context, this.binding, {
       remote,
       reuseAddress: this.reuseAddress,
+      any: wildcardOf(this.family),
     });
     this.binding = binding;
     const options = { ...this.context.tcpDefaults(), ...this.explicitOptions };

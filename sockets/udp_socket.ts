@@ -10,8 +10,10 @@
  *  - recv() with a buffer smaller than the datagram returns the first bytes and drops
  *    the rest (MSG_TRUNC semantics of Linux).
  */
-import { ANY_ADDRESS, formatIpv4, LIMITED_BROADCAST, subnetBroadcast } from "../stack/address.ts";
-import { claimPort, formatEndpoint, type SocketContext } from "./context.ts";
+import { formatIpv4, LIMITED_BROADCAST, subnetBroadcast } from "../stack/address.ts";
+import { type AddressFamily, type IpAddress, isAnyAddress } from "../stack/network.ts";
+import { wildcardOf } from "./addresses.ts";
+import { claimPort, formatEndpoint, localAddressFor, type SocketContext } from "./context.ts";
 import { SocketError } from "./errors.ts";
 import type { BoundUdpEndpoint } from "./layers.ts";
 import { NO_FLAGS, type ReceiveFlags } from "./message_flags.ts";
@@ -21,15 +23,19 @@ import type { Binding } from "./ports.ts";
 
 /** RFC 768 + RFC 791: 65,535 − 8 (UDP header) − 20 (IPv4 header) bytes of data at most. */
 export const MAX_UDP_PAYLOAD = 65507;
+/** RFC 8200 §3: a Payload Length of 65,535 less the 8-octet UDP header (no jumbograms). */
+export const MAX_UDP6_PAYLOAD = 65527;
 
 export interface ReceivedDatagram {
   data: Uint8Array;
-  address: number;
+  address: IpAddress;
   port: number;
 }
 
 export class UdpSocket extends Pollable {
   reuseAddress = false;
+  /** IPV6_V6ONLY (RFC 3493 §5.3): an inet6 socket on :: takes no IPv4 datagrams. */
+  v6Only = false;
   /** SO_BROADCAST: may send to a broadcast address (else EACCES, as Linux). */
   broadcast = false;
   /** SO_RCVBUF: the receive queue bound in bytes, applied at bind time. */
@@ -38,23 +44,27 @@ export class UdpSocket extends Pollable {
   sendBufferBytes = 65536;
   private endpoint: BoundUdpEndpoint | undefined;
   private binding: Binding | undefined;
-  private remote: { address: number; port: number } | undefined;
+  private remote: { address: IpAddress; port: number } | undefined;
   private readShut = false;
   private writeShut = false;
 
-  constructor(private readonly context: SocketContext) {
+  constructor(
+    private readonly context: SocketContext,
+    /** The family the program asked for in socket(); its addresses are named in it. */
+    readonly family: AddressFamily = "inet",
+  ) {
     super();
   }
 
-  bind(address: number, port: number, syscall = "bind"): void {
+  bind(address: IpAddress, port: number, syscall = "bind"): void {
     if (this.endpoint !== undefined) {
       throw new SocketError("EINVAL", syscall, "the socket is already bound");
     }
     const { udpPorts, stack } = this.context;
-    const request = { address, port, reuseAddress: this.reuseAddress, syscall };
+    const v6Only = this.v6Only;
+    const request = { address, port, reuseAddress: this.reuseAddress, syscall, v6Only };
     const binding = claimPort(this.context, udpPorts, request);
-    const options =
-      this.receiveBufferBytes === undefined ? {} : { receiveQueueBytes: this.receiveBufferBytes };
+    const options = { receiveQueueBytes: this.receiveBufferBytes, v6Only };
     this.endpoint = stack.udp.bind(address, binding.port, options);
     this.endpoint.onChange = () => this.changed();
     this.binding = binding;
@@ -62,11 +72,11 @@ export class UdpSocket extends Pollable {
 
   /**
    * Sets the default peer; datagrams from anyone else are no longer received.
-   * 0.0.0.0 port 0 dissolves the association (connect with AF_UNSPEC on Linux).
+   * 0.0.0.0 (or ::) port 0 dissolves the association (connect with AF_UNSPEC on Linux).
    */
-  connect(address: number, port: number): void {
-    if (address === ANY_ADDRESS && port === 0) {
-      this.endpoint?.connect(0, 0);
+  connect(address: IpAddress, port: number): void {
+    if (isAnyAddress(address) && port === 0) {
+      this.endpoint?.connect(wildcardOf(this.family), 0);
       this.remote = undefined;
       this.changed();
       return;
@@ -86,17 +96,19 @@ export class UdpSocket extends Pollable {
     return this.sendTo(data, this.remote.address, this.remote.port, "send");
   }
 
-  sendTo(data: Uint8Array, address: number, port: number, syscall = "sendto"): number {
+  sendTo(data: Uint8Array, address: IpAddress, port: number, syscall = "sendto"): number {
     this.reportError(syscall);
     if (this.writeShut) throw new SocketError("EPIPE", syscall);
     if (port === 0) throw new SocketError("EINVAL", syscall, "port 0 is not a destination");
-    if (data.length > MAX_UDP_PAYLOAD) {
+    const max = typeof address === "number" ? MAX_UDP_PAYLOAD : MAX_UDP6_PAYLOAD;
+    if (data.length > max) {
       throw new SocketError(
         "EMSGSIZE",
         syscall,
-        `a datagram carries at most ${MAX_UDP_PAYLOAD} bytes, not ${data.length}`,
+        `a datagram carries at most ${max} bytes, not ${data.length}`,
       );
     }
+    this.checkFamily(address, syscall);
     this.checkBroadcast(address, syscall);
     const endpoint = this.boundEndpoint(syscall);
     const error = endpoint.sendTo(data, address, port, this.context.clock.now());
@@ -120,7 +132,9 @@ export class UdpSocket extends Pollable {
       syscall,
       () => {
         this.reportError(syscall);
-        if (this.readShut) return { data: new Uint8Array(0), address: ANY_ADDRESS, port: 0 };
+        if (this.readShut) {
+          return { data: new Uint8Array(0), address: wildcardOf(this.family), port: 0 };
+        }
         const datagram = flags.peek === true ? this.endpoint?.peek() : this.endpoint?.receive();
         if (datagram === undefined) return WOULD_BLOCK;
         const data = datagram.data.subarray(0, Math.min(maxBytes, datagram.data.length));
@@ -135,7 +149,9 @@ export class UdpSocket extends Pollable {
    * udp_sendmsg: EACCES), so that a program broadcasts only on purpose: the limited
    * broadcast 255.255.255.255 and the broadcast address of the stack's own subnet.
    */
-  private checkBroadcast(address: number, syscall: string): void {
+  private checkBroadcast(address: IpAddress, syscall: string): void {
+    // IPv6 has no broadcast (RFC 4291 §2: multicast does its work).
+    if (typeof address !== "number") return;
     if (this.broadcast) return;
     const { address: ours, prefixLength = 32 } = this.context.stack;
     // RFC 3021: a /31 or /32 has no broadcast address.
@@ -157,15 +173,17 @@ export class UdpSocket extends Pollable {
     this.changed();
   }
 
-  localName(): { address: number; port: number } {
-    if (this.binding === undefined) return { address: ANY_ADDRESS, port: 0 };
+  localName(): { address: IpAddress; port: number } {
+    if (this.binding === undefined) return { address: wildcardOf(this.family), port: 0 };
     // Linux: connecting a wildcard-bound socket fixes the source address it will use.
-    const connectedAny = this.binding.address === ANY_ADDRESS && this.remote !== undefined;
-    const address = connectedAny ? this.context.stack.address : this.binding.address;
+    const connectedAny = isAnyAddress(this.binding.address) && this.remote !== undefined;
+    const address = connectedAny
+      ? localAddressFor(this.context, this.remote!.address)
+      : this.binding.address;
     return { address, port: this.binding.port };
   }
 
-  peerName(): { address: number; port: number } {
+  peerName(): { address: IpAddress; port: number } {
     if (this.remote === undefined) throw new SocketError("ENOTCONN", "getpeername");
     return { ...this.remote };
   }
@@ -196,8 +214,24 @@ export class UdpSocket extends Pollable {
 
   /** The endpoint, binding the socket to an ephemeral port on any address first if need be. */
   private boundEndpoint(syscall: string): BoundUdpEndpoint {
-    if (this.endpoint === undefined) this.bind(ANY_ADDRESS, 0, syscall);
+    if (this.endpoint === undefined) this.bind(wildcardOf(this.family), 0, syscall);
     return this.endpoint!;
+  }
+
+  /**
+   * A socket bound to one family's address cannot send to the other's (Linux: an inet6
+   * socket bound to an IPv6 address sending to a v4-mapped one is ENETUNREACH); and an
+   * IPv6 destination needs IPv6 on (`localAddressFor`).
+   */
+  private checkFamily(address: IpAddress, syscall: string): void {
+    const local = this.binding?.address;
+    if (typeof address !== "number") localAddressFor(this.context, address);
+    if (local === undefined || isAnyAddress(local) || typeof local === typeof address) return;
+    throw new SocketError(
+      "ENETUNREACH",
+      syscall,
+      `bound to ${formatEndpoint(local, this.binding!.port)}, which cannot reach ${formatEndpoint(address, 0).replace(/:0$/, "")}`,
+    );
   }
 
   /** Reports (once) an error ICMP delivered for a connected socket. */

@@ -32,8 +32,13 @@ export interface ForwardedFlow {
 
 /** A SYN the forwarder is asked about. */
 export interface SynRequest extends ForwardedFlow {
-  /** A copy of the whole IPv4 datagram, to hand back to `Stack.receive` later. */
+  /** A copy of the whole IPv4 datagram, to hand back to `Stack.receive` later ... */
   readonly packet: Uint8Array;
+  /**
+   * ... with this: the device vouched for its checksum (a TUN with offloads may hand up
+   * a partial one, `device/offload.ts`), so it is not summed again.
+   */
+  readonly checksumValid: boolean;
 }
 
 export type SynVerdict =

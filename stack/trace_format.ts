@@ -1,5 +1,6 @@
 /**
- * One line of text per IPv4 packet, in the spirit of tcpdump, for `--trace`:
+ * One line of text per IP packet, in the spirit of tcpdump, for `--trace` (IPv6 lines:
+ * trace_format_ipv6.ts):
  *
  *   10.0.0.1.53422 > 10.0.0.2.80: Flags [S], seq 1234, win 64240, options [mss 1460,sackOK,TS val 1 ecr 0,nop,wscale 7], length 0
  *   10.0.0.1 > 10.0.0.2: ICMP echo request, id 7, seq 1, length 64
@@ -12,9 +13,14 @@
  * RFC 9293 §3.1; TCP options: RFC 9293 §3.2, RFC 2018 (SACK), RFC 7323 (TS, wscale).
  */
 import { formatIpv4 } from "./address.ts";
+import { seqAdd } from "./tcp/seq.ts";
+import { formatIpv6Packet } from "./trace_format_ipv6.ts";
 
-/** Formats one IPv4 packet. Never throws. */
+/** Formats one IPv4 or IPv6 packet, by its version nibble. Never throws. */
 export function formatPacket(packet: Uint8Array): string {
+  if (packet.length > 0 && packet[0]! >> 4 === 6) {
+    return formatIpv6Packet(packet, { formatTcp, formatUdp });
+  }
   if (packet.length < 20) return `malformed IPv4 packet, ${packet.length} bytes`;
   const view = new DataView(packet.buffer, packet.byteOffset, packet.byteLength);
   const version = packet[0]! >> 4;
@@ -89,7 +95,7 @@ export function formatTcp(source: string, destination: string, segment: Uint8Arr
     .map(([, letter]) => letter)
     .join("");
   const parts = [`Flags [${letters || "none"}]`];
-  parts.push(length > 0 ? `seq ${seq}:${(seq + length) >>> 0}` : `seq ${seq}`);
+  parts.push(length > 0 ? `seq ${seq}:${seqAdd(seq, length)}` : `seq ${seq}`);
   if (flags & 0x10) parts.push(`ack ${ack}`);
   parts.push(`win ${window}`);
   if (flags & 0x20) parts.push(`urg ${view.getUint16(18)}`);

@@ -27,7 +27,7 @@ export interface RouteContext {
   readonly stack: Stack;
   readonly now: number;
   /** The services running beside the server, for the home page. */
-  readonly services: readonly { name: string; protocol: string; port: number }[];
+  readonly services: readonly { name: string; protocol: string; port: number; address?: string }[];
 }
 
 /** The largest /bytes/N served: 10^12 bytes (a terabyte), streamed, never held. */
@@ -99,7 +99,10 @@ function statsReply(request: HttpRequest, context: RouteContext): Reply {
     return textReply(200, `${table}\n\n${formatCounters(counters)}${nat}\n`);
   }
   const address = formatIpv4(context.stack.address);
-  const json = JSON.stringify({ address, listening, connections, counters, gateway }, null, 2);
+  // RFC 5952 text, or null with IPv6 off.
+  const address6 = context.stack.hasIpv6 ? context.stack.address6 : null;
+  const fields = { address, address6, listening, connections, counters, gateway };
+  const json = JSON.stringify(fields, null, 2);
   return textReply(200, `${json}\n`, [], "application/json");
 }
 
@@ -131,11 +134,12 @@ export function quality(accept: string, mediaType: string): number {
 
 function homePage(request: HttpRequest, context: RouteContext): Reply {
   const address = formatIpv4(context.stack.address);
+  const v6 = context.stack.hasIpv6 ? context.stack.address6 : undefined;
   const services = context.services.map((s) => `  ${s.name.padEnd(8)} ${s.protocol}/${s.port}`);
   const text = [
-    `Hello from ${address}, a TCP/IP stack written in TypeScript, running in user space.`,
+    `Hello from ${v6 === undefined ? address : `${address} and ${v6}`}, a TCP/IP stack written in TypeScript, running in user space.`,
     "",
-    "Every packet you send here is parsed by our own IPv4, ICMP, UDP and TCP code;",
+    "Every packet you send here is parsed by our own IPv4, IPv6, ICMP, UDP and TCP code;",
     "this page came back through our own TCP send path.",
     "",
     "Services:",
@@ -149,6 +153,13 @@ function homePage(request: HttpRequest, context: RouteContext): Reply {
     `  curl -o /dev/null http://${address}/bytes/100000000   100 MB, streamed`,
     `  nc ${address} 7                          echo (RFC 862)`,
     `  nc ${address} 19 | head                  chargen (RFC 864)`,
+    ...(v6 === undefined
+      ? []
+      : [
+          `  ping -6 ${v6}`,
+          `  curl -g 'http://[${v6}]/'              the same page over IPv6`,
+          `  nc -6 ${v6} 7                          echo over IPv6`,
+        ]),
     "",
   ].join("\n");
   // Browsers ask for HTML; curl and friends get the same words as plain text.

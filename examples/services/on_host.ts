@@ -41,11 +41,12 @@ export interface HostServices {
   stop(graceMs?: number): Promise<void>;
 }
 
+/** `api`: the host's socket API when it already has one (the library's createHost). */
 export function serveOnHost(
   host: ServedHost,
   names: readonly ServiceName[] = SERVICE_NAMES,
+  api: SocketApi = createSocketApi(host.stack, host.clock, host.driver.kick),
 ): HostServices {
-  const api = createSocketApi(host.stack, host.clock, host.driver.kick);
   const services = startServices(api, { services: names, clock: host.clock, stack: host.stack });
   const address = formatIpv4(host.stack.address);
   const ss = () => formatSs(host.stack, host.clock.now(), services.running);
@@ -58,7 +59,14 @@ export function serveOnHost(
       const tries = [`ping ${address}`];
       if (names.includes("http")) tries.push(`curl http://${address}/`);
       if (names.includes("echo")) tries.push(`nc ${address} 7`);
-      return `tstcp: ${address}/${host.stack.prefixLength} is up${where}: icmp echo${running ? `, ${running}` : ""}; try: ${tries.join(", ")} (SIGUSR1: connection table)`;
+      const { stack } = host;
+      const v6 = stack.hasIpv6 ? stack.address6 : undefined;
+      if (v6 !== undefined) {
+        tries.push(`ping -6 ${v6}`);
+        if (names.includes("http")) tries.push(`curl -g 'http://[${v6}]/'`);
+      }
+      const addresses = `${address}/${stack.prefixLength}${v6 === undefined ? "" : ` ${v6}/${stack.prefixLength6}`}`;
+      return `tstcp: ${addresses} is up${where}: icmp echo${running ? `, ${running}` : ""}; try: ${tries.join(", ")} (SIGUSR1: connection table)`;
     },
     ss,
     async stop(graceMs = 1000) {

@@ -21,6 +21,8 @@ export interface RunningService {
   readonly protocol: "tcp" | "udp" | "unix" | "unixgram";
   /** The port (0 for a Unix-domain service). */
   readonly port: number;
+  /** The bound address, as text ("::" on a dual-stack host, "0.0.0.0" on IPv4 only). */
+  readonly address?: string;
   /** The Unix-domain path, for a service on one. */
   readonly path?: string;
   /** Descriptors of the connections being served now (TCP). */
@@ -33,7 +35,10 @@ export interface ServeOptions {
   name: string;
   /** The TCP or UDP port (0: an ephemeral one); not used with `path`. */
   port?: number;
-  /** Local address to bind; "0.0.0.0" (any) by default. */
+  /**
+   * Local address to bind. By default "::" (any, both families: an inet6 socket takes
+   * IPv4 clients as ::ffff:a.b.c.d) when the stack has IPv6, else "0.0.0.0".
+   */
   address?: string;
   /** A Unix-domain path (or "@abstract") instead of an address and port. */
   path?: string;
@@ -159,12 +164,13 @@ const UNIX_DATAGRAM_BYTES = 256 * 1024;
 
 /** A bound socket of the service's family (a Unix path must not exist: `clearStalePath`). */
 function bindService(api: SocketApi, type: "stream" | "dgram", options: ServeOptions): number {
-  const fd = api.socket(options.path === undefined ? "inet" : "unix", type);
+  const address = bindAddress(api, options);
+  const fd = api.socket(options.path === undefined ? familyOf(address) : "unix", type);
   try {
     if (options.path !== undefined) api.bind(fd, options.path);
     else {
       if (type === "stream") api.setsockopt(fd, "SO_REUSEADDR", true);
-      api.bind(fd, options.address ?? "0.0.0.0", options.port ?? 0);
+      api.bind(fd, address, options.port ?? 0);
     }
   } catch (error) {
     api.close(fd);
@@ -199,13 +205,14 @@ function where(
   fd: number,
   type: "stream" | "dgram",
   options: ServeOptions,
-): Pick<RunningService, "name" | "protocol" | "port" | "path"> {
+): Pick<RunningService, "name" | "protocol" | "port" | "path" | "address"> {
   if (options.path !== undefined) {
     const protocol = type === "stream" ? "unix" : "unixgram";
     return { name: options.name, protocol, port: 0, path: options.path };
   }
   const port = options.port === 0 ? api.getsockname(fd).port : (options.port ?? 0);
-  return { name: options.name, protocol: type === "stream" ? "tcp" : "udp", port };
+  const protocol = type === "stream" ? "tcp" : "udp";
+  return { name: options.name, protocol, port, address: bindAddress(api, options) };
 }
 
 function unlinkQuietly(path: string | undefined): void {
@@ -260,4 +267,14 @@ function resetQuietly(api: SocketApi, fd: number): void {
     // Already reset by the peer: a plain close is all that is left to do.
   }
   api.close(fd);
+}
+
+/** The address a service binds: as asked, else every address of every family the stack has. */
+function bindAddress(api: SocketApi, options: ServeOptions): string {
+  return options.address ?? (api.hasIpv6 ? "::" : "0.0.0.0");
+}
+
+/** An IPv6 address (it has a colon) needs an inet6 socket. */
+function familyOf(address: string): "inet" | "inet6" {
+  return address.includes(":") ? "inet6" : "inet";
 }

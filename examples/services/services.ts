@@ -63,7 +63,8 @@ export function startServices(api: SocketApi, options: StartServicesOptions): Ru
   const names = options.services ?? SERVICE_NAMES;
   const port = (name: ServiceName, wellKnown: number) => options.ports?.[name] ?? wellKnown;
   const running: RunningService[] = [];
-  const table = () => running.map(({ name, protocol, port }) => ({ name, protocol, port }));
+  const table = () =>
+    running.map(({ name, protocol, port, address }) => ({ name, protocol, port, address }));
   for (const name of names) {
     if (name === "echo")
       running.push(startEchoTcp(api, clock, port(name, 7)), startEchoUdp(api, port(name, 7)));

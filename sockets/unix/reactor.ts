@@ -17,8 +17,10 @@
  * descriptor is readable when it has events. Bun's event loop has no way to watch a
  * descriptor it did not open itself; a thread blocked in poll(2) does.
  *
- * While a Unix socket is open the watcher keeps the process alive (as an open socket
- * does in any event loop); with none it is unref'd and idles.
+ * The watcher never keeps the process alive (it is unref'd): the stack's device does
+ * that for a program on our API. A ref'd worker (or any ref'd handle left running) was
+ * seen to stall `setImmediate` under `bun test` (Bun 1.4.5) until the handle's next
+ * event, which froze every later test that steps a virtual clock.
  */
 import type { Pollable } from "../pollable.ts";
 import * as libc from "./libc.ts";
@@ -64,14 +66,12 @@ class KernelReadiness {
       throw new Error(`epoll_ctl(ADD, ${fd}) failed (errno ${libc.errno()})`);
     }
     this.targets.set(fd, target);
-    if (this.targets.size === 1) this.worker.ref();
   }
 
   /** Stops reporting `fd` (before it is closed, so a reused number is not confused). */
   unregister(fd: number): void {
     if (!this.targets.delete(fd)) return;
     libc.epollControl(this.epfd, libc.EPOLL_CTL_DEL, fd, 0);
-    if (this.targets.size === 0) this.worker.unref();
   }
 
   /** Takes every queued event now; the number taken. */

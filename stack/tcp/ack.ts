@@ -64,12 +64,8 @@ function ackSynReceived(tcb: Tcb, seg: TcpSegment, now: number): boolean {
     sendResetFor(tcb, seg.ack, 0, Flag.RST);
     return false;
   }
-  const listener = tcb.listener;
-  if (listener !== undefined && listener.acceptQueue.length >= listener.backlog) {
-    // Accept queue full: ignore the ACK, as Linux does; our SYN,ACK retransmits.
-    tcb.layer.host.stats.drop("tcpListenOverflows");
-    return false;
-  }
+  // Accept queue full: ignore the ACK, as Linux does; our SYN,ACK retransmits.
+  if (tcb.listener?.acceptQueueFull()) return false;
   tcb.sndWnd = seg.wnd * 2 ** tcb.sndScale;
   tcb.maxSndWnd = tcb.sndWnd;
   tcb.sndWl1 = seg.seq;

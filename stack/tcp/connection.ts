@@ -6,6 +6,7 @@
  * The socket layer turns these into BSD calls with promises, errno codes and poll
  * readiness; TCP itself never blocks and never throws at a peer's say-so.
  */
+import type { IpAddress } from "../network.ts";
 
 /** RFC 9293 §3.3.2 states, spelled as in the RFC so logs show the textbook word. */
 export type TcpState =
@@ -71,9 +72,9 @@ export interface TcpInfo {
 }
 
 export interface TcpConnection {
-  readonly localAddress: number;
+  readonly localAddress: IpAddress;
   readonly localPort: number;
-  readonly remoteAddress: number;
+  readonly remoteAddress: IpAddress;
   readonly remotePort: number;
   readonly state: TcpState;
   /** Set once the connection has failed; the socket layer reports it once. */
@@ -118,7 +119,7 @@ export interface TcpConnection {
 }
 
 export interface TcpListener {
-  readonly localAddress: number;
+  readonly localAddress: IpAddress;
   readonly localPort: number;
   /** Established connections waiting for accept(). */
   readonly acceptQueueLength: number;

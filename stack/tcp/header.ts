@@ -23,9 +23,10 @@
  * The checksum covers a pseudo header (source, destination, protocol 6, TCP length),
  * the header and the data (RFC 9293 §3.1 "Checksum").
  */
-import { foldCarries, internetChecksum, pseudoHeaderSum } from "../checksum.ts";
-import { type Ipv4Datagram, ReceivedDatagram } from "../ipv4/datagram.ts";
+import { foldCarries, internetChecksum } from "../checksum.ts";
+import { ReceivedDatagram } from "../ipv4/datagram.ts";
 import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
+import { type IpAddress, type IpDatagram, pseudoHeaderSumOf } from "../network.ts";
 import {
   emitOptions,
   NO_OPTIONS,
@@ -109,7 +110,7 @@ export class ReceivedSegment implements TcpSegment {
  * fields are written into `into` when given, else into a new segment. The checksum is
  * verified unless the device vouched for it (`d.checksumValid`).
  */
-export function parseSegment(d: Ipv4Datagram, into?: ReceivedSegment): TcpSegment | TcpParseDrop {
+export function parseSegment(d: IpDatagram, into?: ReceivedSegment): TcpSegment | TcpParseDrop {
   // The TCP bytes are bytes[t..]: read in place from the packet IPv4 received when it
   // offers it (no view per segment), else from the datagram's payload.
   const inPlace = d instanceof ReceivedDatagram;
@@ -120,7 +121,12 @@ export function parseSegment(d: Ipv4Datagram, into?: ReceivedSegment): TcpSegmen
   const headerLength = (bytes[t + DATA_OFFSET]! >>> 4) * 4;
   if (headerLength < TCP_HEADER_LENGTH || headerLength > length) return "tcpInErrs";
   if (d.checksumValid !== true) {
-    const sum = pseudoHeaderSum(d.source, d.destination, TCP_PROTOCOL, length);
+    // RFC 9293 §3.1 / RFC 8200 §8.1: the pseudo-header of the datagram's family (IPv6
+    // input has summed the addresses already).
+    const sum =
+      d.addressSum === undefined
+        ? pseudoHeaderSumOf(d.source, d.destination, TCP_PROTOCOL, length)
+        : d.addressSum + TCP_PROTOCOL + (length >>> 16) + (length & 0xffff);
     if (internetChecksum(bytes, sum, t, bytes.length) !== 0) return "tcpInCsumErrors";
   }
   const options =
@@ -206,13 +212,17 @@ export class OutgoingSegment implements SegmentFields {
 }
 
 /**
- * Writes the TCP header and options into `packet` after IPv4_HEADER_LENGTH bytes of
- * headroom (where IPv4 will write its own header, in place), and returns the offset
- * where the data goes. Call `finishChecksum` after copying the data in.
+ * Writes the TCP header and options into `packet` after `headroom` bytes (where the
+ * network layer will write its own header, in place: `NetworkLayer.headerLength`), and
+ * returns the offset where the data goes. Call `finishChecksum` after copying the data in.
  */
-export function writeSegment(fields: SegmentFields, packet: Uint8Array): number {
+export function writeSegment(
+  fields: SegmentFields,
+  packet: Uint8Array,
+  headroom = IPV4_HEADER_LENGTH,
+): number {
   const headerLength = TCP_HEADER_LENGTH + optionsLength(fields.options);
-  const t = IPV4_HEADER_LENGTH;
+  const t = headroom;
   write16(packet, t + SOURCE_PORT, fields.sourcePort);
   write16(packet, t + DESTINATION_PORT, fields.destinationPort);
   write32(packet, t + SEQUENCE_NUMBER, fields.seq);
@@ -222,12 +232,12 @@ export function writeSegment(fields: SegmentFields, packet: Uint8Array): number 
   write16(packet, t + WINDOW, fields.wnd);
   write16(packet, t + CHECKSUM, 0);
   write16(packet, t + URGENT_POINTER, fields.urgentPointer ?? 0);
-  emitOptions(fields.options, packet, IPV4_HEADER_LENGTH + TCP_HEADER_LENGTH);
-  return IPV4_HEADER_LENGTH + headerLength;
+  emitOptions(fields.options, packet, t + TCP_HEADER_LENGTH);
+  return t + headerLength;
 }
 
 /**
- * Allocates one packet with IPv4 headroom, writes the TCP header and options, and
+ * Allocates one packet with `headroom` for the network header, writes the TCP header and options, and
  * returns it with the offset where `payloadLength` bytes of data go. For segments off
  * the steady-state path (a RST, a SYN cookie's SYN,ACK) and tests; the send path builds
  * in a pooled buffer with `writeSegment`.
@@ -235,19 +245,28 @@ export function writeSegment(fields: SegmentFields, packet: Uint8Array): number 
 export function buildSegment(
   fields: SegmentFields,
   payloadLength: number,
+  headroom = IPV4_HEADER_LENGTH,
 ): { packet: Uint8Array; dataAt: number } {
   const headerLength = TCP_HEADER_LENGTH + optionsLength(fields.options);
-  const packet = new Uint8Array(IPV4_HEADER_LENGTH + headerLength + payloadLength);
-  return { packet, dataAt: writeSegment(fields, packet) };
+  const packet = new Uint8Array(headroom + headerLength + payloadLength);
+  return { packet, dataAt: writeSegment(fields, packet, headroom) };
 }
 
-/** Fills in the checksum of a packet from writeSegment (RFC 9293 §3.1). */
-export function finishChecksum(packet: Uint8Array, source: number, destination: number): void {
-  const length = packet.length - IPV4_HEADER_LENGTH;
-  const pseudo = pseudoHeaderSum(source, destination, TCP_PROTOCOL, length);
-  const sum = internetChecksum(packet, pseudo, IPV4_HEADER_LENGTH, packet.length);
-  packet[IPV4_HEADER_LENGTH + CHECKSUM] = sum >>> 8;
-  packet[IPV4_HEADER_LENGTH + CHECKSUM + 1] = sum & 0xff;
+/**
+ * Fills in the checksum of a packet from writeSegment (RFC 9293 §3.1), over the
+ * pseudo-header of the addresses' family (RFC 8200 §8.1 for IPv6).
+ */
+export function finishChecksum(
+  packet: Uint8Array,
+  source: IpAddress,
+  destination: IpAddress,
+  headroom = IPV4_HEADER_LENGTH,
+): void {
+  const length = packet.length - headroom;
+  const pseudo = pseudoHeaderSumOf(source, destination, TCP_PROTOCOL, length);
+  const sum = internetChecksum(packet, pseudo, headroom, packet.length);
+  packet[headroom + CHECKSUM] = sum >>> 8;
+  packet[headroom + CHECKSUM + 1] = sum & 0xff;
 }
 
 /**
@@ -255,11 +274,16 @@ export function finishChecksum(packet: Uint8Array, source: number, destination: 
  * not complemented, as Linux leaves it for a NIC (`__tcp_v4_send_check`). The device
  * adds the header and data to it and complements the result.
  */
-export function partialChecksum(packet: Uint8Array, source: number, destination: number): void {
-  const length = packet.length - IPV4_HEADER_LENGTH;
-  const sum = foldCarries(pseudoHeaderSum(source, destination, TCP_PROTOCOL, length));
-  packet[IPV4_HEADER_LENGTH + CHECKSUM] = sum >>> 8;
-  packet[IPV4_HEADER_LENGTH + CHECKSUM + 1] = sum & 0xff;
+export function partialChecksum(
+  packet: Uint8Array,
+  source: IpAddress,
+  destination: IpAddress,
+  headroom = IPV4_HEADER_LENGTH,
+): void {
+  const length = packet.length - headroom;
+  const sum = foldCarries(pseudoHeaderSumOf(source, destination, TCP_PROTOCOL, length));
+  packet[headroom + CHECKSUM] = sum >>> 8;
+  packet[headroom + CHECKSUM + 1] = sum & 0xff;
 }
 
 /** "SA", "F.", "R" ...: the flags as tcpdump-like letters, for traces and tests. */

@@ -8,9 +8,14 @@
  * so an off-path attacker cannot guess the ISN (RFC 6528). F here is HalfSipHash-2-4
  * (Aumasson and Bernstein; the 32-bit SipHash variant Linux uses for hash tables) over
  * the four-tuple, keyed with 64 secret bits (TcpConfig.isnKey, from the injected entropy).
+ * An IPv6 tuple is hashed with all 128 bits of each address (RFC 6528 §3 "localip,
+ * remoteip": the whole addresses).
  *
  * The same function keys SYN cookies (syn_cookies.ts).
  */
+import { addressWords, type IpAddress } from "../network.ts";
+import { seqAdd } from "./seq.ts";
+
 export class IsnGenerator {
   private readonly k0: number;
   private readonly k1: number;
@@ -23,32 +28,30 @@ export class IsnGenerator {
 
   /** F(): the keyed hash of a four-tuple and an extra word, 32 bits. */
   hash(
-    localAddress: number,
+    localAddress: IpAddress,
     localPort: number,
-    remoteAddress: number,
+    remoteAddress: IpAddress,
     remotePort: number,
     extra = 0,
   ): number {
-    return halfSipHash(
-      this.k0,
-      this.k1,
-      localAddress,
-      remoteAddress,
-      ((localPort << 16) | remotePort) >>> 0,
-      extra,
-    );
+    const ports = ((localPort << 16) | remotePort) >>> 0;
+    if (typeof localAddress === "number" && typeof remoteAddress === "number") {
+      return halfSipHash(this.k0, this.k1, [localAddress, remoteAddress, ports, extra]);
+    }
+    const words = [...addressWords(localAddress), ...addressWords(remoteAddress), ports, extra];
+    return halfSipHash(this.k0, this.k1, words);
   }
 
   /** RFC 6528: ISN = M + F(four-tuple, key), M the 4 µs clock. */
   isn(
-    localAddress: number,
+    localAddress: IpAddress,
     localPort: number,
-    remoteAddress: number,
+    remoteAddress: IpAddress,
     remotePort: number,
     now: number,
   ): number {
     const m = Math.floor(now * 250) >>> 0; // 250 ticks per millisecond = one per 4 µs
-    return (m + this.hash(localAddress, localPort, remoteAddress, remotePort)) >>> 0;
+    return seqAdd(m, this.hash(localAddress, localPort, remoteAddress, remotePort));
   }
 }
 
@@ -56,15 +59,8 @@ function rotl(x: number, b: number): number {
   return ((x << b) | (x >>> (32 - b))) >>> 0;
 }
 
-/** HalfSipHash-2-4 of four 32-bit words (16 bytes), 32-bit output. */
-function halfSipHash(
-  k0: number,
-  k1: number,
-  m0: number,
-  m1: number,
-  m2: number,
-  m3: number,
-): number {
+/** HalfSipHash-2-4 of 32-bit words (4 for an IPv4 tuple, 10 for IPv6), 32-bit output. */
+function halfSipHash(k0: number, k1: number, m: readonly number[]): number {
   const v = [k0 >>> 0, k1 >>> 0, (0x6c796765 ^ k0) >>> 0, (0x74656462 ^ k1) >>> 0];
   const round = () => {
     v[0] = (v[0]! + v[1]!) >>> 0;
@@ -78,11 +74,13 @@ function halfSipHash(
     v[1] = rotl(v[1]!, 13) ^ v[2]!;
     v[2] = rotl(v[2]!, 16);
   };
-  for (const m of [m0 >>> 0, m1 >>> 0, m2 >>> 0, m3 >>> 0, (16 << 24) >>> 0]) {
-    v[3] = (v[3]! ^ m) >>> 0;
+  // The final word carries the message length in bytes in its top octet (SipHash's padding).
+  for (const word of [...m, ((m.length * 4) << 24) >>> 0]) {
+    const w = word >>> 0;
+    v[3] = (v[3]! ^ w) >>> 0;
     round();
     round();
-    v[0] = (v[0]! ^ m) >>> 0;
+    v[0] = (v[0]! ^ w) >>> 0;
   }
   v[2] = (v[2]! ^ 0xff) >>> 0;
   for (let i = 0; i < 4; i++) round();

@@ -3,6 +3,7 @@
  * half-open connections (SYN-RECEIVED, bounded by `synBacklog`) and the established
  * ones waiting for accept() (bounded by `backlog`).
  */
+import type { IpAddress } from "../network.ts";
 import type { TcpConnection, TcpConnectionOptions, TcpListener } from "./connection.ts";
 import type { Tcb } from "./tcb.ts";
 import type { Tcp } from "./tcp.ts";
@@ -17,11 +18,13 @@ export class Listener implements TcpListener {
 
   constructor(
     private readonly layer: Tcp,
-    readonly localAddress: number,
+    readonly localAddress: IpAddress,
     readonly localPort: number,
     backlog: number,
     /** Options for the connections it accepts (SO_RCVBUF etc. set on the listening socket). */
     readonly connectionOptions: TcpConnectionOptions | undefined = undefined,
+    /** On ::, IPv6 connections only (IPV6_V6ONLY, RFC 3493 §5.3); else IPv4 ones too. */
+    readonly v6Only = false,
   ) {
     this.backlogValue = Math.max(1, backlog);
   }
@@ -36,6 +39,19 @@ export class Listener implements TcpListener {
 
   get acceptQueueLength(): number {
     return this.acceptQueue.length;
+  }
+
+  /**
+   * The accept queue is full: is it, and if so count the drop of what would add to it
+   * (a SYN, or the ACK completing a handshake), as Linux counts it: ListenOverflows and
+   * ListenDrops (tcp_conn_request, tcp_v4_syn_recv_sock).
+   */
+  acceptQueueFull(): boolean {
+    if (this.acceptQueue.length < this.backlogValue) return false;
+    const stats = this.layer.host.stats;
+    stats.drop("tcpListenOverflows");
+    stats.count("tcpListenDrops");
+    return true;
   }
 
   accept(): TcpConnection | undefined {

@@ -9,6 +9,7 @@
  *   14 is taken as 14.
  * - SACK-permitted (RFC 2018 §2) and timestamps (RFC 7323 §3.2).
  */
+import { mssTo } from "../network.ts";
 import type { TcpSegment } from "./header.ts";
 import type { TcpOptions } from "./options.ts";
 import { seqAdd } from "./seq.ts";
@@ -50,7 +51,10 @@ export function windowScaleFor(maxBytes: number): number {
 /** Applies the peer's SYN options. For a passive open, what we will echo in the SYN,ACK. */
 export function negotiateOptions(tcb: Tcb, peer: TcpOptions, now: number): void {
   const config = tcb.layer.config;
-  tcb.sndMss = Math.max(64, Math.min(peer.mss ?? 536, tcb.layer.host.mtu - 40));
+  // RFC 9293 §3.7.1: the peer's MSS, at most what our MTU toward it allows (the path
+  // MTU over IPv6, RFC 8201 §5.2); 536 unless said (RFC 9293 §3.7.1; RFC 8200 §8.3 lets
+  // IPv6 assume 1220, kept at 536 as Linux does when the option is absent).
+  tcb.sndMss = Math.max(64, Math.min(peer.mss ?? 536, mssTo(tcb.net, tcb.remoteAddress)));
   if (config.windowScale && peer.windowScale !== undefined) {
     tcb.wsAgreed = true;
     tcb.sndScale = Math.min(peer.windowScale, 14);

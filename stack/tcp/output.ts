@@ -74,7 +74,7 @@ function sendSyn(tcb: Tcb, now: number): void {
  * (`stack/offload.ts`). Nagle and SWS avoidance still compare with one MSS.
  */
 function segmentRoom(tcb: Tcb, smss: number): number {
-  if (tcb.layer.host.offload?.segmentation !== true) return smss;
+  if (tcb.layer.host.offload?.segmentation !== true || tcb.net.family !== "inet") return smss;
   return Math.max(smss, smss * Math.floor(MAX_OFFLOAD_DATA / smss));
 }
 
@@ -90,6 +90,12 @@ function usableWindow(tcb: Tcb): number {
   return Math.min(congestionRoom, windowRoom);
 }
 
+/**
+ * The next segment sendData may send, filled by `planSegment`: one object reused, so the
+ * data loop allocates nothing per segment.
+ */
+const plan = { len: 0, available: 0, fin: false, retransmitting: false };
+
 /** The data loop. Returns true if any segment (all carry ACK) went out. */
 function sendData(tcb: Tcb, now: number): boolean {
   let sent = false;
@@ -98,65 +104,102 @@ function sendData(tcb: Tcb, now: number): boolean {
   // RFC 5681 §4.1: after an idle period longer than RTO, restart from the initial window.
   if (tcb.flightBytes === 0 && now - tcb.lastSendMs > tcb.rtoMs) tcb.cc.onIdleRestart(now);
   for (let guard = 0; guard < 100_000; guard++) {
-    const dataEnd = seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length);
-    if (tcb.sackEnabled && seqLt(tcb.sndNxt, tcb.sndMax)) {
-      // Go-back-N after a timeout skips what the receiver already SACKed.
-      const end = tcb.board.sackedEnd(tcb.sndNxt);
-      if (end !== undefined) {
-        tcb.sndNxt = seqMin(end, tcb.sndMax);
-        continue;
-      }
-    }
-    const available = Math.max(0, seqDiff(dataEnd, tcb.sndNxt));
-    const usable = usableWindow(tcb);
-    const retransmitting = seqLt(tcb.sndNxt, tcb.sndMax);
-    let len = Math.max(0, Math.min(available, retransmitting ? smss : room, usable));
-    // A TSO segment is whole MSS-sized pieces, plus a short one only at the end of the data.
-    if (len > smss && len < available) len -= len % smss;
-    if (retransmitting && tcb.sackEnabled) {
-      const nextSacked = tcb.board.nextSackedStart(tcb.sndNxt);
-      if (nextSacked !== undefined) len = Math.min(len, seqDiff(nextSacked, tcb.sndNxt));
-    }
-    const finNow =
-      tcb.finQueued &&
-      len === available &&
-      (tcb.finSeq === undefined || tcb.finSeq === seqAdd(tcb.sndNxt, len));
-    const finFits = finNow; // a FIN alone is sent even into a closed window
-    if (len === 0 && !finFits) {
-      // RFC 9293 §3.8.6.1: data waits on a closed window with nothing in flight (or all
-      // of it backed out by a timeout): the persist timer probes it.
-      const windowClosed = tcb.sndWnd <= seqDiff(tcb.sndNxt, tcb.sndUna);
-      if (available > 0 && (tcb.flightBytes === 0 || (windowClosed && tcb.sndNxt === tcb.sndUna)))
-        armPersist(tcb, now);
+    if (skipSacked(tcb)) continue;
+    planSegment(tcb, smss, room);
+    if (plan.len === 0 && !plan.fin) {
+      persistIfWindowClosed(tcb, now);
       break;
     }
-    if (!retransmitting && len > 0 && len < smss && !finFits) {
-      // RFC 1122 §4.2.3.4 Nagle / RFC 9293 §3.8.6.2.1 sender SWS avoidance.
-      const allQueued = len === available;
-      const idle = tcb.sndUna === tcb.sndMax;
-      const halfWindow = len >= tcb.maxSndWnd / 2;
-      const push = (allQueued && (idle || tcb.options.noDelay)) || halfWindow || tcb.forceSend;
-      if (!push && !inUrgentMode(tcb)) {
-        // RFC 1122 §4.2.3.4 (4): data held back with nothing in flight needs the
-        // "override timeout"; the persist timer serves (and probes if the window is 0).
-        if (tcb.flightBytes === 0) armPersist(tcb, now);
-        break;
-      }
+    if (nagleHolds(tcb, smss)) {
+      // RFC 1122 §4.2.3.4 (4): data held back with nothing in flight needs the
+      // "override timeout"; the persist timer serves (and probes if the window is 0).
+      if (tcb.flightBytes === 0) armPersist(tcb, now);
+      break;
     }
-    let flags = Flag.ACK;
-    if (finFits) flags |= Flag.FIN;
-    if (len > 0 && len === available) flags |= Flag.PSH;
-    transmit(tcb, tcb.sndNxt, len, flags, now);
     sent = true;
-    if (finFits) tcb.finSeq = seqAdd(tcb.sndNxt, len);
-    tcb.sndNxt = seqAdd(tcb.sndNxt, len + (finFits ? 1 : 0));
-    if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
-    tcb.persistAt = Number.POSITIVE_INFINITY;
-    tcb.persistBackoff = 0;
-    if (tcb.retransmitAt === Number.POSITIVE_INFINITY) tcb.retransmitAt = now + tcb.rtoMs;
-    if (finFits) break;
+    if (sendPlanned(tcb, now)) break; // the FIN went: nothing follows it
   }
   return sent;
+}
+
+/** Go-back-N after a timeout skips what the receiver already SACKed (RFC 6675 §5.1). */
+function skipSacked(tcb: Tcb): boolean {
+  if (!tcb.sackEnabled || !seqLt(tcb.sndNxt, tcb.sndMax)) return false;
+  const end = tcb.board.sackedEnd(tcb.sndNxt);
+  if (end === undefined) return false;
+  tcb.sndNxt = seqMin(end, tcb.sndMax);
+  return true;
+}
+
+/**
+ * How much the next segment at SND.NXT carries: what is queued, within the segment size
+ * and min(cwnd, SND.WND) (RFC 9293 §3.8.6, RFC 5681 §3.1); a resent segment stops at
+ * the next SACKed range; the FIN goes with the last byte (or alone, even into a closed
+ * window).
+ */
+function planSegment(tcb: Tcb, smss: number, room: number): void {
+  const dataEnd = seqAdd(tcb.sndBufSeq, tcb.sendBuffer.length);
+  const available = Math.max(0, seqDiff(dataEnd, tcb.sndNxt));
+  const retransmitting = seqLt(tcb.sndNxt, tcb.sndMax);
+  let len = Math.max(0, Math.min(available, retransmitting ? smss : room, usableWindow(tcb)));
+  // A TSO segment is whole MSS-sized pieces, plus a short one only at the end of the data.
+  if (len > smss && len < available) len -= len % smss;
+  if (retransmitting && tcb.sackEnabled) {
+    const nextSacked = tcb.board.nextSackedStart(tcb.sndNxt);
+    if (nextSacked !== undefined) len = Math.min(len, seqDiff(nextSacked, tcb.sndNxt));
+  }
+  plan.len = len;
+  plan.available = available;
+  plan.retransmitting = retransmitting;
+  plan.fin =
+    tcb.finQueued &&
+    len === available &&
+    (tcb.finSeq === undefined || tcb.finSeq === seqAdd(tcb.sndNxt, len));
+}
+
+/**
+ * RFC 9293 §3.8.6.1: data waits on a closed window with nothing in flight (or all of it
+ * backed out by a timeout): the persist timer probes it.
+ */
+function persistIfWindowClosed(tcb: Tcb, now: number): void {
+  const windowClosed = tcb.sndWnd <= seqDiff(tcb.sndNxt, tcb.sndUna);
+  const waiting = tcb.flightBytes === 0 || (windowClosed && tcb.sndNxt === tcb.sndUna);
+  if (plan.available > 0 && waiting) armPersist(tcb, now);
+}
+
+/**
+ * RFC 1122 §4.2.3.4 Nagle and RFC 9293 §3.8.6.2.1 sender SWS avoidance: a short segment
+ * of new data waits unless it is all there is and nothing is unacknowledged (or
+ * TCP_NODELAY), or it is half the largest window the peer offered.
+ */
+function nagleHolds(tcb: Tcb, smss: number): boolean {
+  const len = plan.len;
+  if (plan.retransmitting || len === 0 || len >= smss || plan.fin) return false;
+  if (inUrgentMode(tcb)) return false; // urgent data is never held (Linux tcp_nagle_test)
+  const allQueued = len === plan.available;
+  const idle = tcb.sndUna === tcb.sndMax;
+  const halfWindow = len >= tcb.maxSndWnd / 2;
+  return !((allQueued && (idle || tcb.options.noDelay)) || halfWindow || tcb.forceSend);
+}
+
+/**
+ * Sends the planned segment and advances SND.NXT (and SND.MAX) over it; true if it
+ * carried the FIN. `plan` is read before `transmit`, which may deliver to a peer that
+ * answers at once (a test harness), running sendData again.
+ */
+function sendPlanned(tcb: Tcb, now: number): boolean {
+  const { len, fin, available } = plan;
+  let flags = Flag.ACK;
+  if (fin) flags |= Flag.FIN;
+  if (len > 0 && len === available) flags |= Flag.PSH;
+  transmit(tcb, tcb.sndNxt, len, flags, now);
+  if (fin) tcb.finSeq = seqAdd(tcb.sndNxt, len);
+  tcb.sndNxt = seqAdd(tcb.sndNxt, len + (fin ? 1 : 0));
+  if (seqGt(tcb.sndNxt, tcb.sndMax)) tcb.sndMax = tcb.sndNxt;
+  tcb.persistAt = Number.POSITIVE_INFINITY;
+  tcb.persistBackoff = 0;
+  if (tcb.retransmitAt === Number.POSITIVE_INFINITY) tcb.retransmitAt = now + tcb.rtoMs; // RFC 6298 §5.1
+  return fin;
 }
 
 /** Arms the keep-alive timer on an established connection with SO_KEEPALIVE. */

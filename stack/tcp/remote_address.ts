@@ -11,12 +11,19 @@
  * segment whose route is not RTN_LOCAL (broadcast, multicast) before the lookup.
  */
 import { isMulticast, LIMITED_BROADCAST } from "../address.ts";
-import type { Ipv4Datagram } from "../ipv4/datagram.ts";
 import { invalidSource } from "../ipv4/source_address.ts";
+import type { IpDatagram } from "../network.ts";
 import type { Stats } from "../stats.ts";
 
 /** False (and counted) when `d` must be discarded for its addresses. */
-export function validRemoteAddresses(d: Ipv4Datagram, stats: Stats): boolean {
+export function validRemoteAddresses(d: IpDatagram, stats: Stats): boolean {
+  // IPv6 datagrams: IPv6 input applies its own address rules (RFC 4291); only the
+  // destination's multicast flag is checked here.
+  if (typeof d.source !== "number" || typeof d.destination !== "number") {
+    if (!d.broadcast) return true;
+    stats.drop("tcpInBroadcast", "segment to a multicast address");
+    return false;
+  }
   // MUST-63: "An incoming SYN with an invalid source address must be ignored either by
   // TCP or by the IP layer". Even 0.0.0.0: TCP has no bootstrap case.
   const badSource = invalidSource(d.source, false);

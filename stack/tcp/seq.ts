@@ -6,6 +6,9 @@
  * modulo 2**32." This file is the one home of that arithmetic: nothing else in the
  * stack compares sequence numbers with `<`.
  *
+ * TCP timestamps are a 32-bit clock compared the same way (RFC 7323 §5.2: "modulo
+ * 2^32 ... as for sequence numbers"), so their arithmetic lives here too (`tsClock`).
+ *
  * The trick: the difference `(a - b) | 0` is the signed 32-bit distance from b to a,
  * so `a` is "before" `b` when it is negative, as long as the two are within 2^31.
  *
@@ -46,6 +49,14 @@ export function seqMax(a: number, b: number): number {
 
 export function seqMin(a: number, b: number): number {
   return seqLt(a, b) ? a : b;
+}
+
+/**
+ * A TSval clock at `now`: milliseconds plus a per-connection `offset` (RFC 7323 §5.4),
+ * wrapped to 32 bits.
+ */
+export function tsClock(now: number, offset: number): number {
+  return seqAdd(Math.floor(now), offset);
 }
 
 /** low <= x < high, modulo 2^32 (the form of the RFC 9293 §3.10.7.4 tests). */

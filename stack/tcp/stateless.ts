@@ -5,7 +5,7 @@
  * answered without keeping any state. Each is built, checksummed and handed to IPv4 on
  * the spot: nothing is queued and nothing will be retransmitted.
  */
-import type { Ipv4Send } from "../ipv4/datagram.ts";
+import type { IpAddress, NetworkLayer } from "../network.ts";
 import type { Stats } from "../stats.ts";
 import { buildSegment, Flag, finishChecksum, TCP_PROTOCOL, type TcpSegment } from "./header.ts";
 import type { TcpOptions } from "./options.ts";
@@ -15,14 +15,14 @@ import type { Tcb } from "./tcb.ts";
 /** What sending needs of the stack around TCP. */
 export interface StatelessHost {
   readonly stats: Stats;
-  readonly ipv4: { output(packet: Uint8Array, send: Ipv4Send): void };
+  networkFor(address: IpAddress): NetworkLayer;
 }
 
 /** A RST (or RST,ACK) in reply to `seg`, which has no TCB (RFC 9293 §3.10.7.1). */
 export function sendReset(
   host: StatelessHost,
-  local: number,
-  remote: number,
+  local: IpAddress,
+  remote: IpAddress,
   seg: TcpSegment,
   seq: number,
   ack: number,
@@ -43,8 +43,8 @@ export function sendResetFor(tcb: Tcb, seq: number, ack: number, flags: number):
 /** The SYN,ACK of a SYN cookie: <SEQ=cookie><ACK=SEG.SEQ+1><CTL=SYN,ACK> (listen.ts sendCookie). */
 export function sendSynAckCookie(
   host: StatelessHost,
-  local: number,
-  remote: number,
+  local: IpAddress,
+  remote: IpAddress,
   seg: TcpSegment,
   cookie: number,
   options: TcpOptions,
@@ -57,9 +57,9 @@ export function sendSynAckCookie(
 
 function sendBare(
   host: StatelessHost,
-  la: number,
+  la: IpAddress,
   lp: number,
-  ra: number,
+  ra: IpAddress,
   rp: number,
   seq: number,
   ack: number,
@@ -67,13 +67,15 @@ function sendBare(
   wnd: number,
   options: TcpOptions,
 ): void {
+  const net = host.networkFor(ra);
   const { packet } = buildSegment(
     { sourcePort: lp, destinationPort: rp, seq, ack, flags, wnd, options },
     0,
+    net.headerLength,
   );
-  finishChecksum(packet, la, ra);
+  finishChecksum(packet, la, ra, net.headerLength);
   host.stats.count("tcpOutSegs");
-  host.ipv4.output(packet, {
+  net.output(packet, {
     source: la,
     destination: ra,
     protocol: TCP_PROTOCOL,

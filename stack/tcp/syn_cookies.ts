@@ -17,15 +17,17 @@
  * (RFC 7323 §3.2). Our TSval offset for such a connection is a keyed hash of the four-tuple
  * (RFC 7323 §5.4 asks only that it be unpredictable), so it needs no state either.
  */
+import type { IpAddress } from "../network.ts";
 import type { IsnGenerator } from "./isn.ts";
+import { seqAdd, seqDiff, seqGt } from "./seq.ts";
 
 const MSS_TABLE = [536, 1024, 1200, 1300, 1360, 1400, 1440, 1460] as const;
 const PERIOD_MS = 64_000;
 
 export interface CookieTuple {
-  readonly localAddress: number;
+  readonly localAddress: IpAddress;
   readonly localPort: number;
-  readonly remoteAddress: number;
+  readonly remoteAddress: IpAddress;
   readonly remotePort: number;
 }
 
@@ -89,9 +91,8 @@ export function cookieTsOffset(isn: IsnGenerator, t: CookieTuple): number {
 export function cookieTimestamp(tsClock: number, options: CookieOptions): number {
   const shift = options.windowScale ?? NO_WINDOW_SCALE;
   const bits = (Math.min(shift, NO_WINDOW_SCALE) << 1) | (options.sackPermitted ? 1 : 0);
-  let ts = ((tsClock & ~OPTION_MASK) | bits) >>> 0;
-  if (ts > tsClock >>> 0) ts = (ts - (OPTION_MASK + 1)) >>> 0;
-  return ts;
+  const ts = ((tsClock & ~OPTION_MASK) | bits) >>> 0; // the low bits replaced
+  return seqGt(ts, tsClock) ? seqAdd(ts, -(OPTION_MASK + 1)) : ts;
 }
 
 /**
@@ -100,8 +101,8 @@ export function cookieTimestamp(tsClock: number, options: CookieOptions): number
  * refuses the cookie otherwise (`cookie_timestamp_decode`): the bits would be a guess.
  */
 export function cookieTimestampValid(echo: number, tsClock: number): boolean {
-  const age = (tsClock - echo) >>> 0; // modulo 2^32, as TSvals compare (RFC 7323 §5.2)
-  return age <= 2 * PERIOD_MS;
+  const age = seqDiff(tsClock, echo); // modulo 2^32, as TSvals compare (RFC 7323 §5.2)
+  return age >= 0 && age <= 2 * PERIOD_MS;
 }
 
 /** The options an echoed cookie TSval carries. */

@@ -22,7 +22,7 @@
  * implements the socket layer's TcpConnection; the user calls themselves are in
  * user_calls.ts.
  */
-import { formatIpv4 } from "../address.ts";
+import { formatEndpoint, type IpAddress, mssTo, type NetworkLayer } from "../network.ts";
 import { type CongestionController, createCongestionController } from "./congestion/controller.ts";
 import { ProportionalRateReduction } from "./congestion/prr.ts";
 import type {
@@ -39,6 +39,7 @@ import { RingBuffer } from "./ring_buffer.ts";
 import { SpuriousRetransmitDetector } from "./sack/dsack.ts";
 import { SackBlockReporter } from "./sack/receiver_blocks.ts";
 import { Scoreboard } from "./sack/scoreboard.ts";
+import { seqDiff, seqGt } from "./seq.ts";
 import type { Tcp } from "./tcp.ts";
 import {
   atUrgentMark,
@@ -96,6 +97,8 @@ export class Tcb implements TcpConnection {
   tsRecent = 0;
   tsRecentAgeMs = 0;
   tsOffset = 0;
+  /** IPv6: the connection's flow label (RFC 6437 §3), chosen once; undefined over IPv4. */
+  flowLabel: number | undefined = undefined;
   lastAckSent = 0;
   // RFC 2018 SACK.
   sackEnabled = false;
@@ -195,15 +198,19 @@ export class Tcb implements TcpConnection {
 
   constructor(
     readonly layer: Tcp,
-    readonly localAddress: number,
+    readonly localAddress: IpAddress,
     readonly localPort: number,
-    readonly remoteAddress: number,
+    readonly remoteAddress: IpAddress,
     readonly remotePort: number,
     options: TcpConnectionOptions,
+    /** The network layer below this connection: IPv4 or IPv6, by its addresses' family. */
+    readonly net: NetworkLayer = layer.host.networkFor(remoteAddress),
   ) {
     this.optionsValue = options;
     const config = layer.config;
-    this.rcvMss = layer.host.mtu - 40; // RFC 9293 §3.7.1: MTU minus IP and TCP headers
+    // RFC 9293 §3.7.1: the MTU less the IP and TCP headers (1460 over IPv4, 1440 over IPv6
+    // on a 1500 link); over IPv6 the path MTU toward the peer (RFC 8201 §5.2).
+    this.rcvMss = mssTo(this.net, remoteAddress);
     this.rtoMs = config.initialRtoMs;
     this.sendBuffer = new RingBuffer(options.sendBufferBytes);
     this.recvBuffer = new RingBuffer(options.receiveBufferBytes);
@@ -245,7 +252,7 @@ export class Tcb implements TcpConnection {
 
   /** Bytes sent and not yet acknowledged (FlightSize, RFC 5681 §2). */
   get flightBytes(): number {
-    return Math.max(0, (this.sndMax - this.sndUna) | 0);
+    return Math.max(0, seqDiff(this.sndMax, this.sndUna));
   }
 
   /** In-band bytes to read: the out-of-band byte's place does not count (urgent.ts). */
@@ -271,12 +278,12 @@ export class Tcb implements TcpConnection {
 
   /** Our FIN has been sent and acknowledged. */
   get finAcked(): boolean {
-    return this.finSeq !== undefined && ((this.sndUna - this.finSeq) | 0) > 0;
+    return this.finSeq !== undefined && seqGt(this.sndUna, this.finSeq);
   }
 
-  /** "10.0.0.1:80 10.0.0.2:5000", for traces. */
+  /** "10.0.0.1:80 10.0.0.2:5000" or "[fd00::2]:80 [fd00::1]:5000", for traces. */
   get tupleText(): string {
-    return `${formatIpv4(this.localAddress)}:${this.localPort} ${formatIpv4(this.remoteAddress)}:${this.remotePort}`;
+    return `${formatEndpoint(this.localAddress, this.localPort)} ${formatEndpoint(this.remoteAddress, this.remotePort)}`;
   }
 
   /** The earliest running timer. */

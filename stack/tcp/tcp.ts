@@ -13,7 +13,17 @@
  */
 import { ANY_ADDRESS } from "../address.ts";
 import { copyDatagram, type Forwarder } from "../forwarding.ts";
-import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../ipv4/datagram.ts";
+import type { Ipv4Datagram } from "../ipv4/datagram.ts";
+import type { Ipv6Address } from "../ipv6/address.ts";
+import { flowLabelOf } from "../ipv6/flow_label.ts";
+import {
+  endpointKey,
+  type IpAddress,
+  type IpDatagram,
+  type IpErrorReport,
+  type NetworkLayer,
+  type NetworkSend,
+} from "../network.ts";
 import type { Offload, TransmitOffload } from "../offload.ts";
 import { PacketBufferPool } from "../packet_buffers.ts";
 import type { Random } from "../random.ts";
@@ -33,6 +43,7 @@ import {
 import { IsnGenerator } from "./isn.ts";
 import { onClosed, onListen } from "./listen.ts";
 import { Listener } from "./listener.ts";
+import { listenerFor, listenersOverlap } from "./listeners.ts";
 import { windowScaleFor } from "./negotiate.ts";
 import { output } from "./output.ts";
 import { validRemoteAddresses } from "./remote_address.ts";
@@ -49,14 +60,19 @@ export { defaultTcpConfig, defaultTcpConnectionOptions, type TcpConfig } from ".
 
 /** What TCP needs from the stack (the Stack class satisfies it). */
 export interface TcpHost {
-  readonly address: number;
-  readonly mtu: number;
   /** What the device finishes for us (`stack/offload.ts`); none when absent. */
   readonly offload?: Offload;
   readonly random: Random;
   readonly stats: Stats;
   readonly trace: Trace;
-  readonly ipv4: { output(packet: Uint8Array, send: Ipv4Send): void };
+  /**
+   * The network layer for a peer's address: IPv4 for a number, IPv6 for text. A
+   * connection keeps the one it was made with (`Tcb.net`): the family is a parameter of
+   * the connection, and everything else in TCP is the same over both.
+   */
+  networkFor(address: IpAddress): NetworkLayer;
+  /** The host's IPv4 address: a segment to another one may be for a gateway's forwarder. */
+  readonly address: number;
   /** A gateway's forwarder (forwarding.ts), and ICMP for its "unreachable" verdicts. */
   readonly forwarder?: Pick<Forwarder, "tcpSyn">;
   readonly icmp?: { sendDestinationUnreachable(d: Ipv4Datagram, code: number, now: number): void };
@@ -71,12 +87,13 @@ const MAX_ACK_STRETCH = 2 * 65536;
 export class Tcp {
   readonly config: TcpConfig;
   readonly isn: IsnGenerator;
-  // Connections by (remote address, remote port) then (local address, local port):
-  // two exact 48-bit number keys, no string built per packet. The TCB itself while it is
-  // the only one for that remote endpoint (the usual case: no inner Map per connection).
-  private readonly byRemote = new Map<number, Tcb | Map<number, Tcb>>();
+  // Connections by (remote address, remote port) then (local address, local port)
+  // (`endpointKey`): over IPv4 two exact 48-bit number keys, no string built per packet;
+  // over IPv6 the 128-bit addresses' text with the port. The TCB itself while it is the
+  // only one for that remote endpoint (the usual case: no inner Map per connection).
+  private readonly byRemote = new Map<number | string, Tcb | Map<number | string, Tcb>>();
   private readonly all = new Set<Tcb>();
-  private readonly listeners = new Map<number, Map<number, Listener>>();
+  private readonly listeners = new Map<number, Map<IpAddress, Listener>>();
   /** The IP_TRANSPARENT listener: connections to forwarded addresses join it (forwarding.ts). */
   private transparentListener: Listener | undefined;
   private readonly localPorts = new Map<number, number>();
@@ -92,15 +109,16 @@ export class Tcp {
   readonly outgoing = new OutgoingSegment();
   /** Buffers outgoing segments are built in, with IPv4 headroom (`packet_buffers.ts`). */
   readonly txBuffers = new PacketBufferPool();
-  /** What `ipv4.output` is told about the segment being sent (`ipv4Send`). */
+  /** What the network layer is told about the segment being sent (`networkSend`). */
   private readonly send: {
-    source: number;
-    destination: number;
+    source: IpAddress;
+    destination: IpAddress;
     readonly protocol: number;
     readonly dontFragment: boolean;
     offload: TransmitOffload | undefined;
     ttl: number | undefined;
     typeOfService: number | undefined;
+    flowLabel: number | undefined;
   } = {
     source: 0,
     destination: 0,
@@ -109,9 +127,11 @@ export class Tcp {
     offload: undefined,
     ttl: undefined,
     typeOfService: undefined,
+    flowLabel: undefined,
   };
   /** RFC 5961 §7's host-wide limit on challenge ACKs (challenge_ack.ts). */
   readonly challengeAcks = new ChallengeAckLimiter();
+  private flowLabelKey: number | undefined;
 
   constructor(
     readonly host: TcpHost,
@@ -130,7 +150,7 @@ export class Tcp {
    * `arriving`, unless a segment arrives while another is still being processed (a
    * harness that loops a reply straight back), which then gets a segment of its own.
    */
-  input(d: Ipv4Datagram, now: number): void {
+  input(d: IpDatagram, now: number): void {
     const nested = this.receiving;
     const seg = parseSegment(d, nested ? new ReceivedSegment() : this.arriving);
     const stats = this.host.stats;
@@ -147,7 +167,7 @@ export class Tcp {
   }
 
   /** A parsed segment to a TCB, a listener, or neither (RFC 9293 §3.10.7.1–3). */
-  private arrive(d: Ipv4Datagram, seg: TcpSegment, now: number): void {
+  private arrive(d: IpDatagram, seg: TcpSegment, now: number): void {
     const stats = this.host.stats;
     stats.count("tcpInSegs");
     if (!validRemoteAddresses(d, stats)) return; // RFC 1122 §4.2.3.10 (remote_address.ts)
@@ -164,7 +184,9 @@ export class Tcp {
     }
     const listener = this.findListener(d.destination, seg.destinationPort);
     if (listener === undefined) {
-      if (d.destination !== this.host.address && this.forwarded(d, seg, now)) return;
+      // A gateway forwards IPv4 only (forwarding.ts).
+      const forwardable = typeof d.destination === "number" && d.destination !== this.host.address;
+      if (forwardable && this.forwarded(d as Ipv4Datagram, seg, now)) return;
       onClosed(this, d, seg);
       return;
     }
@@ -189,6 +211,7 @@ export class Tcp {
           destination: d.destination,
           destinationPort: seg.destinationPort,
           packet: copyDatagram(d.header, d.payload),
+          checksumValid: d.checksumValid === true,
         },
         now,
       );
@@ -227,9 +250,11 @@ export class Tcp {
   /**
    * ICMP reported an error about a segment we sent (RFC 1122 §4.2.3.9, RFC 5927):
    * hard errors only fail a connection still in SYN-SENT; otherwise they are soft and
-   * remembered for a later timeout. "Fragmentation needed" lowers the MSS (RFC 1191).
+   * remembered for a later timeout. "Fragmentation needed" (RFC 1191) and IPv6's
+   * Packet Too Big (RFC 8201 §4, RFC 4443 §3.2) lower the MSS to the reported MTU less
+   * the IP and TCP headers of the connection's family.
    */
-  icmpError(report: IcmpErrorReport, now: number): void {
+  icmpError(report: IpErrorReport, now: number): void {
     const tcb = this.find(
       report.source,
       report.sourcePort,
@@ -245,8 +270,14 @@ export class Tcp {
       return;
     }
     if (report.error === "EMSGSIZE") {
-      if (report.nextHopMtu >= 68) {
-        tcb.sndMss = Math.max(64, Math.min(tcb.sndMss, report.nextHopMtu - 40));
+      // RFC 1191 §3: an IPv4 MTU below 68 is bogus; RFC 8201 §4: an IPv6 path MTU is
+      // never taken below the minimum link MTU, 1280 (RFC 8200 §5).
+      const ipv4 = tcb.net.family === "inet";
+      if (ipv4 ? report.nextHopMtu >= 68 : report.nextHopMtu > 0) {
+        const mtu = ipv4 ? report.nextHopMtu : Math.max(1280, report.nextHopMtu);
+        const mss = mtu - tcb.net.headerLength - 20;
+        if (mss >= tcb.sndMss) return;
+        tcb.sndMss = Math.max(64, mss);
         tcb.cc.setMss(tcb.smss);
         tcb.board.mss = tcb.smss;
         tcb.sndNxt = tcb.sndUna; // resend in smaller segments
@@ -287,14 +318,20 @@ export class Tcp {
     return this.timers.peek();
   }
 
-  /** Passive OPEN (RFC 9293 §3.10.1). The socket layer has checked for conflicts. */
+  /**
+   * Passive OPEN (RFC 9293 §3.10.1). The socket layer has checked for conflicts. A
+   * listener on :: takes IPv4 connections too unless `v6Only` (RFC 3493 §5.3
+   * IPV6_V6ONLY; the connection is then an IPv4 one, named v4-mapped by the socket).
+   */
   listen(
-    localAddress: number,
+    localAddress: IpAddress,
     localPort: number,
     backlog: number,
     options?: TcpConnectionOptions,
+    v6Only = false,
   ): TcpListener {
-    const listener = new Listener(this, localAddress >>> 0, localPort, backlog, options);
+    const address = typeof localAddress === "number" ? localAddress >>> 0 : localAddress;
+    const listener = new Listener(this, address, localPort, backlog, options, v6Only);
     let byAddress = this.listeners.get(localPort);
     if (byAddress === undefined) {
       byAddress = new Map();
@@ -317,15 +354,15 @@ export class Tcp {
 
   /** Active OPEN (RFC 9293 §3.10.1): sends the SYN now; SYN-SENT. */
   connect(
-    local: { address: number; port: number },
-    remote: { address: number; port: number },
+    local: { address: IpAddress; port: number },
+    remote: { address: IpAddress; port: number },
     options: TcpConnectionOptions,
     now: number,
   ): TcpConnection {
     const tcb = this.createTcb(
-      local.address >>> 0,
+      local.address,
       local.port,
-      remote.address >>> 0,
+      remote.address,
       remote.port,
       undefined,
       now,
@@ -338,22 +375,24 @@ export class Tcp {
     return tcb;
   }
 
-  portInUse(address: number, port: number): boolean {
+  /** The port space is shared by both families, as in Linux. */
+  portInUse(address: IpAddress, port: number, v6Only = false): boolean {
     if ((this.localPorts.get(port) ?? 0) > 0) return true;
     const byAddress = this.listeners.get(port);
     if (byAddress === undefined) return false;
-    return address === ANY_ADDRESS
-      ? byAddress.size > 0
-      : byAddress.has(address) || byAddress.has(ANY_ADDRESS);
+    for (const listener of byAddress.values()) {
+      if (listenersOverlap(address, v6Only, listener)) return true;
+    }
+    return false;
   }
 
   fourTupleInUse(
-    localAddress: number,
+    localAddress: IpAddress,
     localPort: number,
-    remoteAddress: number,
+    remoteAddress: IpAddress,
     remotePort: number,
   ): boolean {
-    return this.find(localAddress >>> 0, localPort, remoteAddress >>> 0, remotePort) !== undefined;
+    return this.find(localAddress, localPort, remoteAddress, remotePort) !== undefined;
   }
 
   connections(): Iterable<TcpConnection> {
@@ -368,28 +407,32 @@ export class Tcp {
   // ---- Internal API used by the other files of stack/tcp ----
 
   find(
-    localAddress: number,
+    localAddress: IpAddress,
     localPort: number,
-    remoteAddress: number,
+    remoteAddress: IpAddress,
     remotePort: number,
   ): Tcb | undefined {
-    const entry = this.byRemote.get(remoteAddress * 65536 + remotePort);
-    const localKey = localAddress * 65536 + localPort;
+    const entry = this.byRemote.get(endpointKey(remoteAddress, remotePort));
+    const localKey = endpointKey(localAddress, localPort);
     if (entry instanceof Map) return entry.get(localKey);
     return entry !== undefined && localKeyOf(entry) === localKey ? entry : undefined;
   }
 
-  private findListener(address: number, port: number): Listener | undefined {
+  /**
+   * The listener for a segment to `address`:`port`: a specific address wins over the
+   * family's wildcard; an IPv4 segment may also find a dual-stack listener on ::
+   * (RFC 4291 §2.5.5.2, RFC 3493 §3.7: IPv4 peers as IPv4-mapped IPv6 addresses).
+   */
+  private findListener(address: IpAddress, port: number): Listener | undefined {
     const byAddress = this.listeners.get(port);
-    if (byAddress === undefined) return undefined;
-    return byAddress.get(address) ?? byAddress.get(ANY_ADDRESS); // a specific address wins
+    return byAddress === undefined ? undefined : listenerFor(byAddress, address);
   }
 
   /** Makes a TCB, chooses its ISS (RFC 6528) and files it under its four-tuple. */
   createTcb(
-    la: number,
+    la: IpAddress,
     lp: number,
-    ra: number,
+    ra: IpAddress,
     rp: number,
     iss: number | undefined,
     now: number,
@@ -412,9 +455,10 @@ export class Tcp {
     tcb.sndBufSeq = seqAdd(tcb.iss, 1);
     tcb.highRxt = seqAdd(tcb.iss, 1);
     tcb.tsOffset = this.host.random.nextUint32(); // RFC 7323 §5.4: randomised TSval offset
+    if (typeof ra === "string") tcb.flowLabel = this.flowLabel(la, lp, ra, rp);
     tcb.offeredRcvScale = config.windowScale ? windowScaleFor(config.maxReceiveBufferBytes) : 0;
-    const remoteKey = ra * 65536 + rp;
-    const localKey = la * 65536 + lp;
+    const remoteKey = endpointKey(ra, rp);
+    const localKey = endpointKey(la, lp);
     const entry = this.byRemote.get(remoteKey);
     if (entry instanceof Map) entry.set(localKey, tcb);
     else if (entry === undefined || localKeyOf(entry) === localKey)
@@ -435,7 +479,7 @@ export class Tcp {
   /** Unfiles a TCB (transitions.ts destroy calls this). */
   remove(tcb: Tcb): void {
     if (!this.all.delete(tcb)) return;
-    const remoteKey = tcb.remoteAddress * 65536 + tcb.remotePort;
+    const remoteKey = endpointKey(tcb.remoteAddress, tcb.remotePort);
     const localKey = localKeyOf(tcb);
     const entry = this.byRemote.get(remoteKey);
     if (entry instanceof Map) {
@@ -493,28 +537,48 @@ export class Tcp {
   }
 
   /**
-   * How `ipv4.output` is to send a segment of this connection: DF set (RFC 1191 path MTU
-   * discovery), with what the device finishes. One object, refilled for each segment:
-   * IPv4 reads it before the packet goes to the device.
+   * How the network layer is to send a segment of this connection: DF set over IPv4
+   * (RFC 1191 path MTU discovery), with what the device finishes. One object, refilled
+   * for each segment: the network layer reads it before the packet goes to the device.
    */
-  ipv4Send(
-    source: number,
-    destination: number,
+  networkSend(
+    source: IpAddress,
+    destination: IpAddress,
     offload: TransmitOffload | undefined,
+    flowLabel?: number,
     ip?: { readonly ttl?: number; readonly typeOfService?: number },
-  ): Ipv4Send {
+  ): NetworkSend {
     const send = this.send;
     send.source = source;
     send.destination = destination;
     send.offload = offload;
+    send.flowLabel = flowLabel;
     // IP_TTL and IP_TOS, handed to IP unchanged (RFC 9293 MUST-48, MUST-49, SHLD-22).
     send.ttl = ip?.ttl;
     send.typeOfService = ip?.typeOfService;
     return send;
   }
+
+  /**
+   * RFC 6437 §3, §6.3: one label for all of a connection's packets, a keyed hash of its
+   * five-tuple (flow_label.ts), computed once rather than per packet. The key is drawn
+   * from the ISN generator's secret, so outsiders cannot predict it.
+   */
+  private flowLabel(la: IpAddress, lp: number, ra: IpAddress, rp: number): number {
+    this.flowLabelKey ??= this.isn.hash(0, 0, 0, 0, FLOW_LABEL_TAG);
+    const flow = {
+      source: la as Ipv6Address,
+      destination: ra as Ipv6Address,
+      protocol: TCP_PROTOCOL,
+    };
+    return flowLabelOf({ ...flow, sourcePort: lp, destinationPort: rp }, this.flowLabelKey);
+  }
 }
 
-/** The local half of a TCB's four-tuple as one number (48 bits: exact in a double). */
-function localKeyOf(tcb: Tcb): number {
-  return tcb.localAddress * 65536 + tcb.localPort;
+/** Tells the flow label's key apart from any ISN hash ("flow"). */
+const FLOW_LABEL_TAG = 0x666c6f77;
+
+/** The local half of a TCB's four-tuple as one key (`endpointKey`). */
+function localKeyOf(tcb: Tcb): number | string {
+  return endpointKey(tcb.localAddress, tcb.localPort);
 }

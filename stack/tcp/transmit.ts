@@ -20,7 +20,7 @@ import { Flag, finishChecksum, partialChecksum, writeSegment } from "./header.ts
 import type { ReusableOptions } from "./options.ts";
 import { rackActive, rackOnTransmit } from "./rack/pto.ts";
 import { maxSackBlocks } from "./sack/receiver_blocks.ts";
-import { seqAdd, seqDiff, seqGt, seqLt } from "./seq.ts";
+import { seqAdd, seqDiff, seqGt, seqLt, tsClock } from "./seq.ts";
 import type { Tcb } from "./tcb.ts";
 import { urgentPointerFor } from "./urgent.ts";
 
@@ -114,7 +114,6 @@ export function sendProbe(tcb: Tcb, now: number): void {
 
 /** Builds and sends one segment of `tcb`; `len` data bytes come from the send buffer. */
 export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now: number): void {
-  const host = tcb.layer.host;
   const syn = (flags & Flag.SYN) !== 0;
   const wnd = syn ? Math.min(tcb.recvBuffer.free, 65535) : windowField(tcb);
   // The header fields, options and buffer are reused from segment to segment (tcp.ts):
@@ -130,19 +129,27 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
   segmentOptions(tcb, syn, flags, now, seg.options);
   const buffer = tcb.layer.txBuffers.acquire();
   try {
-    const dataAt = writeSegment(seg, buffer.bytes);
+    // The network layer of the connection's family (network.ts): its header goes in
+    // front, its pseudo-header into the checksum, its output sends.
+    const { net, localAddress, remoteAddress } = tcb;
+    const dataAt = writeSegment(seg, buffer.bytes, net.headerLength);
     const packet = buffer.view(dataAt + len);
     if (len > 0) tcb.sendBuffer.peek(seqDiff(seq, tcb.sndBufSeq), packet.subarray(dataAt));
     const offload = transmitOffload(tcb, len);
-    if (offload === undefined) finishChecksum(packet, tcb.localAddress, tcb.remoteAddress);
-    else partialChecksum(packet, tcb.localAddress, tcb.remoteAddress);
+    if (offload === undefined) {
+      finishChecksum(packet, localAddress, remoteAddress, net.headerLength);
+    } else partialChecksum(packet, localAddress, remoteAddress, net.headerLength);
     accountSent(tcb, seq, len, flags, now);
     if (syn) tcb.rcvAdv = seqAdd(tcb.rcvNxt, wnd);
     // The connection's IP_TTL and IP_TOS go to IP unchanged (MUST-48, MUST-49, SHLD-22).
-    host.ipv4.output(
-      packet,
-      tcb.layer.ipv4Send(tcb.localAddress, tcb.remoteAddress, offload, tcb.options),
+    const send = tcb.layer.networkSend(
+      localAddress,
+      remoteAddress,
+      offload,
+      tcb.flowLabel,
+      tcb.options,
     );
+    net.output(packet, send);
   } finally {
     tcb.layer.txBuffers.release(buffer);
   }
@@ -162,6 +169,9 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
 function transmitOffload(tcb: Tcb, len: number): TransmitOffload | undefined {
   const offload = tcb.layer.host.offload;
   if (offload === undefined || !offload.checksum || len === 0) return undefined;
+  // The device's offloads (device/offload.ts) are written for IPv4 (TUN_F_TSO4, gso_type
+  // TCPv4): an IPv6 segment is finished here, in full.
+  if (tcb.net.family !== "inet") return undefined;
   const segmentSize = dataRoom(tcb);
   if (len <= segmentSize || !offload.segmentation) return PARTIAL_CHECKSUM;
   return { partialChecksum: true, segmentSize, headroom: LINK_HEADROOM };
@@ -225,7 +235,7 @@ function segmentOptions(
 
 /** Our TSval clock (RFC 7323 §5.4): milliseconds plus a per-connection random offset. */
 export function tsNow(tcb: Tcb, now: number): number {
-  return (Math.floor(now) + tcb.tsOffset) >>> 0;
+  return tsClock(now, tcb.tsOffset);
 }
 
 /**

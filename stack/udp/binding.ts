@@ -7,6 +7,7 @@
  * what is received, the BSD way. Each queued datagram keeps the address it was sent to
  * (RFC 1122 §4.1.3.5: the specific-destination address "MUST be passed up").
  */
+import { type IpAddress, isAnyAddress } from "../network.ts";
 import type { UdpDatagram, UdpEndpoint } from "./endpoint.ts";
 
 /** Linux net.core.rmem_default. */
@@ -19,11 +20,12 @@ export type UdpEndpointError = "ECONNREFUSED" | "EHOSTUNREACH";
 
 /** What a binding needs from the UDP layer that made it. */
 export interface UdpBindingOwner {
-  readonly hostAddress: number;
+  /** The host's address in the family of `peer` (what a wildcard binding sends from). */
+  hostAddressFor(peer: IpAddress): IpAddress;
   send(
     binding: UdpBinding,
     data: Uint8Array,
-    address: number,
+    address: IpAddress,
     port: number,
     now: number,
   ): UdpSendResult;
@@ -31,7 +33,7 @@ export interface UdpBindingOwner {
 }
 
 export class UdpBinding implements UdpEndpoint {
-  remoteAddress = 0;
+  remoteAddress: IpAddress = 0;
   remotePort = 0;
   error: UdpEndpointError | undefined = undefined;
   onChange: (() => void) | undefined = undefined;
@@ -43,9 +45,11 @@ export class UdpBinding implements UdpEndpoint {
 
   constructor(
     private readonly owner: UdpBindingOwner,
-    public localAddress: number,
+    public localAddress: IpAddress,
     readonly localPort: number,
     readonly receiveQueueBytes: number = DEFAULT_RECEIVE_QUEUE_BYTES,
+    /** Bound to :: for IPv6 only (IPV6_V6ONLY, RFC 3493 §5.3); else IPv4 arrives too. */
+    readonly v6Only = false,
   ) {}
 
   get queueLength(): number {
@@ -91,18 +95,21 @@ export class UdpBinding implements UdpEndpoint {
    * datagrams go by default. `connect(0, 0)` dissolves the association (AF_UNSPEC).
    * Like Linux, a wildcard binding takes the host's address as its local address.
    */
-  connect(remoteAddress: number, remotePort: number): void {
+  connect(remoteAddress: IpAddress, remotePort: number): void {
     this.assertOpen("connect");
-    this.remoteAddress = remoteAddress >>> 0;
+    this.remoteAddress = typeof remoteAddress === "number" ? remoteAddress >>> 0 : remoteAddress;
     this.remotePort = remotePort;
-    if (remotePort !== 0 && this.localAddress === 0) this.localAddress = this.owner.hostAddress;
+    if (remotePort !== 0 && isAnyAddress(this.localAddress)) {
+      this.localAddress = this.owner.hostAddressFor(this.remoteAddress);
+    }
     this.error = undefined;
   }
 
   /** Sends one datagram to `address`:`port` (RFC 768 "user interface": a SEND call). */
-  sendTo(data: Uint8Array, address: number, port: number, now: number): UdpSendResult {
+  sendTo(data: Uint8Array, address: IpAddress, port: number, now: number): UdpSendResult {
     this.assertOpen("sendTo");
-    return this.owner.send(this, data, address >>> 0, port, now);
+    const to = typeof address === "number" ? address >>> 0 : address;
+    return this.owner.send(this, data, to, port, now);
   }
 
   /** Unbinds; queued datagrams are discarded. */
@@ -117,9 +124,9 @@ export class UdpBinding implements UdpEndpoint {
 
   /** Called by UDP input: queues a copy of `data`; false if the queue is full. */
   enqueue(
-    sourceAddress: number,
+    sourceAddress: IpAddress,
     sourcePort: number,
-    destinationAddress: number,
+    destinationAddress: IpAddress,
     data: Uint8Array,
   ): boolean {
     const charge = data.length + DATAGRAM_OVERHEAD_BYTES;

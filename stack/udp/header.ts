@@ -16,9 +16,10 @@
  * destination address, zero, protocol 17, UDP length), the header and the data; a
  * transmitted checksum of zero means "none computed".
  */
-import { internetChecksum, pseudoHeaderSum } from "../checksum.ts";
+import { internetChecksum } from "../checksum.ts";
 import { IpProtocol } from "../ipv4/datagram.ts";
 import { viewOf } from "../ipv4/header.ts";
+import { type IpAddress, pseudoHeaderSumOf } from "../network.ts";
 
 export const UDP_HEADER_LENGTH = 8;
 
@@ -49,8 +50,8 @@ export interface UdpParseFailure {
  */
 export function parseUdpHeader(
   segment: Uint8Array,
-  source: number,
-  destination: number,
+  source: IpAddress,
+  destination: IpAddress,
   checksumValid = false,
 ): UdpHeader | UdpParseFailure {
   if (segment.length < UDP_HEADER_LENGTH)
@@ -64,8 +65,13 @@ export function parseUdpHeader(
   // RFC 768: "An all zero transmitted checksum value means that the transmitter generated
   // no checksum"; RFC 1122 §4.1.3.4: "If a UDP datagram is received with a checksum that
   // is non-zero and invalid, UDP MUST silently discard the datagram."
+  // RFC 8200 §8.1: over IPv6 the checksum is not optional: "IPv6 receivers must discard
+  // UDP packets containing a zero checksum and should log the error."
+  if (checksum === 0 && typeof source !== "number") {
+    return { reason: "udpInErrors", detail: "zero checksum over IPv6" };
+  }
   if (checksum !== 0 && !checksumValid) {
-    const initial = pseudoHeaderSum(source, destination, IpProtocol.UDP, length);
+    const initial = pseudoHeaderSumOf(source, destination, IpProtocol.UDP, length);
     if (internetChecksum(segment, initial, 0, length) !== 0) {
       return { reason: "udpInCsumErrors", detail: "bad checksum" };
     }
@@ -91,8 +97,8 @@ export function emitUdpHeader(
   fields: {
     readonly sourcePort: number;
     readonly destinationPort: number;
-    readonly source: number;
-    readonly destination: number;
+    readonly source: IpAddress;
+    readonly destination: IpAddress;
   },
 ): void {
   const view = viewOf(segment);
@@ -100,7 +106,7 @@ export function emitUdpHeader(
   view.setUint16(DESTINATION_PORT, fields.destinationPort);
   view.setUint16(LENGTH, segment.length);
   view.setUint16(CHECKSUM, 0);
-  const initial = pseudoHeaderSum(
+  const initial = pseudoHeaderSumOf(
     fields.source,
     fields.destination,
     IpProtocol.UDP,

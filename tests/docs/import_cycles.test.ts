@@ -5,8 +5,9 @@
  * a module may name the TCB's type without running the module that builds it.
  *
  * A cycle makes the order the modules run in matter and hides which one decides; inside
- * stack/tcp/ the modules stack up as boxes (README, "Map of the source"): a file imports
- * only boxes below it. A failure names the loop, e.g. `output.ts -> timers.ts -> output.ts`.
+ * stack/tcp/ the modules stack up as boxes (README, "Map of the source", draws
+ * TCP_BOXES): a file imports only its own box or boxes below it. A failure names the
+ * loop, e.g. `output.ts -> timers.ts -> output.ts`, or the import that goes upward.
  */
 import { describe, expect, test } from "bun:test";
 import { readdirSync, readFileSync, statSync } from "node:fs";
@@ -122,5 +123,65 @@ describe("stack/", () => {
     expect(graph.size).toBeGreaterThan(50); // it read the tree
     const cycle = findCycle(graph);
     expect(cycle === undefined ? "no cycle" : cycle.join(" -> ")).toBe("no cycle");
+  });
+});
+
+/**
+ * stack/tcp/ as a stack of boxes, top first. Each file is in one box (a new file must be
+ * placed); the last box holds everything not named above it.
+ */
+const TCP_BOXES: readonly { box: string; files: readonly string[] }[] = [
+  { box: "the layer", files: ["tcp.ts"] },
+  {
+    box: "events: segments, user calls, timeouts",
+    files: [
+      "listen.ts",
+      "syn_sent.ts",
+      "segment_arrives.ts",
+      "ack.ts",
+      "timeouts.ts",
+      "tcb.ts",
+      "listener.ts",
+      "user_calls.ts",
+    ],
+  },
+  {
+    box: "deciding what to send",
+    files: ["output.ts", "fast_recovery.ts", "rack/recovery.ts", "challenge_ack.ts"],
+  },
+  { box: "connection state", files: ["transitions.ts", "timers.ts", "paws.ts", "negotiate.ts"] },
+  { box: "writing segments", files: ["transmit.ts", "stateless.ts", "rack/pto.ts"] },
+  { box: "data and algorithms", files: [] },
+];
+
+function boxOf(file: string): number {
+  const index = TCP_BOXES.findIndex(({ files }) => files.includes(file));
+  return index >= 0 ? index : TCP_BOXES.length - 1;
+}
+
+describe("stack/tcp/", () => {
+  test("is a stack of boxes: no file imports, at run time, a box above its own", () => {
+    const graph = importGraph("stack/tcp");
+    const upward: string[] = [];
+    for (const [from, targets] of graph) {
+      const file = relative("stack/tcp", from);
+      for (const target of targets) {
+        const to = relative("stack/tcp", target);
+        if (to.startsWith("..")) continue; // outside TCP: the stack's shared modules
+        if (boxOf(to) < boxOf(file))
+          upward.push(
+            `${file} (${TCP_BOXES[boxOf(file)]!.box}) imports ${to} (${TCP_BOXES[boxOf(to)]!.box})`,
+          );
+      }
+    }
+    expect(upward).toEqual([]);
+  });
+
+  test("every file the boxes name exists", () => {
+    const files = new Set(
+      [...importGraph("stack/tcp").keys()].map((f) => relative("stack/tcp", f)),
+    );
+    for (const { files: named } of TCP_BOXES)
+      for (const f of named) expect(files.has(f)).toBe(true);
   });
 });

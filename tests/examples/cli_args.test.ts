@@ -5,6 +5,7 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { parseHostArgs } from "../../examples/cli_args.ts";
 import { formatIpv4, netmask, parseIpv4 } from "../../stack/address.ts";
+import { parseIpv6 } from "../../stack/ipv6/address.ts";
 
 function errorOf(argv: string[]): string {
   const parsed = parseHostArgs(argv);
@@ -13,7 +14,7 @@ function errorOf(argv: string[]): string {
 }
 
 describe("host arguments", () => {
-  test("defaults: tun0, 10.0.0.2/24, kernel side 10.0.0.1, MTU 1500, no pcap, every service", () => {
+  test("defaults: tun0, 10.0.0.2/24 and fd00::2/64, kernel side 10.0.0.1 and fd00::1, MTU 1500, no pcap, every service", () => {
     expect(parseHostArgs([])).toEqual({
       kind: "run",
       args: {
@@ -21,6 +22,7 @@ describe("host arguments", () => {
         address: parseIpv4("10.0.0.2")!,
         prefixLength: 24,
         host: parseIpv4("10.0.0.1")!,
+        ipv6: { address: parseIpv6("fd00::2")!, prefixLength: 64, host: parseIpv6("fd00::1")! },
         mtu: 1500,
         pcap: undefined,
         services: ["echo", "discard", "chargen", "http"],
@@ -154,5 +156,35 @@ describe("host arguments", () => {
         },
       ),
     );
+  });
+});
+
+describe("host arguments: IPv6", () => {
+  const v6 = (argv: string[]) => {
+    const parsed = parseHostArgs(argv);
+    if (parsed.kind !== "run") throw new Error(`expected run, got ${JSON.stringify(parsed)}`);
+    return parsed.args.ipv6;
+  };
+
+  test("--address6 and --host6 set the prefix and the kernel side, canonical (RFC 5952)", () => {
+    expect(v6(["--address6", "FD00:0:0:1::0002/64", "--host6", "fd00:0:0:1::1"])).toEqual({
+      address: "fd00:0:0:1::2",
+      prefixLength: 64,
+      host: "fd00:0:0:1::1",
+    } as never);
+  });
+
+  test("--no-ipv6 turns IPv6 off", () => {
+    expect(v6(["--no-ipv6"])).toBeUndefined();
+  });
+
+  test("one sentence for each mistake", () => {
+    expect(errorOf(["--address6", "fd00::2"])).toContain(
+      "is not an IPv6 address with a prefix length",
+    );
+    expect(errorOf(["--host6", "10.0.0.1"])).toContain("is not an IPv6 address");
+    expect(errorOf(["--host6", "fd01::1"])).toContain("outside fd00::2/64");
+    expect(errorOf(["--host6", "fd00::2"])).toContain("the stack's own address");
+    expect(errorOf(["--address6", "ff02::1/64"])).toContain("not a unicast address");
   });
 });

@@ -73,7 +73,7 @@ describeTun(
           // SIGUSR1: the ss-like view on standard output, listeners first.
           host.child.kill("SIGUSR1");
           await host.waitFor(/^Proto\s+State\s+Recv-Q/);
-          await host.waitFor(/^tcp\s+LISTEN\s+0\s+0\s+0\.0\.0\.0:80\b/);
+          await host.waitFor(/^tcp\s+LISTEN\s+0\s+0\s+\[::\]:80\b/);
         } finally {
           expect(await host.stop("SIGINT")).toBe(0);
         }

@@ -66,7 +66,7 @@ describeTun(
         ]);
         try {
           const up = await waitForLine(host.stdout, /is up on/, 10_000);
-          expect(up).toContain("10.77.0.2/24 is up on tsthost0");
+          expect(up).toContain("10.77.0.2/24 fd00::2/64 is up on tsthost0");
           const link = await ns.exec(["ip", "-o", "addr", "show", "dev", "tsthost0"]);
           expect(link.stdout).toContain("10.77.0.1/24");
           const ping = await ns.exec(["ping", "-c", "2", "-i", "0.2", "-W", "2", "10.77.0.2"], {

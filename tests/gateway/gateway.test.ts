@@ -130,6 +130,8 @@ describeTun(
       const args = [
         "--forward",
         "tcp:8080:80",
+        "--forward",
+        "udp:5353:7007",
         "--deny",
         `tcp:${SERVER}:7070`,
         "--flow-buffer",
@@ -154,6 +156,13 @@ describeTun(
             if (inbound !== "inside") await Bun.sleep(200);
           }
           expect(inbound).toBe("inside");
+          // Inbound UDP: datagrams to 127.0.0.1:5353 here reach a UDP echo inside, and back.
+          const insideServers = t.inner.spawnBun("tests/gateway/fixtures/servers.ts", ["0.0.0.0"]);
+          await insideServers.stdout.getReader().read(); // "ready"
+          const udpIn = await t.gw.runBun(CLIENT, ["udp", "127.0.0.1", "5353", "20"], {
+            timeoutMs: 30_000,
+          });
+          expect(JSON.parse(udpIn.stdout.trim())).toEqual({ answered: 20 });
           // Firewall: the denied destination is refused (RST) although a server listens there.
           expect(await client(t, ["connect", SERVER, "7070", "10000"])).toEqual({
             result: "ECONNREFUSED",
@@ -198,6 +207,25 @@ describeTun(
         }
       });
     }, 300_000);
+
+    test("tstcp: limits are counted when hit; ICMP echo answered by the gateway, refused beyond it", async () => {
+      await withGatewayTopology("tstcp", ["--max-pending-connects", "1"], async (t) => {
+        // One host connect to a black hole is under way; a second SYN meanwhile is dropped.
+        const first = client(t, ["connect", BLACK_HOLE, "80", "4000"]);
+        await Bun.sleep(500);
+        expect(await client(t, ["connect", BLACK_HOLE, "81", "1500"])).toEqual({
+          result: "timeout",
+        });
+        expect((await first).result).toBe("timeout");
+        const report = await usr1Report(t);
+        expect(Number(/gwLimitPendingConnects (\d+)/.exec(report)?.[1])).toBeGreaterThanOrEqual(1);
+        // Echo to the gateway itself is answered; echo beyond is refused (docs/gateway.md).
+        expect((await t.inner.exec(["ping", "-c", "1", "-W", "5", "10.0.2.2"])).exitCode).toBe(0);
+        const beyond = await t.inner.exec(["ping", "-c", "1", "-W", "5", SERVER]);
+        expect(beyond.exitCode).not.toBe(0);
+        expect(beyond.stdout).toMatch(/Packet filtered|Prohibited/i);
+      });
+    }, 120_000);
   },
   commands("curl", "dig", "dnsmasq", "ssh", "scp", "sshd", "nc"),
 );

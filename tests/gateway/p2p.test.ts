@@ -10,7 +10,7 @@
  * gateway's host socket (the mapping its trace shows), and the rendezvous relays nothing.
  */
 import { expect } from "bun:test";
-import { collect } from "../helpers/gateway_topology.ts";
+import { collect, stopGateway } from "../helpers/gateway_topology.ts";
 import type { Netns } from "../helpers/netns.ts";
 import { withNetns } from "../helpers/netns.ts";
 import { testTun } from "../helpers/tun_env.ts";
@@ -64,68 +64,69 @@ testTun(
         // from the router's other address, address-dependent filtering would drop them.
         const rendezvous = router!.spawnBun("examples/p2p/rendezvous.ts", ["198.18.1.2", "3478"]);
         const rendezvousOut = collect(rendezvous);
-        const gateways = [
-          collect(
-            gwA!.spawnBun("examples/host.ts", [
-              "--gateway",
-              "--netns",
-              innerA!.name,
-              "--trace",
-              "--dns-upstream",
-              "198.18.1.2",
-            ]),
-          ),
-          collect(
-            gwB!.spawnBun("examples/host.ts", [
-              "--gateway",
-              "--netns",
-              innerB!.name,
-              "--trace",
-              "--dns-upstream",
-              "198.18.2.2",
-            ]),
-          ),
-        ];
-        await Promise.all([
-          ...gateways.map((g) => g.waitFor(/tstcp gateway:/, 30_000)),
-          rendezvousOut.waitFor(/rendezvous on/, 30_000),
+        const procA = gwA!.spawnBun("examples/host.ts", [
+          "--gateway",
+          "--netns",
+          innerA!.name,
+          "--trace",
+          "--dns-upstream",
+          "198.18.1.2",
         ]);
-        const [alice, bob] = await Promise.all([
-          innerA!.runBun("examples/p2p/peer.ts", ["alice", "198.18.1.2"], { timeoutMs: 45_000 }),
-          innerB!.runBun("examples/p2p/peer.ts", ["bob", "198.18.1.2"], { timeoutMs: 45_000 }),
+        const procB = gwB!.spawnBun("examples/host.ts", [
+          "--gateway",
+          "--netns",
+          innerB!.name,
+          "--trace",
+          "--dns-upstream",
+          "198.18.2.2",
         ]);
-        if (process.env.P2P_DEBUG)
-          for (const g of gateways)
-            console.log(
-              g
-                .text()
-                .split("\n")
-                .filter((l) => /gateway|drop|udp/.test(l))
-                .slice(0, 60)
-                .join("\n"),
-            );
-        const a = JSON.parse(alice.stdout.trim());
-        const b = JSON.parse(bob.stdout.trim());
-        // Each gateway's trace names the host port its mapping for 10.0.2.100:4000 got.
-        const hostPort = (text: string) =>
-          /udp 10\.0\.2\.100:4000 mapped to host port (\d+)/.exec(text)?.[1];
-        const portA = hostPort(gateways[0]!.text());
-        const portB = hostPort(gateways[1]!.text());
-        expect(portA).toBeDefined();
-        expect(portB).toBeDefined();
-        // The rendezvous saw each peer at its gateway's host socket ...
-        expect(rendezvousOut.text()).toContain(`registered alice at 198.18.1.1:${portA}`);
-        expect(rendezvousOut.text()).toContain(`registered bob at 198.18.2.1:${portB}`);
-        // ... and after the punch each peer hears the other straight from that socket.
-        expect(a).toMatchObject({ peer: `198.18.2.1:${portB}`, from: [`198.18.2.1:${portB}`] });
-        expect(b).toMatchObject({ peer: `198.18.1.1:${portA}`, from: [`198.18.1.1:${portA}`] });
-        expect(a.helloReceived).toBeGreaterThanOrEqual(5);
-        expect(b.helloReceived).toBeGreaterThanOrEqual(5);
-        // The rendezvous passed on no payload: it only ever saw registrations.
-        rendezvous.kill("SIGUSR1");
-        await rendezvousOut.waitFor(/relayedPayloadBytes/, 5000);
-        const summary = JSON.parse(rendezvousOut.text().trim().split("\n").at(-1)!);
-        expect(summary).toMatchObject({ ignored: 0, relayedPayloadBytes: 0 });
+        const gateways = [collect(procA), collect(procB)];
+        try {
+          await Promise.all([
+            ...gateways.map((g) => g.waitFor(/tstcp gateway:/, 30_000)),
+            rendezvousOut.waitFor(/rendezvous on/, 30_000),
+          ]);
+          const [alice, bob] = await Promise.all([
+            innerA!.runBun("examples/p2p/peer.ts", ["alice", "198.18.1.2"], { timeoutMs: 45_000 }),
+            innerB!.runBun("examples/p2p/peer.ts", ["bob", "198.18.1.2"], { timeoutMs: 45_000 }),
+          ]);
+          if (process.env.P2P_DEBUG)
+            for (const g of gateways)
+              console.log(
+                g
+                  .text()
+                  .split("\n")
+                  .filter((l) => /gateway|drop|udp/.test(l))
+                  .slice(0, 60)
+                  .join("\n"),
+              );
+          const a = JSON.parse(alice.stdout.trim());
+          const b = JSON.parse(bob.stdout.trim());
+          // Each gateway's trace names the host port its mapping for 10.0.2.100:4000 got.
+          const hostPort = (text: string) =>
+            /udp 10\.0\.2\.100:4000 mapped to host port (\d+)/.exec(text)?.[1];
+          const portA = hostPort(gateways[0]!.text());
+          const portB = hostPort(gateways[1]!.text());
+          expect(portA).toBeDefined();
+          expect(portB).toBeDefined();
+          // The rendezvous saw each peer at its gateway's host socket ...
+          expect(rendezvousOut.text()).toContain(`registered alice at 198.18.1.1:${portA}`);
+          expect(rendezvousOut.text()).toContain(`registered bob at 198.18.2.1:${portB}`);
+          // ... and after the punch each peer hears the other straight from that socket.
+          expect(a).toMatchObject({ peer: `198.18.2.1:${portB}`, from: [`198.18.2.1:${portB}`] });
+          expect(b).toMatchObject({ peer: `198.18.1.1:${portA}`, from: [`198.18.1.1:${portA}`] });
+          expect(a.helloReceived).toBeGreaterThanOrEqual(5);
+          expect(b.helloReceived).toBeGreaterThanOrEqual(5);
+          // The rendezvous passed on no payload: it only ever saw registrations.
+          rendezvous.kill("SIGUSR1");
+          await rendezvousOut.waitFor(/relayedPayloadBytes/, 5000);
+          const summary = JSON.parse(rendezvousOut.text().trim().split("\n").at(-1)!);
+          expect(summary).toMatchObject({ ignored: 0, relayedPayloadBytes: 0 });
+        } finally {
+          // Closed as a user would, so each removes the resolv.conf it wrote for its namespace.
+          await stopGateway(procA, innerA!);
+          await stopGateway(procB, innerB!);
+        }
       },
     );
   },

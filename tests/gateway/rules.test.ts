@@ -50,7 +50,13 @@ describe("flags", () => {
       hostAddress: "0.0.0.0",
       hostPort: 2222,
     });
-    expect(parseForward("tcp:80")).toContain("is not tcp:");
+    expect(parseForward("udp:5353:53")).toMatchObject({
+      protocol: "udp",
+      hostPort: 5353,
+      innerPort: 53,
+    });
+    expect(parseForward("tcp:80")).toContain("is not tcp|udp:");
+    expect(parseForward("sctp:1:2")).toContain("is not tcp|udp:");
   });
 
   test("slirp's addresses by default; flags override them", () => {

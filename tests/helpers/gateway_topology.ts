@@ -101,17 +101,29 @@ export async function withGatewayTopology<T>(
         const etc = `/etc/netns/${gw.name}`;
         mkdirSync(etc, { recursive: true });
         writeFileSync(`${etc}/resolv.conf`, `nameserver ${SERVER}\n`);
+        let child: Subprocess<"pipe", "pipe", "pipe"> | undefined;
         try {
-          const child = startGateway(kind, inner, gw, extraArgs);
+          child = startGateway(kind, inner, gw, extraArgs);
           const out = collect(child);
           await waitReady(kind, inner, out.waitFor);
           return await body({ inner, gw, server, process: child, output: out.text });
         } finally {
+          if (child !== undefined) await stopGateway(child, inner);
           rmSync(etc, { recursive: true, force: true });
         }
       }),
     ),
   );
+}
+
+/**
+ * SIGTERM, so the gateway closes as a user's Ctrl-C would; then whatever it left of the
+ * inner namespace's /etc/netns/NAME (its resolv.conf) goes, also after a SIGKILL.
+ */
+export async function stopGateway(child: Subprocess, inner: Netns): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+  await Promise.race([child.exited, Bun.sleep(5000)]);
+  rmSync(`/etc/netns/${inner.name}`, { recursive: true, force: true });
 }
 
 function startGateway(

@@ -8,10 +8,11 @@ import type { TokenBucketConfig } from "../../stack/icmp/rate_limit.ts";
 import type { IcmpErrorReport, Ipv4Datagram } from "../../stack/ipv4/datagram.ts";
 import { Ipv4 } from "../../stack/ipv4/ipv4.ts";
 import type { ReassemblyLimits } from "../../stack/ipv4/reassembly.ts";
+import { ipv4Network } from "../../stack/network.ts";
 import { Random } from "../../stack/random.ts";
 import { Stats } from "../../stack/stats.ts";
 import { NO_TRACE, type Trace } from "../../stack/trace.ts";
-import { Udp } from "../../stack/udp/udp.ts";
+import { Udp, type UdpHost } from "../../stack/udp/udp.ts";
 import { HOST, PREFIX_LENGTH } from "./packets.ts";
 
 export interface TcpStandIn {
@@ -81,10 +82,14 @@ export function ipHost(options: IpHostOptions = {}): IpHost {
       host.ipv4.input(packet, now);
     },
   } as unknown as IpHost & { ipv4: Ipv4; icmp: Icmp; udp: Udp };
+  const ipv4 = new Ipv4(host, options.reassembly);
+  const inet = ipv4Network(ipv4, host);
   Object.assign(host, {
-    ipv4: new Ipv4(host, options.reassembly),
+    ipv4,
+    networkFor: () => inet,
+    icmpv6: { sendDestinationUnreachable: () => {} },
     icmp: new Icmp(host, options.icmpRateLimit),
-    udp: new Udp(host),
+    udp: new Udp(host as unknown as UdpHost),
   });
   return host;
 }

@@ -13,6 +13,7 @@
 import { expect } from "bun:test";
 import { systemEntropy } from "../../device/system_entropy.ts";
 import type { IcmpErrorReport, Ipv4Datagram, Ipv4Send } from "../../stack/ipv4/datagram.ts";
+import { ipv4Network } from "../../stack/network.ts";
 import { Random } from "../../stack/random.ts";
 import { Stats } from "../../stack/stats.ts";
 import type { TcpConnection, TcpListener, TcpState } from "../../stack/tcp/connection.ts";
@@ -96,8 +97,10 @@ export function harness(config: Partial<TcpConfig> = {}): Harness {
       },
     },
   };
+  const inet = ipv4Network(host.ipv4, host);
   // The RFC 6528 key from the system's entropy, as the Stack draws it (stack.ts).
-  h.tcp = new Tcp(host, { ...QUIET, isnKey: systemEntropy.bytes(8), ...config });
+  const config_ = { ...QUIET, isnKey: systemEntropy.bytes(8), ...config };
+  h.tcp = new Tcp({ ...host, networkFor: () => inet }, config_);
   return h;
 }
 

@@ -4,10 +4,12 @@
  * writing, and keep reading until the peer's FIN. Used by the lossy property, the
  * congestion-control goodput tests and bench/netsim.
  */
+
+import type { AddressFamily } from "../../stack/network.ts";
 import { Random } from "../../stack/random.ts";
 import type { TcpConnection, TcpConnectionOptions } from "../../stack/tcp/connection.ts";
 import { defaultTcpConnectionOptions } from "../../stack/tcp/tcp.ts";
-import { ADDRESS_A, ADDRESS_B, type TwoHosts } from "./two_hosts.ts";
+import { addressesOf, type TwoHosts } from "./two_hosts.ts";
 
 export interface TransferPlan {
   /** Bytes A sends to B, and B to A. */
@@ -24,6 +26,8 @@ export interface TransferPlan {
   limitMs: number;
   optionsA?: Partial<TcpConnectionOptions>;
   optionsB?: Partial<TcpConnectionOptions>;
+  /** The network layer under the connection (both hosts are dual-stack). Default IPv4. */
+  family?: AddressFamily;
 }
 
 export interface TransferResult {
@@ -88,13 +92,14 @@ class Side {
 export function runTransfer(hosts: TwoHosts, plan: TransferPlan): TransferResult {
   const { clock, a, b } = hosts;
   const start = clock.now();
-  const listener = b.stack.tcp.listen(0, 80, 8, {
+  const addresses = addressesOf(plan.family ?? "inet");
+  const listener = b.stack.tcp.listen(addresses.b, 80, 8, {
     ...defaultTcpConnectionOptions(),
     ...plan.optionsB,
   });
   const client = a.stack.tcp.connect(
-    { address: ADDRESS_A, port: 40000 },
-    { address: ADDRESS_B, port: 80 },
+    { address: addresses.a, port: 40000 },
+    { address: addresses.b, port: 80 },
     { ...defaultTcpConnectionOptions(), ...plan.optionsA },
     clock.now(),
   );

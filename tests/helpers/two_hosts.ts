@@ -5,6 +5,7 @@
  * deadline. Time moves only when the test advances the clock.
  *
  *   A 10.0.0.1 ── memory link (seeded faults) ── B 10.0.0.2
+ *     fd00::1                                       fd00::2   (both dual-stack)
  *
  * The other two-host harnesses are built on this one and add a socket API:
  * `socket_hosts.ts` (A and B swapped: A is 10.0.0.2, as the sockets tests' fake stack)
@@ -16,12 +17,21 @@ import type { FaultOptions } from "../../device/faults.ts";
 import { createMemoryLink, type MemoryLinkEnd } from "../../device/memory_link.ts";
 import { parseIpv4 } from "../../stack/address.ts";
 import { VirtualClock } from "../../stack/clock.ts";
+import { parseIpv6 } from "../../stack/ipv6/address.ts";
+import type { AddressFamily, IpAddress } from "../../stack/network.ts";
 import { Random } from "../../stack/random.ts";
 import { Stack, type StackOptions } from "../../stack/stack.ts";
 import type { TcpConfig } from "../../stack/tcp/tcp.ts";
 
 export const ADDRESS_A = parseIpv4("10.0.0.1")!;
 export const ADDRESS_B = parseIpv4("10.0.0.2")!;
+export const ADDRESS6_A = parseIpv6("fd00::1")!;
+export const ADDRESS6_B = parseIpv6("fd00::2")!;
+
+/** A's and B's addresses in `family`: a test over IPv6 is the IPv4 test with these. */
+export function addressesOf(family: AddressFamily): { a: IpAddress; b: IpAddress } {
+  return family === "inet" ? { a: ADDRESS_A, b: ADDRESS_B } : { a: ADDRESS6_A, b: ADDRESS6_B };
+}
 
 export interface Host {
   readonly stack: Stack;
@@ -80,6 +90,8 @@ export function twoHosts(options: TwoHostsOptions = {}): TwoDrivenHosts {
   const stackA = new Stack({
     address: ADDRESS_A,
     prefixLength: 24,
+    address6: ADDRESS6_A,
+    prefixLength6: 64,
     mtu,
     random: new Random(seed * 2 + 1),
     tcp: options.tcpA ?? {},
@@ -88,6 +100,8 @@ export function twoHosts(options: TwoHostsOptions = {}): TwoDrivenHosts {
   const stackB = new Stack({
     address: ADDRESS_B,
     prefixLength: 24,
+    address6: ADDRESS6_B,
+    prefixLength6: 64,
     mtu,
     random: new Random(seed * 2 + 2),
     tcp: options.tcpB ?? {},

@@ -9,6 +9,7 @@ import { SocketError } from "../../sockets/errors.ts";
 import type { SocketStack, TcpLayer } from "../../sockets/layers.ts";
 import { SocketApi } from "../../sockets/socket_api.ts";
 import { VirtualClock } from "../../stack/clock.ts";
+import { ipv4Network } from "../../stack/network.ts";
 import { Random } from "../../stack/random.ts";
 import { Stats } from "../../stack/stats.ts";
 import type {
@@ -242,11 +243,16 @@ export interface FakeStack extends SocketStack {
 
 export function fakeStack(seed = 1): FakeStack {
   const sentPackets: Uint8Array[] = [];
+  const inet = ipv4Network(
+    { output: (packet: Uint8Array) => sentPackets.push(packet.slice()) },
+    { address: LOCAL, mtu: 1500 },
+  );
   const host = {
     address: LOCAL,
     stats: new Stats(),
-    ipv4: { output: (packet: Uint8Array) => sentPackets.push(packet.slice()) },
+    networkFor: () => inet,
     icmp: { sendDestinationUnreachable: () => {} },
+    icmpv6: { sendDestinationUnreachable: () => {} },
   };
   return {
     address: LOCAL,

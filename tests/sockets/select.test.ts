@@ -3,7 +3,7 @@
  * Unix-domain pair (the kernel's), with Linux's rules for which poll bits count in which
  * set, and timeouts that run on the virtual clock.
  */
-import { expect, test } from "bun:test";
+import { afterEach, expect, test } from "bun:test";
 import {
   ADDRESS_A,
   connectedPair,
@@ -13,6 +13,24 @@ import {
 
 const bytes = (text: string) => new TextEncoder().encode(text);
 
+/**
+ * Each test's kernel sockets, closed after it: an open Unix socket stays registered with
+ * the process's reactor, and one left with unread data slowed every later test of the run
+ * that waits on setImmediate (tcp_hosts.test.ts's virtual-clock loops, by seconds each).
+ */
+const opened: { close(fd: number): void; fds: number[] }[] = [];
+afterEach(() => {
+  for (const { close, fds } of opened.splice(0)) {
+    for (const fd of fds) {
+      try {
+        close(fd);
+      } catch {
+        // already closed by the test
+      }
+    }
+  }
+});
+
 async function mixed(hosts: SocketHosts) {
   const { a, b } = hosts;
   const tcp = await connectedPair(hosts);
@@ -20,6 +38,7 @@ async function mixed(hosts: SocketHosts) {
   a.api.bind(udp, "0.0.0.0", 9);
   const udpPeer = b.api.socket("inet", "dgram");
   const [unix, unixPeer] = a.api.socketpair("unix", "stream");
+  opened.push({ close: (fd) => a.api.close(fd), fds: [unix, unixPeer] });
   return { tcp: tcp.client, tcpPeer: tcp.accepted, udp, udpPeer, unix, unixPeer };
 }
 

@@ -2,6 +2,13 @@ import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
 import { TextTrace, timeOfDay } from "../../device/text_trace.ts";
 import { formatPacket } from "../../stack/trace_format.ts";
+import {
+  concat,
+  fragmentHeader,
+  icmpv6Packet,
+  ipv6Packet,
+  udp6,
+} from "./ipv6/fixtures/packets6.ts";
 
 /** Writes an IPv4 header (RFC 791 §3.1) in front of `payload`; checksum left 0 (not read). */
 function ipv4(protocol: number, payload: number[], fields: { flagsAndOffset?: number } = {}) {
@@ -136,7 +143,7 @@ describe("UDP, ICMP and IP lines", () => {
       "10.0.0.1 > 10.0.0.2: UDP fragment, offset 1480, length 16 (frag id 4660, more fragments)",
     );
     expect(formatPacket(new Uint8Array(3))).toBe("malformed IPv4 packet, 3 bytes");
-    expect(formatPacket(Uint8Array.from([0x60, ...new Array(39).fill(0)]))).toContain("not IPv4");
+    expect(formatPacket(Uint8Array.from([0x50, ...new Array(39).fill(0)]))).toContain("not IPv4");
   });
 
   test("formatPacket never throws on any bytes", () => {
@@ -176,5 +183,64 @@ describe("TextTrace", () => {
     const lines: string[] = [];
     new TextTrace({ sink: (l) => lines.push(l), wallClock: () => 0 }).drop("x");
     expect(lines).toEqual(["00:00:00.000000 drop x"]);
+  });
+});
+
+describe("IPv6 lines (trace_format_ipv6.ts)", () => {
+  const echo = icmpv6Packet({ type: 128, restOfHeader: (7 << 16) | 1, body: new Uint8Array(56) });
+
+  test("ICMPv6 echo, addresses in RFC 5952 text", () => {
+    expect(formatPacket(echo)).toBe(
+      "fd00::1 > fd00::2: ICMP6, echo request, id 7, seq 1, length 64",
+    );
+  });
+
+  test("UDP and TCP use the IPv4 lines' transport formats", () => {
+    const udp = ipv6Packet({
+      nextHeader: 17,
+      payload: udp6({ sourcePort: 5353, destinationPort: 7, data: new Uint8Array(5) }),
+    });
+    expect(formatPacket(udp)).toBe("fd00::1.5353 > fd00::2.7: UDP, length 5");
+    const syn = Uint8Array.from([
+      0xd0, 0x00, 0x00, 0x50, 0, 0, 0x04, 0xd2, 0, 0, 0, 0, 0x50, 0x02, 0xfd, 0x20, 0, 0, 0, 0,
+    ]); // 53248 > 80, seq 1234, SYN, win 64800
+    expect(formatPacket(ipv6Packet({ nextHeader: 6, payload: syn }))).toBe(
+      "fd00::1.53248 > fd00::2.80: Flags [S], seq 1234, win 64800, length 0",
+    );
+  });
+
+  test("a fragment header is shown, later fragments by their id; a Packet Too Big by its MTU", () => {
+    const first = ipv6Packet({
+      nextHeader: 44,
+      payload: concat(
+        fragmentHeader({ nextHeader: 58, offset: 0, more: true, identification: 9 }),
+        echo.subarray(40),
+      ),
+    });
+    expect(formatPacket(first)).toBe(
+      "fd00::1 > fd00::2: frag (0|64) ICMP6, echo request, id 7, seq 1, length 64",
+    );
+    const later = ipv6Packet({
+      nextHeader: 44,
+      payload: concat(
+        fragmentHeader({ nextHeader: 58, offset: 1232, more: false, identification: 9 }),
+        new Uint8Array(16),
+      ),
+    });
+    expect(formatPacket(later)).toBe("fd00::1 > fd00::2: frag (1232|16) ICMP6 fragment id 9");
+    const tooBig = icmpv6Packet({ type: 2, restOfHeader: 1280, body: new Uint8Array(48) });
+    expect(formatPacket(tooBig)).toBe(
+      "fd00::1 > fd00::2: ICMP6, packet too big, mtu 1280, length 56",
+    );
+  });
+
+  test("never throws, whatever the bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 120 }), (bytes) => {
+        if (bytes.length > 0) bytes[0] = 0x60 | (bytes[0]! & 0x0f);
+        expect(typeof formatPacket(bytes)).toBe("string");
+      }),
+      { numRuns: 2000, seed: 6 },
+    );
   });
 });

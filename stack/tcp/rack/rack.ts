@@ -10,7 +10,7 @@
  * records of sent_segments.ts; it never sends and never reads a clock. The wiring into
  * the connection (when each step runs, the timers, recovery) is in recovery.ts.
  */
-import { seqGt, seqLt } from "../seq.ts";
+import { seqGt, seqLt, tsClock } from "../seq.ts";
 import type { SentSegment, SentSegments } from "./sent_segments.ts";
 
 /** RFC 6675 DupThresh, used by RACK_update_reo_wnd (RFC 8985 §6.2 step 4). */
@@ -75,7 +75,7 @@ export interface RackAck {
 function echoesTransmission(ack: RackAck, r: SentSegment): boolean {
   const echo = ack.tsEcr;
   if (r.sacked || echo === undefined || echo === 0) return true;
-  return !seqLt(echo, (Math.floor(r.xmitTs) + ack.tsOffset) >>> 0);
+  return !seqLt(echo, tsClock(r.xmitTs, ack.tsOffset));
 }
 
 const byOrder = (a: SentSegment, b: SentSegment): number => a.order - b.order;

@@ -66,9 +66,13 @@ function expectAccountedAndWellFormed(packets: Uint8Array[]): void {
   for (const [i, packet] of packets.entries()) stack.receive(packet, i);
   stack.poll(packets.length + 60_000); // reassembly and TCP timers fire too
   const outcomes = OUTCOMES.reduce((n, name) => n + stack.stats.get(name), 0);
+  // Version 6 goes to IPv6 (stack.ts receive; its own fuzz tests are in tests/stack/ipv6),
+  // which this IPv4-only stack has off: each is received and dropped there.
+  const ipv6 = packets.filter((p) => p.length > 0 && p[0]! >> 4 === 6).length;
+  expect(stack.stats.get("ipv6InReceives")).toBe(ipv6);
   // Each packet has one outcome; a completed reassembly adds one more (its delivery).
-  expect(outcomes - stack.stats.get("ipReasmOKs")).toBe(packets.length);
-  expect(stack.stats.get("ipInReceives")).toBe(packets.length);
+  expect(outcomes - stack.stats.get("ipReasmOKs")).toBe(packets.length - ipv6);
+  expect(stack.stats.get("ipInReceives")).toBe(packets.length - ipv6);
   for (const out of sent) {
     const f = ipv4Fields(out);
     expect(f.headerChecksumOk).toBe(true);

@@ -88,6 +88,27 @@ describe("§3.10.7.2 LISTEN", () => {
     expect(h.conn!.state).toBe("CLOSED");
     expect(h.conn!.error).toBeUndefined();
     expect(h.tcp.connectionCount).toBe(0);
+    expectNothingSent(h);
+    // The listener is in LISTEN still: the same peer's new SYN starts over.
+    arrive(h, seg({ flags: "S", seq: IRS + 5000 }));
+    expectSent(h, { flags: "SA", ack: IRS + 5001 });
+    expect(h.tcp.connectionCount).toBe(1);
+  });
+
+  test("SYN-RECEIVED: a retransmitted SYN is wholly old (first step) and gets our SYN,ACK again", () => {
+    const h = tcbInState("SYN-RECEIVED");
+    arrive(h, seg({ flags: "S", seq: IRS }));
+    expectSent(h, { flags: "SA", seq: ISS, ack: IRS + 1 });
+    expect(h.conn!.state).toBe("SYN-RECEIVED");
+    expect(h.tcp.connectionCount).toBe(1);
+  });
+
+  test("SYN-RECEIVED: a SYN elsewhere in the window is challenged (RFC 5961 §4), not obeyed", () => {
+    const h = tcbInState("SYN-RECEIVED");
+    arrive(h, seg({ flags: "S", seq: IRS + 10 }));
+    expectSent(h, { flags: "SA", seq: ISS, ack: IRS + 1 }); // the ACK owed from SYN-RECEIVED
+    expect(h.stats.get("tcpChallengeAcks")).toBe(1);
+    expect(h.conn!.state).toBe("SYN-RECEIVED");
   });
 });
 
@@ -126,8 +147,11 @@ describe("§3.10.7.3 SYN-SENT", () => {
     arrive(h, seg({ flags: "S", seq: IRS }));
     expectSent(h, { flags: "SA", seq: ISS, ack: IRS + 1 });
     expect(h.conn!.state).toBe("SYN-RECEIVED");
-    arrive(h, seg({ flags: "SA", seq: IRS, ack: ISS + 1 })); // the peer's SYN,ACK crosses
+    // The peer's SYN,ACK crosses ours: its SYN is old, its ACK and text new (first step:
+    // "only the new parts are processed").
+    arrive(h, seg({ flags: "SA", seq: IRS, ack: ISS + 1, data: "hi" }));
     expect(h.conn!.state).toBe("ESTABLISHED");
+    expect(h.conn!.receive(new Uint8Array(8), h.now)).toBe(2);
   });
 
   test("ICMP port unreachable fails the connect (RFC 1122 §4.2.3.9 as Linux)", () => {

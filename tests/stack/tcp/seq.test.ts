@@ -1,5 +1,7 @@
 /** Sequence arithmetic modulo 2^32 (RFC 9293 §3.4), across the wrap. */
 import { describe, expect, test } from "bun:test";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join, relative } from "node:path";
 import fc from "fast-check";
 import {
   seqAdd,
@@ -11,6 +13,7 @@ import {
   seqLt,
   seqMax,
   seqMin,
+  tsClock,
 } from "../../../stack/tcp/seq.ts";
 
 const u32 = fc.integer({ min: 0, max: 0xffffffff });
@@ -52,5 +55,29 @@ describe("seq", () => {
         expect(seqDiff(b, a)).toBe(n);
       }),
     );
+  });
+});
+
+describe("the one home of wrap-around arithmetic", () => {
+  test("tsClock: milliseconds plus the offset, wrapped to 32 bits (RFC 7323 §5.4)", () => {
+    expect(tsClock(1000.7, 5)).toBe(1005);
+    expect(tsClock(10, 0xfffffffa)).toBe(4);
+    expect(seqGt(tsClock(10, 0xfffffffa), tsClock(0, 0xfffffffa))).toBe(true);
+  });
+
+  test("no file of stack/ but seq.ts takes a signed 32-bit distance itself", () => {
+    const root = join(import.meta.dir, "../../../stack");
+    const files = (dir: string): string[] =>
+      readdirSync(dir).flatMap((name) => {
+        const path = join(dir, name);
+        return statSync(path).isDirectory() ? files(path) : path.endsWith(".ts") ? [path] : [];
+      });
+    // `(a - b) | 0` is the distance trick of seq.ts; anywhere else it is arithmetic on
+    // sequence numbers or timestamps that belongs there.
+    const offenders = files(root)
+      .filter((file) => !file.endsWith("/tcp/seq.ts"))
+      .filter((file) => /\([^()]*-[^()]*\)\s*\|\s*0\b/.test(readFileSync(file, "utf8")))
+      .map((file) => relative(root, file));
+    expect(offenders).toEqual([]);
   });
 });
