@@ -81,6 +81,17 @@ interface OptionSpec {
   apply(args: HostArgs, value: string): string | undefined;
 }
 
+/** A flag without a value: it sets one field of `HostArgs` to one value. */
+function flag<K extends keyof HostArgs>(help: string, key: K, value: HostArgs[K]): OptionSpec {
+  return {
+    help,
+    apply(args) {
+      args[key] = value;
+      return undefined;
+    },
+  };
+}
+
 const OPTIONS: Record<string, OptionSpec> = {
   "--tun": {
     value: "NAME",
@@ -141,13 +152,11 @@ const OPTIONS: Record<string, OptionSpec> = {
       return undefined;
     },
   },
-  "--no-ipv6": {
-    help: "IPv4 only: no IPv6 address, and IPv6 turned off on the TUN",
-    apply(args) {
-      args.ipv6 = undefined;
-      return undefined;
-    },
-  },
+  "--no-ipv6": flag(
+    "IPv4 only: no IPv6 address, and IPv6 turned off on the TUN",
+    "ipv6",
+    undefined,
+  ),
   "--mtu": {
     value: "BYTES",
     help: "MTU of the link, 68 to 65535 (default 1500)",
@@ -181,20 +190,16 @@ const OPTIONS: Record<string, OptionSpec> = {
       return undefined;
     },
   },
-  "--trace": {
-    help: "print each packet in and out, each TCP state transition and each drop",
-    apply(args) {
-      args.trace = true;
-      return undefined;
-    },
-  },
-  "--offload": {
-    help: "require the TUN offloads: 64 KB TCP segments both ways (IFF_VNET_HDR, TSO; default: used when the kernel allows)",
-    apply(args) {
-      args.offload = true;
-      return undefined;
-    },
-  },
+  "--trace": flag(
+    "print each packet in and out, each TCP state transition and each drop",
+    "trace",
+    true,
+  ),
+  "--offload": flag(
+    "require the TUN offloads: 64 KB TCP segments both ways (IFF_VNET_HDR, TSO; default: used when the kernel allows)",
+    "offload",
+    true,
+  ),
   "--unix": {
     value: "DIR",
     help: "also serve echo on Unix-domain sockets DIR/echo.sock (stream) and DIR/echo.dgram",
@@ -208,13 +213,11 @@ const OPTIONS: Record<string, OptionSpec> = {
       return undefined;
     },
   },
-  "--no-offload": {
-    help: "the plain TUN: one packet per read and write, checksums computed here",
-    apply(args) {
-      args.offload = false;
-      return undefined;
-    },
-  },
+  "--no-offload": flag(
+    "the plain TUN: one packet per read and write, checksums computed here",
+    "offload",
+    false,
+  ),
   "--inspect": {
     value: "[ADDR:]PORT",
     help: "serve the live inspector on this host address (default 127.0.0.1) and port",

@@ -4,6 +4,7 @@
  */
 
 import type { TransmitOffload } from "../offload.ts";
+import { ReceivedDatagramBytes } from "../received_datagram.ts";
 import type { Ipv4Header } from "./header.ts";
 
 /** IP protocol numbers (IANA), as used in the IPv4 Protocol field (RFC 791 §3.1). */
@@ -29,8 +30,6 @@ export interface Ipv4Datagram {
   readonly checksumValid?: boolean;
 }
 
-const NO_BYTES = new Uint8Array(0);
-
 /**
  * The datagram IPv4 input hands up, as one object the IPv4 layer fills for every packet
  * instead of a new one each time. Like the bytes it points into, it is valid only during
@@ -39,29 +38,9 @@ const NO_BYTES = new Uint8Array(0);
  * `packet` at `transportStart` (no view per segment), and only ICMP errors quote the
  * header.
  */
-export class ReceivedDatagram implements Ipv4Datagram {
+export class ReceivedDatagram extends ReceivedDatagramBytes implements Ipv4Datagram {
   source = 0;
   destination = 0;
-  protocol = 0;
-  ttl = 0;
-  broadcast = false;
-  checksumValid = false;
-  /** The whole datagram, IPv4 header first, up to Total Length. */
-  packet: Uint8Array = NO_BYTES;
-  /** Where the transport's bytes start in `packet` (the IPv4 header length). */
-  transportStart = 0;
-  private headerBytes: Uint8Array | undefined;
-  private payloadBytes: Uint8Array | undefined;
-
-  get header(): Uint8Array {
-    this.headerBytes ??= this.packet.subarray(0, this.transportStart);
-    return this.headerBytes;
-  }
-
-  get payload(): Uint8Array {
-    this.payloadBytes ??= this.packet.subarray(this.transportStart);
-    return this.payloadBytes;
-  }
 
   /** Points at the next packet: `datagram` is its bytes up to Total Length. */
   fill(header: Ipv4Header, datagram: Uint8Array, broadcast: boolean, checksumValid: boolean): this {
@@ -69,10 +48,7 @@ export class ReceivedDatagram implements Ipv4Datagram {
     this.destination = header.destination;
     this.protocol = header.protocol;
     this.ttl = header.ttl;
-    this.packet = datagram;
-    this.transportStart = header.headerLength;
-    this.headerBytes = undefined;
-    this.payloadBytes = undefined;
+    this.pointAt(datagram, header.headerLength);
     this.broadcast = broadcast;
     this.checksumValid = checksumValid;
     return this;

@@ -7,6 +7,7 @@
  * the checksum pseudo-header the same sum for both families (`ipv6/checksum.ts`).
  */
 import type { TransmitOffload } from "../offload.ts";
+import { ReceivedDatagramBytes } from "../received_datagram.ts";
 import type { Ipv6Address } from "./address.ts";
 
 /** Next Header values (IANA "Assigned Internet Protocol Numbers", RFC 8200 §4). */
@@ -93,35 +94,15 @@ export interface Icmpv6ErrorReport {
   readonly icmpCode: number;
 }
 
-const NO_BYTES = new Uint8Array(0);
-
 /**
  * The datagram IPv6 input hands up, one object the layer fills for every packet (as
  * `ipv4/datagram.ts` `ReceivedDatagram`): valid only during the upper layer's input.
  * `header` and `payload` are views made when first asked for.
  */
-export class ReceivedIpv6Datagram implements Ipv6Datagram {
+export class ReceivedIpv6Datagram extends ReceivedDatagramBytes implements Ipv6Datagram {
   source = "::" as Ipv6Address;
   destination = "::" as Ipv6Address;
-  protocol = 0;
-  ttl = 0;
-  broadcast = false;
-  checksumValid = false;
   addressSum = 0;
-  packet: Uint8Array = NO_BYTES;
-  transportStart = 0;
-  private headerBytes: Uint8Array | undefined;
-  private payloadBytes: Uint8Array | undefined;
-
-  get header(): Uint8Array {
-    this.headerBytes ??= this.packet.subarray(0, this.transportStart);
-    return this.headerBytes;
-  }
-
-  get payload(): Uint8Array {
-    this.payloadBytes ??= this.packet.subarray(this.transportStart);
-    return this.payloadBytes;
-  }
 
   /** Points at the next packet: `packet` is its bytes up to the Payload Length. */
   fill(
@@ -143,10 +124,7 @@ export class ReceivedIpv6Datagram implements Ipv6Datagram {
     this.checksumValid = fields.checksumValid;
     this.addressSum = fields.addressSum;
     this.protocol = upper.protocol;
-    this.packet = packet;
-    this.transportStart = upper.offset;
-    this.headerBytes = undefined;
-    this.payloadBytes = undefined;
+    this.pointAt(packet, upper.offset);
     return this;
   }
 }
