@@ -9,6 +9,7 @@
  * parseHostArgs(["--tun", "tun1", "--address", "10.1.0.2/24", "--host", "10.1.0.1"])
  * // { kind: "run", args: { tun: "tun1", address: 0x0a010002, prefixLength: 24, ... } }
  */
+import { DeviceError } from "../device/libc.ts";
 import { formatIpv4, netmask, parseCidr, parseIpv4, sameSubnet } from "../stack/address.ts";
 import {
   type Ipv6Address,
@@ -329,4 +330,36 @@ function checkPrefix6(args: HostArgs): string | undefined {
     return `--host6 ${v6.host} is the stack's own address: the kernel side needs another.`;
   }
   return undefined;
+}
+
+/** What a command line parses to: the arguments to run with, the help, or one mistake. */
+export type Parsed<A> =
+  | { kind: "run"; args: A }
+  | { kind: "help"; text: string }
+  | { kind: "error"; message: string };
+
+/**
+ * The first steps every command here takes (the host and the gateway): print the help
+ * (exit 0) or the mistake (exit 2), else `start`, whose DeviceError becomes its one
+ * sentence and exit code 1. Returns what `start` made, or the exit code.
+ */
+export function startFromCommandLine<A, R extends object>(
+  parsed: Parsed<A>,
+  start: (args: A) => R,
+): R | number {
+  if (parsed.kind === "help") {
+    console.log(parsed.text);
+    return 0;
+  }
+  if (parsed.kind === "error") {
+    console.error(parsed.message);
+    return 2;
+  }
+  try {
+    return start(parsed.args);
+  } catch (error) {
+    if (!(error instanceof DeviceError)) throw error;
+    console.error(error.message);
+    return 1;
+  }
 }

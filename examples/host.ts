@@ -14,12 +14,11 @@
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
-import { DeviceError } from "../device/libc.ts";
 import type { Tun } from "../device/tun.ts";
 import { startInspector } from "../inspector/server.ts";
 import { type Host, startHost } from "../lib/tun_host.ts";
 import { formatIpv4 } from "../stack/address.ts";
-import { type HostArgs, parseHostArgs } from "./cli_args.ts";
+import { type HostArgs, parseHostArgs, startFromCommandLine } from "./cli_args.ts";
 import { startEchoUnix } from "./services/echo.ts";
 import { serveOnHost } from "./services/on_host.ts";
 import type { RunningService } from "./services/service.ts";
@@ -49,23 +48,8 @@ function logPacketCounts(tun: Tun, intervalMs: number): () => void {
 
 /** Runs the host until SIGINT or SIGTERM; returns the process exit code. */
 export async function main(argv: readonly string[]): Promise<number> {
-  const parsed = parseHostArgs(argv);
-  if (parsed.kind === "help") {
-    console.log(parsed.text);
-    return 0;
-  }
-  if (parsed.kind === "error") {
-    console.error(parsed.message);
-    return 2;
-  }
-  let host: Host;
-  try {
-    host = startHost(parsed.args);
-  } catch (error) {
-    if (!(error instanceof DeviceError)) throw error;
-    console.error(error.message);
-    return 1;
-  }
+  const host = startFromCommandLine(parseHostArgs(argv), startHost);
+  if (typeof host === "number") return host;
   const { args, tun } = host;
   const services = serveOnHost(host, args.services);
   let unix: RunningService[] = [];

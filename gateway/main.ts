@@ -15,6 +15,7 @@ import { RealClock } from "../device/real_clock.ts";
 import { systemEntropy } from "../device/system_entropy.ts";
 import { TextTrace } from "../device/text_trace.ts";
 import { Tun } from "../device/tun.ts";
+import { startFromCommandLine } from "../examples/cli_args.ts";
 import { serveOnHost } from "../examples/services/on_host.ts";
 import { createSocketApi } from "../sockets/api.ts";
 import { formatIpv4 } from "../stack/address.ts";
@@ -23,6 +24,7 @@ import { type GatewayArgs, parseGatewayArgs } from "./cli.ts";
 import { Gateway } from "./gateway.ts";
 
 export interface RunningGateway {
+  readonly args: GatewayArgs;
   readonly gateway: Gateway;
   readonly stack: Stack;
   readonly tun: Tun;
@@ -76,6 +78,7 @@ export function startGateway(args: GatewayArgs): RunningGateway {
   process.on("SIGUSR1", onUsr1);
   let closing: Promise<void> | undefined;
   return {
+    args,
     gateway,
     stack,
     tun,
@@ -129,26 +132,10 @@ function moveIntoNamespace(
 }
 
 export async function gatewayMain(argv: readonly string[]): Promise<number> {
-  const parsed = parseGatewayArgs(argv);
-  if (parsed.kind === "help") {
-    console.log(parsed.text);
-    return 0;
-  }
-  if (parsed.kind === "error") {
-    console.error(parsed.message);
-    return 2;
-  }
-  let running: RunningGateway;
-  try {
-    running = startGateway(parsed.args);
-  } catch (error) {
-    if (!(error instanceof DeviceError)) throw error;
-    console.error(error.message);
-    return 1;
-  }
-  const { config } = parsed.args;
-  const where =
-    parsed.args.netns === undefined ? "this namespace" : `namespace ${parsed.args.netns}`;
+  const running = startFromCommandLine(parseGatewayArgs(argv), startGateway);
+  if (typeof running === "number") return running;
+  const { config, netns } = running.args;
+  const where = netns === undefined ? "this namespace" : `namespace ${netns}`;
   console.log(
     `tstcp gateway: ${running.tun.name} in ${where} as ${formatIpv4(config.innerAddress)}/${config.prefixLength}, ` +
       `gateway ${formatIpv4(config.gatewayAddress)}, DNS ${formatIpv4(config.dnsAddress)}; ` +
