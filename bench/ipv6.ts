@@ -4,7 +4,7 @@
  * it over 10.0.0.2 and over fd00::2 in turn (the order swaps every round, so a drift in
  * the machine's load hits both families alike). One TCP serves both: the difference is
  * the network layer under the connection (40 octets of header instead of 20, an MSS 20
- * octets smaller, the IPv6 pseudo-header, no TUN offloads for IPv6 TCP).
+ * octets smaller, the IPv6 pseudo-header; with --offload TSO6 as TSO4).
  *
  *   sudo bun bench/ipv6.ts [--rounds 5] [--bytes 100000000] [--offload]
  *
@@ -76,7 +76,7 @@ function writeReport(samples: Map<string, number[]>): void {
     "",
     `\`sudo bun bench/ipv6.ts --rounds ${rounds} --bytes ${bytes}${offload ? " --offload" : ""}\`: one dual-stack host,`,
     `the kernel's native bulk client moving ${bytes / 1e6} MB per run over 10.0.0.2 and fd00::2 in`,
-    `turn (order swapped every round), ${offload ? "TUN offloads required (IPv4 TCP uses TSO; IPv6 TCP does not)" : "plain TUN (no offloads for either family)"}.`,
+    `turn (order swapped every round), ${offload ? "TUN offloads required (TSO and checksum offload for both families: TSO4 and TSO6)" : "plain TUN (no offloads for either family)"}.`,
     `Load average at the end: ${loadavg()
       .map((x) => x.toFixed(2))
       .join(", ")}.`,

@@ -7,14 +7,14 @@
  *   struct virtio_net_hdr {      (linux/virtio_net.h; little-endian on a TUN by default)
  *     u8  flags;                 1 = NEEDS_CSUM: the checksum at csum_start+csum_offset
  *                                    holds only the pseudo-header sum; finish it
- *     u8  gso_type;              0 = none, 1 = TCPv4: split into gso_size-byte segments
+ *     u8  gso_type;              0 = none, 1 = TCPv4, 4 = TCPv6: split into gso_size-byte segments
  *     u16 hdr_len;               IP + TCP header bytes, copied in front of each segment
  *     u16 gso_size;              payload bytes per segment (the MSS)
  *     u16 csum_start;            where the checksummed part starts (the TCP header)
  *     u16 csum_offset;           the checksum field within it (16 for TCP)
  *   }
  *
- * Kernel → us (the upload direction): with TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4) the
+ * Kernel → us (the upload direction): with TUNSETOFFLOAD(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6) the
  * kernel's TCP sends "super-segments" of up to 64 KB with a partial checksum. To the
  * stack that is just an IPv4 packet larger than the MTU. A packet marked NEEDS_CSUM (or
  * DATA_VALID) was made on this host and never crossed a wire, so its TCP or UDP checksum
@@ -31,7 +31,9 @@
  *
  * A stack told of these offloads (`Tun.capabilities`, `stack/offload.ts`) does better
  * itself: it sends TCP segments of up to 64 KB marked with the MSS to cut at, which go
- * out at once with gso_size, and leaves every TCP checksum partial (NEEDS_CSUM).
+ * out at once with gso_size (gso_type TCPv4 or TCPv6 by the packet's version), and
+ * leaves every TCP checksum partial (NEEDS_CSUM). The merging above stays IPv4's: an
+ * IPv6 connection's segments come already joined by the stack.
  */
 import { internetChecksum, onesComplementSum, pseudoHeaderSum } from "../stack/checksum.ts";
 import type { TransmitOffload } from "../stack/offload.ts";
@@ -41,6 +43,11 @@ const NEEDS_CSUM = 1;
 /** VIRTIO_NET_HDR_F_DATA_VALID: the checksum was already verified (CHECKSUM_UNNECESSARY). */
 const DATA_VALID = 2;
 const GSO_TCPV4 = 1;
+/** VIRTIO_NET_HDR_GSO_TCPV6 (linux/virtio_net.h): with TUN_F_TSO6 in TUNSETOFFLOAD. */
+const GSO_TCPV6 = 4;
+/** IPv6's fixed header (RFC 8200 §3); our own IPv6 TCP segments carry no extension header. */
+const IPV6_HEADER_BYTES = 40;
+const IPV6_NEXT_HEADER = 6;
 
 /** IPv4 (RFC 791 §3.1) and TCP (RFC 9293 §3.1) offsets this file reads. */
 const IP_TOTAL_LENGTH = 2;
@@ -92,9 +99,11 @@ export function receivedChecksum(header: Uint8Array, packet: Uint8Array): Receiv
   if ((flags & NEEDS_CSUM) === 0) return (flags & DATA_VALID) !== 0 ? "valid" : "unchecked";
   const start = header[6]! | (header[7]! << 8);
   if (start + (header[8]! | (header[9]! << 8)) + 2 > packet.length) return "malformed";
-  const protocol = packet[IP_PROTOCOL];
+  // The transport header right after the network header: IPv4's (IHL) or IPv6's fixed one.
+  const v6 = packet.length > 0 && packet[0]! >>> 4 === 6;
+  const protocol = v6 ? packet[IPV6_NEXT_HEADER] : packet[IP_PROTOCOL];
   const transport = (protocol === PROTOCOL_TCP || protocol === PROTOCOL_UDP) && packet.length > 0;
-  if (transport && start === (packet[0]! & 0x0f) * 4) return "valid";
+  if (transport && start === networkHeaderBytes(packet)) return "valid";
   return completeChecksum(header, packet) ? "unchecked" : "malformed";
 }
 
@@ -182,7 +191,7 @@ export class TsoCoalescer {
     const header = this.buffer;
     header.fill(0, 0, VNET_HEADER_BYTES);
     if (this.segments > 1) this.finishSuperSegment();
-    else if (this.partialChecksum) markNeedsChecksum(header);
+    else if (this.partialChecksum) markNeedsChecksum(header, networkHeaderBytes(this.packet));
     this.write(this.buffer.subarray(0, VNET_HEADER_BYTES + this.length));
     this.length = 0;
   }
@@ -197,7 +206,8 @@ export class TsoCoalescer {
    */
   private sendSegmented(packet: Uint8Array, segmentSize: number, headroom: number): void {
     this.flush();
-    const headerBytes = IP_HEADER_BYTES + (packet[IP_HEADER_BYTES + TCP_DATA_OFFSET]! >>> 4) * 4;
+    const ipBytes = networkHeaderBytes(packet);
+    const headerBytes = ipBytes + (packet[ipBytes + TCP_DATA_OFFSET]! >>> 4) * 4;
     const inPlace = headroom >= VNET_HEADER_BYTES && packet.byteOffset >= VNET_HEADER_BYTES;
     const whole = inPlace
       ? new Uint8Array(
@@ -207,8 +217,8 @@ export class TsoCoalescer {
         )
       : this.buffer.subarray(0, VNET_HEADER_BYTES + packet.length);
     whole.fill(0, 0, VNET_HEADER_BYTES);
-    markNeedsChecksum(whole);
-    whole[1] = GSO_TCPV4;
+    markNeedsChecksum(whole, ipBytes);
+    whole[1] = ipBytes === IPV6_HEADER_BYTES ? GSO_TCPV6 : GSO_TCPV4;
     writeLe16(whole, 2, headerBytes);
     writeLe16(whole, 4, segmentSize);
     if (!inPlace) this.packet.set(packet);
@@ -274,7 +284,7 @@ export class TsoCoalescer {
     p[IP_HEADER_BYTES + TCP_CHECKSUM] = pseudo >>> 8;
     p[IP_HEADER_BYTES + TCP_CHECKSUM + 1] = pseudo & 0xff;
     const h = this.buffer;
-    markNeedsChecksum(h);
+    markNeedsChecksum(h, IP_HEADER_BYTES);
     h[1] = GSO_TCPV4;
     writeLe16(h, 2, this.headerBytes);
     writeLe16(h, 4, this.segmentSize);
@@ -283,11 +293,16 @@ export class TsoCoalescer {
   }
 }
 
-/** NEEDS_CSUM over the TCP header and data of an IPv4 packet (csum_start, csum_offset). */
-function markNeedsChecksum(header: Uint8Array): void {
+/** NEEDS_CSUM over the TCP header and data after `ipBytes` of IP header (csum_start, csum_offset). */
+function markNeedsChecksum(header: Uint8Array, ipBytes: number): void {
   header[0] = NEEDS_CSUM;
-  writeLe16(header, 6, IP_HEADER_BYTES);
+  writeLe16(header, 6, ipBytes);
   writeLe16(header, 8, TCP_CHECKSUM);
+}
+
+/** The network header's length: IPv6's fixed 40 bytes, or IPv4's IHL words. */
+function networkHeaderBytes(packet: Uint8Array): number {
+  return packet[0]! >>> 4 === 6 ? IPV6_HEADER_BYTES : (packet[0]! & 0x0f) * 4;
 }
 
 function writeLe16(bytes: Uint8Array, at: number, value: number): void {

@@ -43,6 +43,7 @@ const IFF_VNET_HDR = 0x4000;
 /** TUNSETOFFLOAD flags: we finish partial checksums and take TCPv4 super-segments. */
 const TUN_F_CSUM = 0x01;
 const TUN_F_TSO4 = 0x02;
+const TUN_F_TSO6 = 0x04;
 /** Interface flags (linux/if.h). */
 const IFF_UP = 0x1;
 const IFF_RUNNING = 0x40;
@@ -180,7 +181,7 @@ export class Tun implements Device {
     const cidr6 = options.address6 === undefined ? undefined : checkAddress6(options.address6);
     const required = options.offload ?? offloadFromEnvironment();
     const busyPoll = options.busyPollMicros ?? Number(process.env.TSTCP_TUN_BUSY_POLL_US ?? 0);
-    const flags = options.offloadFlags ?? TUN_F_CSUM | TUN_F_TSO4;
+    const flags = options.offloadFlags ?? TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
     let fallback: string | undefined;
     let opened: { fd: number; name: string } | undefined;
     if (required !== false) {
@@ -217,7 +218,7 @@ export class Tun implements Device {
 
   /**
    * With offload the kernel finishes TCP checksums and segments TCP packets of up to
-   * 64 KB (TUN_F_CSUM, TUN_F_TSO4): the stack may leave both to it.
+   * 64 KB of either family (TUN_F_CSUM, TUN_F_TSO4, TUN_F_TSO6): the stack may leave both to it.
    */
   get capabilities(): { readonly offload: Offload } {
     return this.offload ? FULL_OFFLOAD : NO_CAPABILITIES;

@@ -9,7 +9,7 @@
  *
  * It decides; transmit.ts writes each segment.
  */
-import { IPV4_HEADER_LENGTH } from "../ipv4/header.ts";
+import { IPV6_HEADER_LENGTH } from "../ipv6/header.ts";
 import { sackRecoverySend, windowFlight } from "./fast_recovery.ts";
 import { Flag } from "./header.ts";
 import { seqAdd, seqDiff, seqGt, seqLt, seqMin } from "./seq.ts";
@@ -18,9 +18,10 @@ import { armPersist } from "./timers.ts";
 import { dataRoom, sendAck, transmit } from "./transmit.ts";
 import { inUrgentMode } from "./urgent.ts";
 
-/** Data in one segment for the device to cut (TSO): an IPv4 packet of 65,535 bytes with
- * the largest TCP header (60 bytes, RFC 9293 §3.1 Data Offset). */
-const MAX_OFFLOAD_DATA = 65535 - IPV4_HEADER_LENGTH - 60;
+/** Data in one segment for the device to cut (TSO): a packet of 65,535 bytes with the
+ * larger network header (IPv6's 40) and the largest TCP header (60 bytes, RFC 9293 §3.1
+ * Data Offset), so the same room fits either family. */
+const MAX_OFFLOAD_DATA = 65535 - IPV6_HEADER_LENGTH - 60;
 
 /** Sends everything the state, windows and Nagle allow, then an ACK if one is owed. */
 export function output(tcb: Tcb, now: number): void {
@@ -70,11 +71,12 @@ function sendSyn(tcb: Tcb, now: number): void {
 
 /**
  * Data bytes one segment may carry: one MSS, or with segmentation offload as many whole
- * MSS as fit in one IPv4 packet; the device cuts it back into MSS-sized segments
- * (`stack/offload.ts`). Nagle and SWS avoidance still compare with one MSS.
+ * MSS as fit in one 64 KB packet of either family; the device cuts it back into
+ * MSS-sized segments (`stack/offload.ts`). Nagle and SWS avoidance still compare with
+ * one MSS.
  */
 function segmentRoom(tcb: Tcb, smss: number): number {
-  if (tcb.layer.host.offload?.segmentation !== true || tcb.net.family !== "inet") return smss;
+  if (tcb.layer.host.offload?.segmentation !== true) return smss;
   return Math.max(smss, smss * Math.floor(MAX_OFFLOAD_DATA / smss));
 }
 

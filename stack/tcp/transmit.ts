@@ -169,9 +169,6 @@ export function transmit(tcb: Tcb, seq: number, len: number, flags: number, now:
 function transmitOffload(tcb: Tcb, len: number): TransmitOffload | undefined {
   const offload = tcb.layer.host.offload;
   if (offload === undefined || !offload.checksum || len === 0) return undefined;
-  // The device's offloads (device/offload.ts) are written for IPv4 (TUN_F_TSO4, gso_type
-  // TCPv4): an IPv6 segment is finished here, in full.
-  if (tcb.net.family !== "inet") return undefined;
   const segmentSize = dataRoom(tcb);
   if (len <= segmentSize || !offload.segmentation) return PARTIAL_CHECKSUM;
   return { partialChecksum: true, segmentSize, headroom: LINK_HEADROOM };

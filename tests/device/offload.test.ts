@@ -360,3 +360,46 @@ describe("receivedChecksum", () => {
     expect(receivedChecksum(vnetHeader(1, 20, packet.length), packet)).toBe("malformed");
   });
 });
+
+describe("IPv6 TCP through the offloads (TUN_F_TSO6)", () => {
+  /** fd00::2 → fd00::1, TCP with a 20-octet header and `data` bytes (RFC 8200 §3). */
+  const ipv6Tcp = (data: number) => {
+    const packet = new Uint8Array(40 + 20 + data);
+    const view = new DataView(packet.buffer);
+    packet[0] = 0x60;
+    view.setUint16(4, 20 + data); // Payload Length
+    packet[6] = 6; // Next Header: TCP
+    packet[7] = 64;
+    packet[8] = 0xfd;
+    packet[23] = 2;
+    packet[24] = 0xfd;
+    packet[39] = 1;
+    packet[40 + 12] = 5 << 4; // Data Offset
+    packet[40 + 13] = 0x10; // ACK
+    return packet;
+  };
+
+  test("a TSO segment is written with gso_type TCPv6 and the checksum starting after the 40-octet header", () => {
+    const written: Uint8Array[] = [];
+    const tso = new TsoCoalescer((bytes) => written.push(bytes.slice()));
+    tso.send(ipv6Tcp(3 * 1440), { partialChecksum: true, segmentSize: 1440 });
+    expect(written.length).toBe(1);
+    const header = new DataView(written[0]!.buffer, 0, VNET_HEADER_BYTES);
+    expect(header.getUint8(0)).toBe(1); // NEEDS_CSUM
+    expect(header.getUint8(1)).toBe(4); // VIRTIO_NET_HDR_GSO_TCPV6
+    expect(header.getUint16(2, true)).toBe(60); // hdr_len: IPv6 + TCP headers
+    expect(header.getUint16(4, true)).toBe(1440); // gso_size
+    expect(header.getUint16(6, true)).toBe(40); // csum_start
+    expect(header.getUint16(8, true)).toBe(16); // csum_offset
+  });
+
+  test("a lone IPv6 segment with a partial checksum is marked from octet 40; NEEDS_CSUM there on arrival is valid", () => {
+    const written: Uint8Array[] = [];
+    const tso = new TsoCoalescer((bytes) => written.push(bytes.slice()));
+    tso.send(ipv6Tcp(100), { partialChecksum: true, segmentSize: 0 });
+    tso.flush();
+    const header = written[0]!.subarray(0, VNET_HEADER_BYTES);
+    expect([...header]).toEqual([1, 0, 0, 0, 0, 0, 40, 0, 16, 0]);
+    expect(receivedChecksum(header, ipv6Tcp(3000))).toBe("valid");
+  });
+});

@@ -157,7 +157,9 @@ describeTun(
         await withNetns("tstcp-pmtu-c", async (client) => {
           const dir = mkdtempSync(join(tmpdir(), "tstcp-pmtu-"));
           const pcap = join(dir, "host.pcap");
-          const host = spawnHost(router, [...ARGS, "--pcap", pcap]);
+          // The plain TUN, so the pcap shows segments as the wire carries them (with TSO
+          // it records the stack's 64 KB segments before the kernel cuts them).
+          const host = spawnHost(router, [...ARGS, "--no-offload", "--pcap", pcap]);
           try {
             await host.waitFor(/is up/);
             // The router namespace forwards between the TUN and a 1280-octet link to the
