@@ -4,18 +4,14 @@
  * tests/helpers/tun_env.ts: skipped without them unless REQUIRE_TUN=1).
  */
 import { expect, test } from "bun:test";
-import { type Netns, withNetns } from "../helpers/netns.ts";
+import { bashIn, type Netns, withNetns } from "../helpers/netns.ts";
 import { commands, describeTun } from "../helpers/tun_env.ts";
 import { spawnHost } from "./host_process.ts";
 
 const STACK = "10.0.0.2";
 const ARGS = ["--tun", "tsthost0", "--address", `${STACK}/24`, "--host", "10.0.0.1"];
 
-async function sh(ns: Netns, script: string, timeoutMs = 60_000) {
-  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
-  if (result.timedOut) throw new Error(`timed out: ${script}`);
-  return result;
-}
+const sh = (ns: Netns, script: string, timeoutMs = 60_000) => bashIn(ns, script, timeoutMs);
 
 describeTun(
   "the host on a TUN device",

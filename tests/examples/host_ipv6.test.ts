@@ -8,7 +8,7 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Netns, withNetns } from "../helpers/netns.ts";
+import { bashIn, type Netns, withNetns } from "../helpers/netns.ts";
 import { commands, describeTun } from "../helpers/tun_env.ts";
 import { spawnHost } from "./host_process.ts";
 
@@ -18,11 +18,7 @@ const TUN = "tsthost6";
 // packets with a partial checksum); the 20 MB echo also runs on the plain TUN.
 const ARGS = ["--tun", TUN];
 
-async function sh(ns: Netns, script: string, timeoutMs = 60_000) {
-  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
-  if (result.timedOut) throw new Error(`timed out: ${script}`);
-  return result;
-}
+const sh = (ns: Netns, script: string, timeoutMs = 60_000) => bashIn(ns, script, timeoutMs);
 
 describeTun(
   "the dual-stack host over IPv6 on a TUN device",

@@ -7,18 +7,14 @@
 import { expect, test } from "bun:test";
 import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { type Netns, withNetns } from "../helpers/netns.ts";
+import { bashIn, type Netns, withNetns } from "../helpers/netns.ts";
 import { describeTun } from "../helpers/tun_env.ts";
 import { pythonPeer } from "../helpers/unix_peers.ts";
 import { spawnHost } from "./host_process.ts";
 
 const ARGS = ["--tun", "tsthostu0", "--address", "10.0.0.2/24", "--host", "10.0.0.1"];
 
-async function sh(ns: Netns, script: string, timeoutMs = 30_000) {
-  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
-  if (result.timedOut) throw new Error(`timed out: ${script}`);
-  return result;
-}
+const sh = (ns: Netns, script: string, timeoutMs = 30_000) => bashIn(ns, script, timeoutMs);
 
 describeTun("the host's --unix DIR", () => {
   test("nc -U echoes on DIR/echo.sock and DIR/echo.dgram; TCP echo still answers; files removed at exit", async () => {

@@ -132,3 +132,10 @@ async function cleanUp(name: string, children: Set<Subprocess>): Promise<void> {
   }
   await run(["ip", "netns", "delete", name], { timeoutMs: 10_000 });
 }
+
+/** Runs a bash script in `ns`; a script still running after `timeoutMs` is an error. */
+export async function bashIn(ns: Netns, script: string, timeoutMs: number): Promise<ExecResult> {
+  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
+  if (result.timedOut) throw new Error(`timed out: ${script}`);
+  return result;
+}

@@ -5,16 +5,12 @@
  * The stack side is fixtures/dual_stack_host.ts.
  */
 import { expect, test } from "bun:test";
-import { type Netns, withNetns } from "../helpers/netns.ts";
+import { bashIn, type Netns, withNetns } from "../helpers/netns.ts";
 import { commands, describeTun } from "../helpers/tun_env.ts";
 
 const FIXTURES = `${import.meta.dir}/fixtures`;
 
-async function sh(ns: Netns, script: string, timeoutMs = 30_000) {
-  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
-  if (result.timedOut) throw new Error(`timed out: ${script}`);
-  return result;
-}
+const sh = (ns: Netns, script: string, timeoutMs = 30_000) => bashIn(ns, script, timeoutMs);
 
 /** Waits until the fixture prints "ready" (bounded). */
 async function ready(child: { stdout: ReadableStream<Uint8Array> }): Promise<void> {

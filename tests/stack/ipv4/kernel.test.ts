@@ -6,17 +6,13 @@
  * failing instead under REQUIRE_TUN=1).
  */
 import { expect, test } from "bun:test";
-import { type Netns, withNetns } from "../../helpers/netns.ts";
+import { bashIn, type Netns, withNetns } from "../../helpers/netns.ts";
 import { commands, describeTun } from "../../helpers/tun_env.ts";
 
 const STACK = "10.0.0.2";
 const FIXTURE = `${import.meta.dir}/fixtures/udp_echo_host.ts`;
 
-async function sh(ns: Netns, script: string, timeoutMs = 30_000) {
-  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
-  if (result.timedOut) throw new Error(`timed out: ${script}`);
-  return result;
-}
+const sh = (ns: Netns, script: string, timeoutMs = 30_000) => bashIn(ns, script, timeoutMs);
 
 /** The kernel's SNMP counters in the namespace, as "Ip.ReasmOKs" -> value. */
 async function snmp(ns: Netns): Promise<Map<string, number>> {

@@ -7,17 +7,13 @@
  * /dev/net/tun (skipped otherwise, failing instead under REQUIRE_TUN=1).
  */
 import { expect, test } from "bun:test";
-import { type Netns, withNetns } from "../../helpers/netns.ts";
+import { bashIn, type Netns, withNetns } from "../../helpers/netns.ts";
 import { commands, describeTun } from "../../helpers/tun_env.ts";
 
 const STACK = "fd00::2";
 const FIXTURE = `${import.meta.dir}/fixtures/kernel_icmpv6_host.ts`;
 
-async function sh(ns: Netns, script: string, timeoutMs = 30_000) {
-  const result = await ns.exec(["bash", "-c", script], { timeoutMs });
-  if (result.timedOut) throw new Error(`timed out: ${script}`);
-  return result;
-}
+const sh = (ns: Netns, script: string, timeoutMs = 30_000) => bashIn(ns, script, timeoutMs);
 
 /** The kernel's IPv6 counters in the namespace, as "Icmp6InEchoReplies" -> value. */
 async function snmp6(ns: Netns): Promise<Map<string, number>> {
